@@ -1,0 +1,28 @@
+//! Database schema of sigil, as sea-orm migrations. They run at start-up and with `sigil migrate`;
+//! applied migrations are recorded, so running them again changes nothing.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_create_environments;
+mod m20261126_000002_create_signing_keys;
+mod m20261126_000003_create_tenants;
+mod m20261126_000004_create_users;
+mod m20261126_000005_create_user_tenants;
+mod m20261126_000006_create_user_tokens;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261126_000001_create_environments::Migration),
+            Box::new(m20261126_000002_create_signing_keys::Migration),
+            Box::new(m20261126_000003_create_tenants::Migration),
+            Box::new(m20261126_000004_create_users::Migration),
+            Box::new(m20261126_000005_create_user_tenants::Migration),
+            Box::new(m20261126_000006_create_user_tokens::Migration),
+        ]
+    }
+}

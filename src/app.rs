@@ -1,0 +1,294 @@
+//! Start-up: binds the listeners, opens and migrates the database, bootstraps credentials and
+//! keys, wires the gRPC services with health and reflection, and serves until told to stop.
+
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use anyhow::Context;
+use axum::{Router, extract::State, http::StatusCode, routing::get};
+use sea_orm::DatabaseConnection;
+use tokio::{net::TcpListener, sync::watch};
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::{ServingStatus, server::HealthReporter};
+use tower::Layer;
+
+use crate::{
+    config::Config,
+    domain::{Clock, SystemClock},
+    service::{Deps, KeyRing, PasswordHasher, ServiceSettings, Services, environments::GeneratedCredentials},
+    store, telemetry,
+    transport::grpc::{
+        EnvironmentAuthApi, TenantApi, UserApi,
+        auth::RequireEnvironment,
+        pb::{
+            self, environment_auth_service_server::EnvironmentAuthServiceServer,
+            tenant_service_server::TenantServiceServer, user_service_server::UserServiceServer,
+        },
+    },
+};
+
+/// How often the database is pinged to keep the health status true.
+const DB_CHECK_INTERVAL: Duration = Duration::from_secs(5);
+/// How often signing keys are checked for rotation and reloaded.
+const KEY_CHECK_INTERVAL: Duration = Duration::from_secs(15 * 60);
+
+/// The gRPC services whose health is reported, besides the server as a whole ("").
+const SERVICES: &[&str] = &[
+    "identity.v1.EnvironmentAuthService",
+    "identity.v1.TenantService",
+    "identity.v1.UserService",
+];
+
+/// Whether sigil can serve, as reported by gRPC health and the HTTP readiness probe.
+#[derive(Clone)]
+struct Readiness {
+    reporter: HealthReporter,
+    ready: Arc<AtomicBool>,
+    stopping: Arc<AtomicBool>,
+}
+
+impl Readiness {
+    /// Reports NOT_SERVING for good.
+    async fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.set(false).await;
+    }
+
+    async fn set(&self, serving: bool) {
+        let serving = serving && !self.stopping.load(Ordering::SeqCst);
+        let status = if serving {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        self.ready.store(serving, Ordering::SeqCst);
+        self.reporter.set_service_status("", status).await;
+        for service in SERVICES {
+            self.reporter.set_service_status(*service, status).await;
+        }
+    }
+}
+
+/// A built, not yet running, sigil.
+pub struct Application {
+    config: Config,
+    grpc_listener: TcpListener,
+    http_listener: TcpListener,
+    db: DatabaseConnection,
+    services: Services,
+    keys: Arc<KeyRing>,
+    generated: Option<GeneratedCredentials>,
+}
+
+impl Application {
+    /// Builds sigil on the system clock.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Builds sigil on `clock`; tests pass a clock they can move.
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        config.validate()?;
+        let grpc_listener = TcpListener::bind(config.grpc_addr)
+            .await
+            .with_context(|| format!("binding the gRPC address {}", config.grpc_addr))?;
+        let http_listener = TcpListener::bind(config.http_addr)
+            .await
+            .with_context(|| format!("binding the HTTP address {}", config.http_addr))?;
+        let db = store::connect(config.database_url(), config.database_max_connections)
+            .await
+            .context("connecting to the database")?;
+        store::migrate(&db).await.context("migrating the database")?;
+        let keys = Arc::new(
+            KeyRing::load(db.clone(), clock.clone(), config.issuer(), config.key_rotation)
+                .await
+                .context("loading signing keys")?,
+        );
+        let deps = Deps {
+            db: db.clone(),
+            clock,
+            keys: keys.clone(),
+            hasher: PasswordHasher::for_this_machine(),
+            settings: Arc::new(ServiceSettings {
+                issuer: config.issuer(),
+                app_url: config.app_url(),
+                environment_token_ttl: config.environment_token_ttl,
+                key_rotation: config.key_rotation,
+            }),
+        };
+        let services = Services::new(deps);
+        let generated = services
+            .environments
+            .bootstrap(config.bootstrap_credentials()?)
+            .await
+            .context("bootstrapping the environment")?;
+        Ok(Self {
+            config,
+            grpc_listener,
+            http_listener,
+            db,
+            services,
+            keys,
+            generated,
+        })
+    }
+
+    /// The address the gRPC server is bound to (useful with port 0).
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_listener.local_addr().unwrap_or(self.config.grpc_addr)
+    }
+
+    /// The address the HTTP listener is bound to.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_listener.local_addr().unwrap_or(self.config.http_addr)
+    }
+
+    /// Credentials generated on this first start, to show once.
+    pub fn generated_credentials(&self) -> Option<&GeneratedCredentials> {
+        self.generated.as_ref()
+    }
+
+    /// Serves until `shutdown` completes; then reports NOT_SERVING, keeps serving for the
+    /// configured delay so traffic drains away, and stops after in-flight requests finish.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let grpc_addr = self.grpc_addr();
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        let readiness = Readiness {
+            reporter,
+            ready: Arc::new(AtomicBool::new(false)),
+            stopping: Arc::new(AtomicBool::new(false)),
+        };
+        readiness.set(false).await;
+
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()?;
+        let auth = RequireEnvironment::new(self.services.environments.clone());
+
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopped = {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            }
+        };
+        let grpc = Server::builder()
+            .trace_fn(telemetry::grpc_request_span)
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(EnvironmentAuthServiceServer::new(EnvironmentAuthApi::new(
+                self.services.environments.clone(),
+            )))
+            .add_service(auth.layer(TenantServiceServer::new(TenantApi::new(
+                self.services.tenants.clone(),
+            ))))
+            .add_service(auth.layer(UserServiceServer::new(UserApi::new(self.services.users.clone()))))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.grpc_listener), stopped);
+
+        let http_stopped = {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            }
+        };
+        let probes = Router::new()
+            .route("/livez", get(|| async { StatusCode::OK }))
+            .route("/readyz", get(ready))
+            .with_state(readiness.ready.clone());
+        let http = axum::serve(self.http_listener, probes).with_graceful_shutdown(http_stopped);
+
+        // Serving starts only now that the database is migrated and the environment bootstrapped.
+        readiness.set(store::ping(&self.db).await).await;
+        let watchdog = tokio::spawn(watch_database(
+            self.db.clone(),
+            readiness.clone(),
+            stop_rx.clone(),
+        ));
+        let rotation = tokio::spawn(rotate_keys(self.db.clone(), self.keys.clone(), stop_rx.clone()));
+        let delay = self.config.shutdown_delay;
+        let stopper = tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!(?delay, "stopping: reporting NOT_SERVING, then draining");
+            readiness.stop().await;
+            tokio::time::sleep(delay).await;
+            let _ = stop_tx.send(true);
+        });
+
+        tracing::info!(%grpc_addr, "sigil is serving");
+        let (grpc, http) = tokio::join!(grpc, async { http.await });
+        stopper.abort();
+        watchdog.abort();
+        rotation.abort();
+        self.db.close_by_ref().await.ok();
+        grpc.context("gRPC server")?;
+        http.context("HTTP listener")?;
+        Ok(())
+    }
+}
+
+async fn ready(State(ready): State<Arc<AtomicBool>>) -> StatusCode {
+    if ready.load(Ordering::SeqCst) {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    }
+}
+
+/// Keeps the health status in step with the database's reachability.
+async fn watch_database(db: DatabaseConnection, readiness: Readiness, stop: watch::Receiver<bool>) {
+    let mut was_up = true;
+    loop {
+        tokio::time::sleep(DB_CHECK_INTERVAL).await;
+        if *stop.borrow() {
+            return;
+        }
+        let up = store::ping(&db).await;
+        if up != was_up {
+            if up {
+                tracing::info!("the database is reachable again");
+            } else {
+                tracing::error!("the database is unreachable; reporting NOT_SERVING");
+            }
+            readiness.set(up).await;
+            was_up = up;
+        }
+    }
+}
+
+/// Rotates signing keys that are due and picks up keys made by other replicas.
+async fn rotate_keys(db: DatabaseConnection, keys: Arc<KeyRing>, stop: watch::Receiver<bool>) {
+    loop {
+        tokio::time::sleep(KEY_CHECK_INTERVAL).await;
+        if *stop.borrow() {
+            return;
+        }
+        let result = async {
+            keys.reload().await?;
+            for environment in store::environments::list(&db).await? {
+                keys.ensure_current(&environment.id).await?;
+            }
+            Ok::<_, crate::domain::Error>(())
+        }
+        .await;
+        if let Err(error) = result {
+            tracing::warn!(error = %error, "checking signing keys failed");
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Configuration: one struct, every field a command-line flag and a `SIGIL_*` environment variable.
+
+use std::{net::SocketAddr, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use url::Url;
+
+use crate::domain::secret::Secret;
+
+/// sigil: a self-hosted identity service implementing the Frontegg Identity API over gRPC.
+#[derive(Debug, Parser)]
+#[command(name = "sigil", version, about)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings shared by every command.
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// The commands of the `sigil` binary.
+#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+pub enum Command {
+    /// Run the gRPC server and the HTTP listener (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+fn duration(raw: &str) -> Result<Duration, humantime::DurationError> {
+    humantime::parse_duration(raw)
+}
+
+/// Every setting of sigil.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database URL: `sqlite://path?mode=rwc` or `postgres://user@host/db`.
+    /// Unset: `sigil.db` in the working directory.
+    #[arg(long, env = "SIGIL_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Largest number of pooled database connections.
+    #[arg(
+        long,
+        env = "SIGIL_DATABASE_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    pub database_max_connections: u32,
+    /// Address the gRPC server listens on.
+    #[arg(long, env = "SIGIL_GRPC_ADDR", default_value = "0.0.0.0:50051", global = true)]
+    pub grpc_addr: SocketAddr,
+    /// Address the HTTP listener (probes; the REST gateway) listens on.
+    #[arg(long, env = "SIGIL_HTTP_ADDR", default_value = "0.0.0.0:8080", global = true)]
+    pub http_addr: SocketAddr,
+    /// Client id of the default environment, created or updated at start. Set with the secret.
+    #[arg(long, env = "SIGIL_BOOTSTRAP_CLIENT_ID", global = true)]
+    pub bootstrap_client_id: Option<String>,
+    /// Secret of the default environment, created or updated at start. Set with the client id.
+    #[arg(long, env = "SIGIL_BOOTSTRAP_SECRET", hide_env_values = true, global = true)]
+    pub bootstrap_secret: Option<Secret>,
+    /// sigil's public base URL: the issuer (`iss`) of its tokens.
+    #[arg(
+        long,
+        env = "SIGIL_PUBLIC_URL",
+        default_value = "http://localhost:8080",
+        global = true
+    )]
+    pub public_url: Url,
+    /// Base URL of the application that emailed links lead to. Unset: the public URL.
+    #[arg(long, env = "SIGIL_APP_URL", global = true)]
+    pub app_url: Option<Url>,
+    /// Lifetime of environment tokens, such as `1h`.
+    #[arg(long, env = "SIGIL_ENVIRONMENT_TOKEN_TTL", default_value = "1h", value_parser = duration, global = true)]
+    pub environment_token_ttl: Duration,
+    /// How long a signing key signs before a new one replaces it, such as `30d`.
+    #[arg(long, env = "SIGIL_KEY_ROTATION", default_value = "30d", value_parser = duration, global = true)]
+    pub key_rotation: Duration,
+    /// How long to keep serving after a stop signal while health reports NOT_SERVING, so that
+    /// load balancers stop sending traffic first.
+    #[arg(long, env = "SIGIL_SHUTDOWN_DELAY", default_value = "5s", value_parser = duration, global = true)]
+    pub shutdown_delay: Duration,
+    /// Log filter, in `tracing` directive syntax.
+    #[arg(long, env = "SIGIL_LOG", default_value = "info,sqlx=warn", global = true)]
+    pub log: String,
+    /// Log format.
+    #[arg(long, env = "SIGIL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// OTLP/gRPC endpoint to export traces to, such as `http://otel-collector:4317`. Unset: no export.
+    #[arg(long, env = "SIGIL_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
+}
+
+impl Config {
+    /// The configuration with every default, as `sigil` with no flags and no environment has it.
+    pub fn defaults() -> Self {
+        Cli::parse_from(["sigil"]).config
+    }
+
+    /// The database URL to use.
+    pub fn database_url(&self) -> &str {
+        self.database_url
+            .as_deref()
+            .unwrap_or(crate::store::DEFAULT_DATABASE_URL)
+    }
+
+    /// The configured bootstrap credentials; both or neither must be set.
+    pub fn bootstrap_credentials(&self) -> anyhow::Result<Option<(String, Secret)>> {
+        match (&self.bootstrap_client_id, &self.bootstrap_secret) {
+            (Some(id), Some(secret)) if !id.is_empty() && !secret.expose().is_empty() => {
+                Ok(Some((id.clone(), secret.clone())))
+            }
+            (None, None) => Ok(None),
+            _ => anyhow::bail!(
+                "SIGIL_BOOTSTRAP_CLIENT_ID and SIGIL_BOOTSTRAP_SECRET must be set together, non-empty"
+            ),
+        }
+    }
+
+    /// Base URL for links, always ending in `/` so paths join under it.
+    pub fn app_url(&self) -> Url {
+        let mut url = self.app_url.clone().unwrap_or_else(|| self.public_url.clone());
+        if !url.path().ends_with('/') {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        url
+    }
+
+    /// The issuer of sigil's tokens: the public URL without a trailing slash.
+    pub fn issuer(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_owned()
+    }
+
+    /// Checks settings that depend on each other.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.bootstrap_credentials()?;
+        anyhow::ensure!(
+            self.environment_token_ttl < self.key_rotation,
+            "SIGIL_ENVIRONMENT_TOKEN_TTL must be shorter than SIGIL_KEY_ROTATION"
+        );
+        anyhow::ensure!(
+            self.database_max_connections > 0,
+            "SIGIL_DATABASE_MAX_CONNECTIONS must be positive"
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let config = Cli::parse_from(["sigil"]).config;
+        assert_eq!(config.grpc_addr.to_string(), "0.0.0.0:50051");
+        assert_eq!(config.http_addr.to_string(), "0.0.0.0:8080");
+        assert_eq!(config.environment_token_ttl, Duration::from_secs(3600));
+        assert_eq!(config.app_url().as_str(), "http://localhost:8080/");
+        assert_eq!(config.issuer(), "http://localhost:8080");
+    }
+
+    #[test]
+    fn flags_work_before_and_after_the_subcommand() {
+        let cli = Cli::parse_from(["sigil", "migrate", "--database-url", "sqlite://x.db"]);
+        assert_eq!(cli.command, Some(Command::Migrate));
+        assert_eq!(cli.config.database_url(), "sqlite://x.db");
+        let cli = Cli::parse_from(["sigil", "--grpc-addr", "127.0.0.1:1", "serve"]);
+        assert_eq!(cli.config.grpc_addr.to_string(), "127.0.0.1:1");
+    }
+
+    #[test]
+    fn bootstrap_credentials_come_in_pairs() {
+        let mut config = Cli::parse_from(["sigil"]).config;
+        config.bootstrap_client_id = Some("id".into());
+        assert!(config.validate().is_err());
+        config.bootstrap_secret = Some(Secret::new("secret"));
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let mut config = Cli::parse_from(["sigil"]).config;
+        config.bootstrap_secret = Some(Secret::new("hunter2"));
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,213 @@
+//! The one error type of sigil. Each variant knows its class (which fixes the gRPC code and the HTTP
+//! status) and a stable reason that callers and tests match on instead of message text.
+
+use std::fmt;
+
+/// What went wrong, as the caller sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed; each violation names the offending field.
+    #[error("invalid request: {}", describe(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    /// The named resource does not exist (or is not visible to the caller).
+    #[error("{0} not found")]
+    NotFound(Resource),
+    /// A resource with the same unique field already exists.
+    #[error("a {resource} with this {field} already exists")]
+    AlreadyExists {
+        /// The kind of resource.
+        resource: Resource,
+        /// The field whose value is taken.
+        field: &'static str,
+    },
+    /// The caller's credentials are missing, wrong or expired.
+    #[error("{0}")]
+    Unauthenticated(AuthFailure),
+    /// The request is valid but the resource's state forbids it.
+    #[error("{message}")]
+    FailedPrecondition {
+        /// Stable UPPER_SNAKE reason.
+        reason: &'static str,
+        /// Human-readable explanation.
+        message: String,
+    },
+    /// The service is overloaded; the caller may retry later.
+    #[error("{0}")]
+    Unavailable(&'static str),
+    /// A fault inside sigil; the caller sees only an opaque message.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+fn describe(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// The field's name, in the transport's own spelling (snake_case for gRPC).
+    pub field: String,
+    /// What is wrong with it.
+    pub description: String,
+}
+
+impl FieldViolation {
+    /// A violation of `field`.
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+impl From<FieldViolation> for Error {
+    fn from(violation: FieldViolation) -> Self {
+        Error::InvalidArgument(vec![violation])
+    }
+}
+
+/// Kinds of resource named in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// An environment.
+    Environment,
+    /// A tenant (account).
+    Tenant,
+    /// A user.
+    User,
+    /// A user's membership of a tenant.
+    Membership,
+}
+
+impl Resource {
+    fn upper(self) -> &'static str {
+        match self {
+            Resource::Environment => "ENVIRONMENT",
+            Resource::Tenant => "TENANT",
+            Resource::User => "USER",
+            Resource::Membership => "MEMBERSHIP",
+        }
+    }
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Resource::Environment => "environment",
+            Resource::Tenant => "tenant",
+            Resource::User => "user",
+            Resource::Membership => "membership",
+        })
+    }
+}
+
+/// Why authentication failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthFailure {
+    /// No bearer token was sent.
+    #[error("a bearer token is required")]
+    MissingToken,
+    /// The token is malformed, forged, or not meant for this use.
+    #[error("the token is not valid")]
+    InvalidToken,
+    /// The token was valid but has expired.
+    #[error("the token has expired")]
+    ExpiredToken,
+    /// The client id or secret is wrong; which one is not revealed.
+    #[error("invalid client id or secret")]
+    InvalidCredentials,
+}
+
+/// The class of an error: it fixes the gRPC code and the HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// gRPC INVALID_ARGUMENT, HTTP 400.
+    InvalidArgument,
+    /// gRPC NOT_FOUND, HTTP 404.
+    NotFound,
+    /// gRPC ALREADY_EXISTS, HTTP 409.
+    AlreadyExists,
+    /// gRPC UNAUTHENTICATED, HTTP 401.
+    Unauthenticated,
+    /// gRPC FAILED_PRECONDITION, HTTP 400.
+    FailedPrecondition,
+    /// gRPC UNAVAILABLE, HTTP 503.
+    Unavailable,
+    /// gRPC INTERNAL, HTTP 500.
+    Internal,
+}
+
+impl ErrorClass {
+    /// The HTTP status the REST gateway answers with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorClass::InvalidArgument | ErrorClass::FailedPrecondition => 400,
+            ErrorClass::Unauthenticated => 401,
+            ErrorClass::NotFound => 404,
+            ErrorClass::AlreadyExists => 409,
+            ErrorClass::Unavailable => 503,
+            ErrorClass::Internal => 500,
+        }
+    }
+}
+
+impl Error {
+    /// A single invalid field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        FieldViolation::new(field, description).into()
+    }
+
+    /// The class of this error.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Error::InvalidArgument(_) => ErrorClass::InvalidArgument,
+            Error::NotFound(_) => ErrorClass::NotFound,
+            Error::AlreadyExists { .. } => ErrorClass::AlreadyExists,
+            Error::Unauthenticated(_) => ErrorClass::Unauthenticated,
+            Error::FailedPrecondition { .. } => ErrorClass::FailedPrecondition,
+            Error::Unavailable(_) => ErrorClass::Unavailable,
+            Error::Internal(_) => ErrorClass::Internal,
+        }
+    }
+
+    /// The stable UPPER_SNAKE reason callers match on.
+    pub fn reason(&self) -> String {
+        match self {
+            Error::InvalidArgument(_) => "INVALID_ARGUMENT".into(),
+            Error::NotFound(resource) => format!("{}_NOT_FOUND", resource.upper()),
+            Error::AlreadyExists { resource, .. } => format!("{}_ALREADY_EXISTS", resource.upper()),
+            Error::Unauthenticated(failure) => match failure {
+                AuthFailure::MissingToken => "MISSING_TOKEN",
+                AuthFailure::InvalidToken => "INVALID_TOKEN",
+                AuthFailure::ExpiredToken => "TOKEN_EXPIRED",
+                AuthFailure::InvalidCredentials => "INVALID_CREDENTIALS",
+            }
+            .into(),
+            Error::FailedPrecondition { reason, .. } => (*reason).into(),
+            Error::Unavailable(_) => "UNAVAILABLE".into(),
+            Error::Internal(_) => "INTERNAL".into(),
+        }
+    }
+
+    /// The fields a caller got wrong, if this is about bad input.
+    pub fn violations(&self) -> &[FieldViolation] {
+        match self {
+            Error::InvalidArgument(violations) => violations,
+            _ => &[],
+        }
+    }
+
+    /// Wraps a fault inside sigil.
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Error::Internal(error.into())
+    }
+}
+
+/// Results of domain and service operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

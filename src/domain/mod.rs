@@ -1,0 +1,16 @@
+//! Types and rules of the identity domain. Nothing here knows about gRPC, HTTP or the database.
+
+pub mod clock;
+pub mod email;
+pub mod environment;
+pub mod error;
+pub mod field;
+pub mod metadata;
+pub mod page;
+pub mod password;
+pub mod secret;
+pub mod tenant;
+pub mod user;
+
+pub use clock::{Clock, SystemClock};
+pub use error::{Error, ErrorClass, FieldViolation, Resource};

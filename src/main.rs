@@ -1,0 +1,92 @@
+//! The `sigil` binary: parse the configuration, start telemetry, then serve or migrate.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use sigil::{
+    Application,
+    config::{Cli, Command},
+    store, telemetry,
+};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("sigil: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let telemetry = match telemetry::init(&cli.config) {
+            Ok(telemetry) => telemetry,
+            Err(error) => {
+                eprintln!("sigil: cannot start telemetry: {error:#}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let result = match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(cli.config).await,
+            Command::Migrate => migrate(cli.config).await,
+        };
+        let code = match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                tracing::error!(error = format!("{error:#}"), "sigil failed");
+                eprintln!("sigil: {error:#}");
+                ExitCode::FAILURE
+            }
+        };
+        // Flushing blocks its thread; keep it off the async workers.
+        let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+        code
+    })
+}
+
+async fn serve(config: sigil::Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    if let Some(generated) = app.generated_credentials() {
+        // Shown once, on the first start without configured credentials; only a hash is stored.
+        eprintln!(
+            "\n================ sigil: new environment credentials ================\n\
+             client id: {}\n\
+             secret:    {}\n\
+             The secret is shown only now. To keep credentials under your control, set\n\
+             SIGIL_BOOTSTRAP_CLIENT_ID and SIGIL_BOOTSTRAP_SECRET instead.\n\
+             ====================================================================\n",
+            generated.client_id,
+            generated.secret.expose()
+        );
+    }
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn migrate(config: sigil::Config) -> anyhow::Result<()> {
+    let db = store::connect(config.database_url(), 2).await?;
+    store::migrate(&db).await?;
+    tracing::info!("migrations are up to date");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM (what Kubernetes sends).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,170 @@
+//! Environment credentials: bootstrap at start, authentication, and environment tokens.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Deps, keys::Expiring};
+use crate::{
+    domain::{
+        Error,
+        environment::{Environment, EnvironmentSettings},
+        error::{AuthFailure, Result},
+        password::{self, Password},
+        secret::{self, Secret},
+    },
+    store,
+};
+
+/// Audience of environment tokens, so no other kind of token is accepted in their place.
+const AUDIENCE: &str = "sigil:environment";
+
+/// Credentials generated on a first start without configured ones.
+#[derive(Debug, Clone)]
+pub struct GeneratedCredentials {
+    /// The new client id.
+    pub client_id: String,
+    /// The new secret; shown once, stored only as a hash.
+    pub secret: Secret,
+}
+
+/// A signed environment token.
+#[derive(Debug, Clone)]
+pub struct EnvironmentToken {
+    /// The token.
+    pub token: String,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+}
+
+/// Claims of an environment token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct EnvironmentClaims {
+    iss: String,
+    aud: String,
+    sub: String,
+    iat: i64,
+    exp: i64,
+    jti: String,
+    #[serde(rename = "type")]
+    token_type: String,
+}
+
+impl Expiring for EnvironmentClaims {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+const TOKEN_TYPE: &str = "environment";
+
+/// Environment credentials and tokens.
+#[derive(Clone)]
+pub struct Environments {
+    deps: Deps,
+}
+
+impl Environments {
+    pub(super) fn new(deps: Deps) -> Self {
+        Self { deps }
+    }
+
+    /// Makes the default environment exist with the configured credentials: creates it, or
+    /// updates its client id and secret when they changed, and gives every environment a current
+    /// signing key. Without configured credentials a first start generates them and returns them
+    /// so they can be shown once; later starts keep what is stored.
+    pub async fn bootstrap(
+        &self,
+        configured: Option<(String, Secret)>,
+    ) -> Result<Option<GeneratedCredentials>> {
+        let db = &self.deps.db;
+        let now = self.deps.now();
+        let existing = store::environments::find_default(db).await?;
+        let generated = match (existing, configured) {
+            (Some(env), Some((client_id, secret))) => {
+                let same_secret = self
+                    .deps
+                    .hasher
+                    .verify(Password::new(secret.expose()), env.secret_hash.clone())
+                    .await?;
+                if env.client_id != client_id || !same_secret {
+                    let hash = self.deps.hasher.hash(Password::new(secret.expose())).await?;
+                    store::environments::set_credentials(db, &env.id, &client_id, &hash, now).await?;
+                    tracing::info!(environment_id = %env.id, "updated the environment's credentials");
+                }
+                None
+            }
+            (Some(_), None) => None,
+            (None, configured) => {
+                let (client_id, secret, generated) = match configured {
+                    Some((client_id, secret)) => (client_id, secret, false),
+                    None => (
+                        uuid::Uuid::new_v4().to_string(),
+                        Secret::new(secret::random_token()),
+                        true,
+                    ),
+                };
+                let env = Environment {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    client_id: client_id.clone(),
+                    secret_hash: self.deps.hasher.hash(Password::new(secret.expose())).await?,
+                    host: None,
+                    settings: EnvironmentSettings::default(),
+                };
+                match store::environments::insert(db, &env, now).await {
+                    Ok(()) => tracing::info!(environment_id = %env.id, "created the environment"),
+                    // Another replica created it first.
+                    Err(Error::AlreadyExists { .. }) => return Ok(None),
+                    Err(e) => return Err(e),
+                }
+                generated.then_some(GeneratedCredentials { client_id, secret })
+            }
+        };
+        for env in store::environments::list(db).await? {
+            self.deps.keys.ensure_current(&env.id).await?;
+        }
+        Ok(generated)
+    }
+
+    /// Exchanges client credentials for an environment token. A wrong client id and a wrong
+    /// secret fail alike, in the same time.
+    pub async fn authenticate(&self, client_id: &str, secret: &str) -> Result<EnvironmentToken> {
+        let unauthenticated = Error::Unauthenticated(AuthFailure::InvalidCredentials);
+        let env = store::environments::find_by_client_id(&self.deps.db, client_id).await?;
+        // Without an environment, check against a dummy hash so the miss costs a full verification.
+        let hash = env
+            .as_ref()
+            .map_or_else(|| password::dummy_hash().to_owned(), |e| e.secret_hash.clone());
+        let matches = self.deps.hasher.verify(Password::new(secret), hash).await?;
+        let env = match env {
+            Some(env) if matches => env,
+            _ => return Err(unauthenticated),
+        };
+        let now = self.deps.now();
+        let ttl = self.deps.settings.environment_token_ttl.as_secs() as i64;
+        let claims = EnvironmentClaims {
+            iss: self.deps.keys.issuer().to_owned(),
+            aud: AUDIENCE.to_owned(),
+            sub: env.id.clone(),
+            iat: now.timestamp(),
+            exp: now.timestamp() + ttl,
+            jti: uuid::Uuid::new_v4().to_string(),
+            token_type: TOKEN_TYPE.to_owned(),
+        };
+        Ok(EnvironmentToken {
+            token: self.deps.keys.sign(&env.id, &claims)?,
+            expires_in: ttl,
+        })
+    }
+
+    /// The environment an environment token was issued to, if the token is genuine and current.
+    pub async fn verify_token(&self, token: &str) -> Result<String, AuthFailure> {
+        let verified = self
+            .deps
+            .keys
+            .verify::<EnvironmentClaims>(token, AUDIENCE)
+            .await?;
+        if verified.claims.token_type != TOKEN_TYPE || verified.claims.sub != verified.environment_id {
+            return Err(AuthFailure::InvalidToken);
+        }
+        Ok(verified.environment_id)
+    }
+}

@@ -1,0 +1,141 @@
+//! Tenant management.
+
+use super::Deps;
+use crate::{
+    domain::{
+        Error,
+        error::Result,
+        metadata,
+        page::{Page, PageRequest},
+        tenant::{CreateTenant, Tenant, TenantFilter, UpdateTenant},
+    },
+    store::{self, tenants, users},
+};
+
+/// Tenant use cases.
+#[derive(Clone)]
+pub struct Tenants {
+    deps: Deps,
+}
+
+impl Tenants {
+    pub(super) fn new(deps: Deps) -> Self {
+        Self { deps }
+    }
+
+    /// Creates a tenant, or revives a deleted one with the same id.
+    pub async fn create(&self, environment_id: &str, request: CreateTenant) -> Result<Tenant> {
+        let new = request.parse()?;
+        let now = self.deps.now();
+        let txn = store::begin(&self.deps.db).await?;
+        if let Some(parent) = &new.parent_tenant_id
+            && tenants::find(&txn, environment_id, parent).await?.is_none()
+        {
+            return Err(Error::invalid("parent_tenant_id", "names no existing tenant"));
+        }
+        let tenant_id = new
+            .tenant_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let existing = tenants::find_row(&txn, environment_id, &tenant_id).await?;
+        let deleted = match existing {
+            Some(row) if row.deleted_at.is_none() => {
+                return Err(Error::AlreadyExists {
+                    resource: crate::domain::Resource::Tenant,
+                    field: "tenant_id",
+                });
+            }
+            other => other,
+        };
+        let tenant = tenants::insert_or_revive(&txn, environment_id, new, tenant_id, deleted, now).await?;
+        txn.commit().await?;
+        Ok(tenant)
+    }
+
+    /// The tenant `tenant_id`.
+    pub async fn get(&self, environment_id: &str, tenant_id: &str) -> Result<Tenant> {
+        tenants::get(&self.deps.db, environment_id, tenant_id).await
+    }
+
+    /// A page of tenants.
+    pub async fn list(
+        &self,
+        environment_id: &str,
+        filter: TenantFilter,
+        page: PageRequest,
+    ) -> Result<Page<Tenant>> {
+        tenants::list(&self.deps.db, environment_id, &filter, page).await
+    }
+
+    /// Changes the fields that `update` sets.
+    pub async fn update(
+        &self,
+        environment_id: &str,
+        tenant_id: &str,
+        update: UpdateTenant,
+    ) -> Result<Tenant> {
+        let txn = store::begin(&self.deps.db).await?;
+        let mut tenant = tenants::lock(&txn, environment_id, tenant_id).await?;
+        update.apply_to(&mut tenant)?;
+        tenant.updated_at = self.deps.now();
+        tenants::save(&txn, environment_id, &tenant).await?;
+        txn.commit().await?;
+        Ok(tenant)
+    }
+
+    /// Deletes a tenant: its memberships end, users left with no tenant are deleted, members whose
+    /// current tenant it was move to their oldest remaining one, and sub-tenants move to its parent.
+    pub async fn delete(&self, environment_id: &str, tenant_id: &str) -> Result<()> {
+        let now = self.deps.now();
+        let txn = store::begin(&self.deps.db).await?;
+        let tenant = tenants::lock(&txn, environment_id, tenant_id).await?;
+        users::delete_sole_members(&txn, &tenant.id).await?;
+        users::remove_all_memberships(&txn, &tenant.id).await?;
+        users::repoint_active_tenants(&txn, environment_id, &tenant.tenant_id, None, now).await?;
+        tenants::mark_deleted(&txn, environment_id, &tenant, now).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Merges the keys of a serialized JSON object into the tenant's metadata.
+    pub async fn add_metadata(&self, environment_id: &str, tenant_id: &str, raw: &str) -> Result<Tenant> {
+        let additions = metadata::parse("metadata", raw)?;
+        self.change_metadata(environment_id, tenant_id, |metadata| metadata.extend(additions))
+            .await
+    }
+
+    /// Removes one key from the tenant's metadata.
+    pub async fn delete_metadata(&self, environment_id: &str, tenant_id: &str, key: &str) -> Result<Tenant> {
+        if key.is_empty() {
+            return Err(Error::invalid("key", "must not be empty"));
+        }
+        self.change_metadata(environment_id, tenant_id, |metadata| {
+            metadata.remove(key);
+        })
+        .await
+    }
+
+    async fn change_metadata(
+        &self,
+        environment_id: &str,
+        tenant_id: &str,
+        change: impl FnOnce(&mut metadata::Metadata),
+    ) -> Result<Tenant> {
+        let txn = store::begin(&self.deps.db).await?;
+        let mut tenant = tenants::lock(&txn, environment_id, tenant_id).await?;
+        change(&mut tenant.metadata);
+        let size = serde_json::Value::Object(tenant.metadata.clone())
+            .to_string()
+            .len();
+        if size > metadata::MAX_BYTES {
+            return Err(Error::invalid(
+                "metadata",
+                format!("the merged metadata would exceed {} bytes", metadata::MAX_BYTES),
+            ));
+        }
+        tenant.updated_at = self.deps.now();
+        tenants::save(&txn, environment_id, &tenant).await?;
+        txn.commit().await?;
+        Ok(tenant)
+    }
+}

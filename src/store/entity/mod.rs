@@ -1,0 +1,8 @@
+//! sea-orm entities, one per table; the tables themselves are defined by the migrations crate.
+
+pub mod environment;
+pub mod signing_key;
+pub mod tenant;
+pub mod user;
+pub mod user_tenant;
+pub mod user_token;

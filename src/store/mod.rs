@@ -1,0 +1,128 @@
+//! Persistence: sea-orm entities and the queries over them. Database errors become domain errors
+//! here, and nowhere else.
+
+pub mod entity;
+pub mod environments;
+pub mod keys;
+pub mod tenants;
+pub mod tokens;
+pub mod users;
+
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+use crate::domain::{Error, Resource, page::Order};
+
+/// The database used when none is configured: `sigil.db` in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://sigil.db?mode=rwc";
+
+/// Opens a pool on `url` (`sqlite://...` or `postgres://...`).
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        // sqlx would log every statement, parameters included.
+        .sqlx_logging(false);
+    let db = Database::connect(options).await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        // Write-ahead logging lets readers run beside the single writer; the setting persists in
+        // the file. Foreign keys and a busy timeout are on by default in sqlx's SQLite driver.
+        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+    }
+    Ok(db)
+}
+
+/// Key of the PostgreSQL advisory lock that serializes migrations across replicas.
+const MIGRATION_LOCK: i64 = 0x7369_6769_6c00; // "sigil"
+
+/// Applies the migrations that have not run yet; a no-op when all have. They run in one
+/// transaction that first takes a lock (PostgreSQL: an advisory lock; SQLite: the write lock), so
+/// replicas starting together take turns and a failed migration leaves nothing half-applied.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let txn = begin(db).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await?;
+    }
+    Migrator::up(&txn, None).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock up front (BEGIN
+/// IMMEDIATE), so that two writers queue on the busy timeout instead of failing when one upgrades
+/// a read lock; on PostgreSQL, rows read to be changed are locked with `FOR UPDATE`.
+pub async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, Error> {
+    Ok(db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?)
+}
+
+/// The SQL sort direction of a domain sort order.
+pub(crate) fn sort_order(order: Order) -> sea_orm::Order {
+    match order {
+        Order::Asc => sea_orm::Order::Asc,
+        Order::Desc => sea_orm::Order::Desc,
+    }
+}
+
+/// Whether the database answers.
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.ping().await.is_ok()
+}
+
+/// Unique indexes and what a violation of each means to a caller: the index name (PostgreSQL
+/// reports it), the column list (SQLite reports that instead), the resource and the field.
+const UNIQUE_INDEXES: &[(&str, &str, Resource, &str)] = &[
+    (
+        "ux_users_environment_email",
+        "users.environment_id, users.email",
+        Resource::User,
+        "email",
+    ),
+    (
+        "ux_tenants_environment_tenant_id",
+        "tenants.environment_id, tenants.tenant_id",
+        Resource::Tenant,
+        "tenant_id",
+    ),
+    (
+        "user_tenants_pkey",
+        "user_tenants.user_id, user_tenants.tenant_ref",
+        Resource::Membership,
+        "tenant_id",
+    ),
+    (
+        "ux_environments_client_id",
+        "environments.client_id",
+        Resource::Environment,
+        "client_id",
+    ),
+];
+
+impl From<DbErr> for Error {
+    fn from(error: DbErr) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(message)) = error.sql_err() {
+            for (index, columns, resource, field) in UNIQUE_INDEXES {
+                if message.contains(index) || message.contains(columns) {
+                    return Error::AlreadyExists {
+                        resource: *resource,
+                        field,
+                    };
+                }
+            }
+        }
+        Error::internal(error)
+    }
+}

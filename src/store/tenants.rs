@@ -1,0 +1,237 @@
+//! Queries over tenants.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+};
+
+use super::entity::tenant;
+use crate::domain::{
+    Error, Resource,
+    error::Result,
+    metadata::Metadata,
+    page::{Page, PageRequest},
+    tenant::{NewTenant, Tenant, TenantFilter, TenantProfile, TenantSort},
+};
+
+/// The stored form of a tenant, with the row's bookkeeping.
+pub type TenantRow = tenant::Model;
+
+pub(crate) fn to_domain(row: TenantRow) -> Result<Tenant> {
+    let metadata: Metadata = serde_json::from_str(&row.metadata)
+        .map_err(|e| Error::internal(anyhow::anyhow!("tenant {} has bad metadata: {e}", row.id)))?;
+    Ok(Tenant {
+        id: row.id,
+        tenant_id: row.tenant_id,
+        name: row.name,
+        profile: TenantProfile {
+            status: row.status,
+            website: row.website,
+            application_url: row.application_url,
+            logo: row.logo,
+            logo_url: row.logo_url,
+            address: row.address,
+            timezone: row.timezone,
+            currency: row.currency,
+            creator_name: row.creator_name,
+            creator_email: row.creator_email,
+        },
+        is_reseller: row.is_reseller,
+        parent_tenant_id: row.parent_tenant_id,
+        metadata,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+fn to_row(environment_id: &str, tenant: &Tenant, deleted_at: Option<DateTime<Utc>>) -> TenantRow {
+    let p = tenant.profile.clone();
+    TenantRow {
+        id: tenant.id.clone(),
+        environment_id: environment_id.to_owned(),
+        tenant_id: tenant.tenant_id.clone(),
+        name: tenant.name.clone(),
+        status: p.status,
+        website: p.website,
+        application_url: p.application_url,
+        logo: p.logo,
+        logo_url: p.logo_url,
+        address: p.address,
+        timezone: p.timezone,
+        currency: p.currency,
+        creator_name: p.creator_name,
+        creator_email: p.creator_email,
+        is_reseller: tenant.is_reseller,
+        parent_tenant_id: tenant.parent_tenant_id.clone(),
+        metadata: serde_json::Value::Object(tenant.metadata.clone()).to_string(),
+        created_at: tenant.created_at,
+        updated_at: tenant.updated_at,
+        deleted_at,
+    }
+}
+
+/// The row of `tenant_id`, deleted or not.
+pub async fn find_row(
+    db: &impl ConnectionTrait,
+    environment_id: &str,
+    tenant_id: &str,
+) -> Result<Option<TenantRow>> {
+    Ok(tenant::Entity::find()
+        .filter(tenant::Column::EnvironmentId.eq(environment_id))
+        .filter(tenant::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?)
+}
+
+/// The live tenant `tenant_id`, its row locked until the transaction ends (PostgreSQL), or NOT_FOUND.
+pub async fn lock(db: &impl ConnectionTrait, environment_id: &str, tenant_id: &str) -> Result<Tenant> {
+    let row = tenant::Entity::find()
+        .filter(tenant::Column::EnvironmentId.eq(environment_id))
+        .filter(tenant::Column::TenantId.eq(tenant_id))
+        .filter(tenant::Column::DeletedAt.is_null())
+        .lock_exclusive()
+        .one(db)
+        .await?;
+    row.map(to_domain)
+        .transpose()?
+        .ok_or(Error::NotFound(Resource::Tenant))
+}
+
+/// The live tenant `tenant_id`, or NOT_FOUND.
+pub async fn get(db: &impl ConnectionTrait, environment_id: &str, tenant_id: &str) -> Result<Tenant> {
+    find(db, environment_id, tenant_id)
+        .await?
+        .ok_or(Error::NotFound(Resource::Tenant))
+}
+
+/// The live (not deleted) tenant `tenant_id`.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    environment_id: &str,
+    tenant_id: &str,
+) -> Result<Option<Tenant>> {
+    match find_row(db, environment_id, tenant_id).await? {
+        Some(row) if row.deleted_at.is_none() => to_domain(row).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Stores a new tenant, or overwrites a deleted row with the same tenant id, reviving it.
+pub async fn insert_or_revive(
+    db: &impl ConnectionTrait,
+    environment_id: &str,
+    new: NewTenant,
+    tenant_id: String,
+    deleted: Option<TenantRow>,
+    now: DateTime<Utc>,
+) -> Result<Tenant> {
+    let tenant = Tenant {
+        id: deleted
+            .as_ref()
+            .map_or_else(|| uuid::Uuid::new_v4().to_string(), |row| row.id.clone()),
+        tenant_id,
+        name: new.name,
+        profile: new.profile,
+        is_reseller: new.is_reseller,
+        parent_tenant_id: new.parent_tenant_id,
+        metadata: Metadata::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let row = to_row(environment_id, &tenant, None);
+    if deleted.is_some() {
+        row.into_active_model().reset_all().update(db).await?;
+    } else {
+        row.into_active_model().insert(db).await?;
+    }
+    Ok(tenant)
+}
+
+/// Writes every field of `tenant` back.
+pub async fn save(db: &impl ConnectionTrait, environment_id: &str, tenant: &Tenant) -> Result<()> {
+    to_row(environment_id, tenant, None)
+        .into_active_model()
+        .reset_all()
+        .update(db)
+        .await?;
+    Ok(())
+}
+
+/// Marks a tenant deleted and moves its children to its parent.
+pub async fn mark_deleted(
+    db: &impl ConnectionTrait,
+    environment_id: &str,
+    tenant: &Tenant,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    tenant::ActiveModel {
+        id: Set(tenant.id.clone()),
+        deleted_at: Set(Some(now)),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    tenant::Entity::update_many()
+        .col_expr(
+            tenant::Column::ParentTenantId,
+            Expr::value(tenant.parent_tenant_id.clone()),
+        )
+        .col_expr(tenant::Column::UpdatedAt, Expr::value(now))
+        .filter(tenant::Column::EnvironmentId.eq(environment_id))
+        .filter(tenant::Column::ParentTenantId.eq(tenant.tenant_id.as_str()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Escapes LIKE wildcards in `text` and wraps it for a "contains" match, in lower case.
+pub(crate) fn contains_pattern(text: &str) -> LikeExpr {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    LikeExpr::new(format!("%{escaped}%")).escape('\\')
+}
+
+/// One page of live tenants matching `filter`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    environment_id: &str,
+    filter: &TenantFilter,
+    page: PageRequest,
+) -> Result<Page<Tenant>> {
+    let mut query = tenant::Entity::find()
+        .filter(tenant::Column::EnvironmentId.eq(environment_id))
+        .filter(tenant::Column::DeletedAt.is_null());
+    if let Some(text) = &filter.text {
+        let pattern = contains_pattern(text);
+        query = query.filter(
+            Expr::expr(Func::lower(Expr::col(tenant::Column::Name)))
+                .like(pattern.clone())
+                .or(Expr::expr(Func::lower(Expr::col(tenant::Column::TenantId))).like(pattern)),
+        );
+    }
+    if !filter.tenant_ids.is_empty() {
+        query = query.filter(tenant::Column::TenantId.is_in(filter.tenant_ids.iter().cloned()));
+    }
+    let total = query.clone().count(db).await?;
+    let column = match filter.sort {
+        TenantSort::CreatedAt => tenant::Column::CreatedAt,
+        TenantSort::Name => tenant::Column::Name,
+        TenantSort::TenantId => tenant::Column::TenantId,
+    };
+    let order = super::sort_order(filter.order);
+    let rows = query
+        .order_by(column, order.clone())
+        .order_by(tenant::Column::Id, order)
+        .limit(page.limit)
+        .offset(page.offset)
+        .all(db)
+        .await?;
+    let items = rows.into_iter().map(to_domain).collect::<Result<Vec<_>>>()?;
+    Ok(Page::new(items, total, page))
+}

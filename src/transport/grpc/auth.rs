@@ -1,0 +1,125 @@
+//! Environment authentication for the management services: a tower layer that checks the bearer
+//! token before the request reaches the service and records the caller's environment.
+
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use tonic::{Request, Status, body::Body, server::NamedService};
+use tower::{Layer, Service};
+
+use crate::{
+    domain::{Error, error::AuthFailure},
+    service::Environments,
+};
+
+/// The authenticated environment of a request.
+#[derive(Debug, Clone)]
+pub struct EnvironmentId(pub String);
+
+/// The environment a request was authenticated as.
+pub fn environment<T>(request: &Request<T>) -> Result<String, Status> {
+    request
+        .extensions()
+        .get::<EnvironmentId>()
+        .map(|id| id.0.clone())
+        .ok_or_else(|| Error::Unauthenticated(AuthFailure::MissingToken).into())
+}
+
+/// Requires a valid environment token on every request.
+#[derive(Clone)]
+pub struct RequireEnvironment {
+    environments: Environments,
+}
+
+impl RequireEnvironment {
+    /// A layer that checks tokens with `environments`.
+    pub fn new(environments: Environments) -> Self {
+        Self { environments }
+    }
+}
+
+impl<S> Layer<S> for RequireEnvironment {
+    type Service = RequireEnvironmentService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireEnvironmentService {
+            inner,
+            environments: self.environments.clone(),
+        }
+    }
+}
+
+/// The service [`RequireEnvironment`] wraps around a gRPC service.
+#[derive(Clone)]
+pub struct RequireEnvironmentService<S> {
+    inner: S,
+    environments: Environments,
+}
+
+impl<S: NamedService> NamedService for RequireEnvironmentService<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+fn bearer(headers: &http::HeaderMap) -> Option<&str> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+impl<S> Service<http::Request<Body>> for RequireEnvironmentService<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        // The clone that was polled ready is the one to call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let environments = self.environments.clone();
+        Box::pin(async move {
+            let verified = match bearer(request.headers()) {
+                Some(token) => environments.verify_token(token).await,
+                None => Err(AuthFailure::MissingToken),
+            };
+            match verified {
+                Ok(environment_id) => {
+                    request.extensions_mut().insert(EnvironmentId(environment_id));
+                    inner.call(request).await
+                }
+                Err(failure) => Ok(Status::from(Error::Unauthenticated(failure)).into_http()),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_taken_from_the_authorization_header() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(bearer(&headers), None);
+        headers.insert(http::header::AUTHORIZATION, "Bearer abc.def".parse().unwrap());
+        assert_eq!(bearer(&headers), Some("abc.def"));
+        headers.insert(http::header::AUTHORIZATION, "bearer  xyz".parse().unwrap());
+        assert_eq!(bearer(&headers), Some("xyz"));
+        headers.insert(http::header::AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert_eq!(bearer(&headers), None);
+    }
+}

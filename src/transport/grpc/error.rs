@@ -1,0 +1,52 @@
+//! The one place where domain errors become gRPC statuses, with google.rpc details: an `ErrorInfo`
+//! carrying the stable reason, `BadRequest` field violations for bad input, and for internal
+//! faults a `RequestInfo` with the trace id to quote.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::{
+    domain::{Error, ErrorClass},
+    telemetry,
+};
+
+/// The `ErrorInfo` domain of every error sigil reports.
+pub const ERROR_DOMAIN: &str = "sigil";
+
+fn code(class: ErrorClass) -> Code {
+    match class {
+        ErrorClass::InvalidArgument => Code::InvalidArgument,
+        ErrorClass::NotFound => Code::NotFound,
+        ErrorClass::AlreadyExists => Code::AlreadyExists,
+        ErrorClass::Unauthenticated => Code::Unauthenticated,
+        ErrorClass::FailedPrecondition => Code::FailedPrecondition,
+        ErrorClass::Unavailable => Code::Unavailable,
+        ErrorClass::Internal => Code::Internal,
+    }
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Self {
+        let mut details = ErrorDetails::new();
+        let mut metadata = HashMap::new();
+        if let Error::AlreadyExists { field, .. } = &error {
+            metadata.insert("field".to_owned(), (*field).to_owned());
+        }
+        details.set_error_info(error.reason(), ERROR_DOMAIN, metadata);
+        for violation in error.violations() {
+            details.add_bad_request_violation(violation.field.clone(), violation.description.clone());
+        }
+        let message = match &error {
+            Error::Internal(cause) => {
+                let trace_id = telemetry::current_trace_id().unwrap_or_default();
+                tracing::error!(error = format!("{cause:#}"), trace_id, "internal error");
+                details.set_request_info(trace_id.clone(), "");
+                format!("internal error; trace id {trace_id}")
+            }
+            other => other.to_string(),
+        };
+        Status::with_error_details(code(error.class()), message, details)
+    }
+}

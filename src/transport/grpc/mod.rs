@@ -1,0 +1,23 @@
+//! The gRPC API: package `identity.v1`, plus health and reflection.
+
+pub mod auth;
+pub mod codec;
+mod convert;
+mod environment;
+pub mod error;
+mod tenants;
+mod users;
+
+pub use environment::EnvironmentAuthApi;
+pub use tenants::TenantApi;
+pub use users::UserApi;
+
+/// Code generated from `proto/identity/v1`.
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod pb {
+    tonic::include_proto!("identity.v1");
+
+    /// The encoded descriptors of `proto/` and its imports, served by reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/identity_descriptor.bin"));
+}

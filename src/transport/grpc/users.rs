@@ -1,0 +1,244 @@
+//! `identity.v1.UserService`.
+
+use tonic::{Request, Response, Status};
+
+use super::{
+    auth::environment,
+    convert::{order, text, timestamp},
+    pb::{self, user_service_server::UserService},
+};
+use crate::{
+    domain::{
+        Error,
+        page::PageRequest,
+        user::{CreateUser, UpdateUser, User, UserFilter, UserSort},
+    },
+    service::Users,
+};
+
+/// gRPC face of user management.
+pub struct UserApi {
+    users: Users,
+}
+
+impl UserApi {
+    /// Serves `users`.
+    pub fn new(users: Users) -> Self {
+        Self { users }
+    }
+}
+
+fn to_pb(user: User) -> pb::User {
+    let p = user.profile;
+    pb::User {
+        sub: user.id.clone(),
+        id: user.id,
+        email: user.email,
+        name: text(p.name),
+        profile_picture_url: text(p.profile_picture_url),
+        verified: user.verified,
+        // No second factor can be enrolled yet.
+        mfa_enrolled: false,
+        mfa_bypass: p.mfa_bypass,
+        phone_number: text(p.phone_number),
+        provider: user.provider,
+        tenant_id: text(user.active_tenant_id),
+        tenant_ids: user.tenants.iter().map(|m| m.tenant_id.clone()).collect(),
+        activated_for_tenant: user.activated,
+        is_locked: user.locked,
+        tenants: user
+            .tenants
+            .into_iter()
+            .map(|m| pb::UserTenant {
+                tenant_id: m.tenant_id,
+                created_at: Some(timestamp(m.created_at)),
+            })
+            .collect(),
+        metadata: text(p.metadata),
+        vendor_metadata: text(p.vendor_metadata),
+        external_id: text(p.external_id),
+        created_at: Some(timestamp(user.created_at)),
+        last_login: user.last_login.map(timestamp),
+    }
+}
+
+#[tonic::async_trait]
+impl UserService for UserApi {
+    async fn create_user(
+        &self,
+        request: Request<pb::CreateUserRequest>,
+    ) -> Result<Response<pb::CreateUserResponse>, Status> {
+        let env = environment(&request)?;
+        let r = request.into_inner();
+        let create = CreateUser {
+            tenant_id: r.tenant_id,
+            email: r.email,
+            name: r.name,
+            profile_picture_url: r.profile_picture_url,
+            password: r.password,
+            phone_number: r.phone_number,
+            metadata: r.metadata,
+            vendor_metadata: r.vendor_metadata,
+            external_id: r.external_id,
+            mfa_bypass: r.mfa_bypass,
+        };
+        let user = self.users.create(&env, create).await?;
+        Ok(Response::new(pb::CreateUserResponse {
+            user: Some(to_pb(user)),
+        }))
+    }
+
+    async fn get_user(
+        &self,
+        request: Request<pb::GetUserRequest>,
+    ) -> Result<Response<pb::GetUserResponse>, Status> {
+        let env = environment(&request)?;
+        let user = self.users.get(&env, &request.into_inner().user_id).await?;
+        Ok(Response::new(pb::GetUserResponse {
+            user: Some(to_pb(user)),
+        }))
+    }
+
+    async fn get_user_by_email(
+        &self,
+        request: Request<pb::GetUserByEmailRequest>,
+    ) -> Result<Response<pb::GetUserByEmailResponse>, Status> {
+        let env = environment(&request)?;
+        let user = self.users.get_by_email(&env, &request.into_inner().email).await?;
+        Ok(Response::new(pb::GetUserByEmailResponse {
+            user: Some(to_pb(user)),
+        }))
+    }
+
+    async fn list_users(
+        &self,
+        request: Request<pb::ListUsersRequest>,
+    ) -> Result<Response<pb::ListUsersResponse>, Status> {
+        let env = environment(&request)?;
+        let r = request.into_inner();
+        let page = PageRequest::parse(r.limit.into(), r.offset.into()).map_err(Error::from)?;
+        let sort = match pb::UserSortBy::try_from(r.sort_by) {
+            Ok(pb::UserSortBy::Name) => UserSort::Name,
+            Ok(pb::UserSortBy::Email) => UserSort::Email,
+            Ok(pb::UserSortBy::Id) => UserSort::Id,
+            Ok(pb::UserSortBy::Verified) => UserSort::Verified,
+            Ok(pb::UserSortBy::IsLocked) => UserSort::Locked,
+            _ => UserSort::CreatedAt,
+        };
+        let filter = UserFilter {
+            tenant_id: Some(r.tenant_id).filter(|t| !t.is_empty()),
+            email: Some(r.email).filter(|e| !e.is_empty()),
+            ids: r.ids,
+            sort,
+            order: order(r.order),
+        };
+        let listed = self.users.list(&env, filter, page).await?;
+        Ok(Response::new(pb::ListUsersResponse {
+            items: listed.items.into_iter().map(to_pb).collect(),
+            metadata: Some(pb::PaginationMetadata {
+                total_items: listed.total_items as i64,
+                total_pages: listed.total_pages as i64,
+            }),
+        }))
+    }
+
+    async fn update_user(
+        &self,
+        request: Request<pb::UpdateUserRequest>,
+    ) -> Result<Response<pb::UpdateUserResponse>, Status> {
+        let env = environment(&request)?;
+        let r = request.into_inner();
+        let update = UpdateUser {
+            name: r.name,
+            profile_picture_url: r.profile_picture_url,
+            phone_number: r.phone_number,
+            metadata: r.metadata,
+            vendor_metadata: r.vendor_metadata,
+            external_id: r.external_id,
+            mfa_bypass: r.mfa_bypass,
+        };
+        let user = self.users.update(&env, &r.user_id, update).await?;
+        Ok(Response::new(pb::UpdateUserResponse {
+            user: Some(to_pb(user)),
+        }))
+    }
+
+    async fn delete_user(
+        &self,
+        request: Request<pb::DeleteUserRequest>,
+    ) -> Result<Response<pb::DeleteUserResponse>, Status> {
+        let env = environment(&request)?;
+        self.users.delete(&env, &request.into_inner().user_id).await?;
+        Ok(Response::new(pb::DeleteUserResponse {}))
+    }
+
+    async fn add_user_to_tenant(
+        &self,
+        request: Request<pb::AddUserToTenantRequest>,
+    ) -> Result<Response<pb::AddUserToTenantResponse>, Status> {
+        let env = environment(&request)?;
+        let r = request.into_inner();
+        let user = self.users.add_to_tenant(&env, &r.user_id, &r.tenant_id).await?;
+        Ok(Response::new(pb::AddUserToTenantResponse {
+            user: Some(to_pb(user)),
+        }))
+    }
+
+    async fn remove_user_from_tenant(
+        &self,
+        request: Request<pb::RemoveUserFromTenantRequest>,
+    ) -> Result<Response<pb::RemoveUserFromTenantResponse>, Status> {
+        let env = environment(&request)?;
+        let r = request.into_inner();
+        let user = self
+            .users
+            .remove_from_tenant(&env, &r.user_id, &r.tenant_id)
+            .await?;
+        Ok(Response::new(pb::RemoveUserFromTenantResponse {
+            user: Some(to_pb(user)),
+        }))
+    }
+
+    async fn lock_user(
+        &self,
+        request: Request<pb::LockUserRequest>,
+    ) -> Result<Response<pb::LockUserResponse>, Status> {
+        let env = environment(&request)?;
+        self.users.lock(&env, &request.into_inner().user_id).await?;
+        Ok(Response::new(pb::LockUserResponse {}))
+    }
+
+    async fn unlock_user(
+        &self,
+        request: Request<pb::UnlockUserRequest>,
+    ) -> Result<Response<pb::UnlockUserResponse>, Status> {
+        let env = environment(&request)?;
+        self.users.unlock(&env, &request.into_inner().user_id).await?;
+        Ok(Response::new(pb::UnlockUserResponse {}))
+    }
+
+    async fn verify_user(
+        &self,
+        request: Request<pb::VerifyUserRequest>,
+    ) -> Result<Response<pb::VerifyUserResponse>, Status> {
+        let env = environment(&request)?;
+        self.users.verify(&env, &request.into_inner().user_id).await?;
+        Ok(Response::new(pb::VerifyUserResponse {}))
+    }
+
+    async fn generate_activation_token(
+        &self,
+        request: Request<pb::GenerateActivationTokenRequest>,
+    ) -> Result<Response<pb::GenerateActivationTokenResponse>, Status> {
+        let env = environment(&request)?;
+        let issued = self
+            .users
+            .generate_activation_token(&env, &request.into_inner().user_id)
+            .await?;
+        Ok(Response::new(pb::GenerateActivationTokenResponse {
+            user_id: issued.user_id,
+            token: issued.token,
+            link: issued.link,
+        }))
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests: a real sigil over TCP on a fresh database per test (SQLite, or PostgreSQL
+//! when SIGIL_TEST_DATABASE_URL names a server).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod environment;
+mod health;
+mod helpers;
+mod reflection;
+mod restart;
+mod tenants;
+mod users;
