@@ -23,14 +23,19 @@ use tower::Layer;
 use crate::{
     config::Config,
     domain::{Clock, SystemClock},
-    service::{Deps, KeyRing, PasswordHasher, ServiceSettings, Services, environments::GeneratedCredentials},
+    service::{
+        Deps, KeyRing, Mailer, PasswordHasher, Revocations, ServiceSettings, Services,
+        environments::GeneratedCredentials, keys::MasterKey, mailer::NoMailer,
+    },
     store, telemetry,
     transport::grpc::{
-        EnvironmentAuthApi, TenantApi, UserApi,
+        ActivationApi, AuthApi, EnvironmentAuthApi, TenantApi, TokenApi, UserApi,
         auth::RequireEnvironment,
         pb::{
-            self, environment_auth_service_server::EnvironmentAuthServiceServer,
-            tenant_service_server::TenantServiceServer, user_service_server::UserServiceServer,
+            self, activation_service_server::ActivationServiceServer, auth_service_server::AuthServiceServer,
+            environment_auth_service_server::EnvironmentAuthServiceServer,
+            tenant_service_server::TenantServiceServer, token_service_server::TokenServiceServer,
+            user_service_server::UserServiceServer,
         },
     },
 };
@@ -42,10 +47,30 @@ const KEY_CHECK_INTERVAL: Duration = Duration::from_secs(15 * 60);
 
 /// The gRPC services whose health is reported, besides the server as a whole ("").
 const SERVICES: &[&str] = &[
+    "identity.v1.ActivationService",
+    "identity.v1.AuthService",
     "identity.v1.EnvironmentAuthService",
     "identity.v1.TenantService",
+    "identity.v1.TokenService",
     "identity.v1.UserService",
 ];
+
+/// Dependencies a caller may replace: tests move time by hand and read the mail.
+pub struct Overrides {
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+    /// Where messages to users go.
+    pub mailer: Arc<dyn Mailer>,
+}
+
+impl Default for Overrides {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            mailer: Arc::new(NoMailer),
+        }
+    }
+}
 
 /// Whether sigil can serve, as reported by gRPC health and the HTTP readiness probe.
 #[derive(Clone)]
@@ -85,18 +110,21 @@ pub struct Application {
     db: DatabaseConnection,
     services: Services,
     keys: Arc<KeyRing>,
+    revocations: Arc<Revocations>,
     generated: Option<GeneratedCredentials>,
 }
 
 impl Application {
-    /// Builds sigil on the system clock.
+    /// Builds sigil with the system clock and the configured mailer.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        Self::build_with_clock(config, Arc::new(SystemClock)).await
+        Self::build_with(config, Overrides::default()).await
     }
 
-    /// Builds sigil on `clock`; tests pass a clock they can move.
-    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    /// Builds sigil with replaced dependencies.
+    pub async fn build_with(config: Config, overrides: Overrides) -> anyhow::Result<Self> {
         config.validate()?;
+        let Overrides { clock, mailer } = overrides;
+        let master = config.master_key.as_ref().map(MasterKey::parse).transpose()?;
         let grpc_listener = TcpListener::bind(config.grpc_addr)
             .await
             .with_context(|| format!("binding the gRPC address {}", config.grpc_addr))?;
@@ -108,15 +136,25 @@ impl Application {
             .context("connecting to the database")?;
         store::migrate(&db).await.context("migrating the database")?;
         let keys = Arc::new(
-            KeyRing::load(db.clone(), clock.clone(), config.issuer(), config.key_rotation)
-                .await
-                .context("loading signing keys")?,
+            KeyRing::load(
+                db.clone(),
+                clock.clone(),
+                config.issuer(),
+                config.key_rotation,
+                master,
+            )
+            .await
+            .context("loading signing keys")?,
         );
+        let revocations = Arc::new(Revocations::new(db.clone(), clock.clone()));
+        revocations.sync().await.context("reading session revocations")?;
         let deps = Deps {
             db: db.clone(),
             clock,
             keys: keys.clone(),
             hasher: PasswordHasher::for_this_machine(),
+            revocations: revocations.clone(),
+            mailer,
             settings: Arc::new(ServiceSettings {
                 issuer: config.issuer(),
                 app_url: config.app_url(),
@@ -137,6 +175,7 @@ impl Application {
             db,
             services,
             keys,
+            revocations,
             generated,
         })
     }
@@ -179,7 +218,9 @@ impl Application {
             .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
-        let auth = RequireEnvironment::new(self.services.environments.clone());
+        let environments = self.services.environments.clone();
+        let auth = RequireEnvironment::new(environments.clone());
+        let auth_if_sent = RequireEnvironment::optional(environments.clone());
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopped = {
@@ -194,12 +235,26 @@ impl Application {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(EnvironmentAuthServiceServer::new(EnvironmentAuthApi::new(
-                self.services.environments.clone(),
+                environments.clone(),
             )))
             .add_service(auth.layer(TenantServiceServer::new(TenantApi::new(
                 self.services.tenants.clone(),
             ))))
             .add_service(auth.layer(UserServiceServer::new(UserApi::new(self.services.users.clone()))))
+            .add_service(AuthServiceServer::new(AuthApi::new(
+                environments.clone(),
+                self.services.sign_in.clone(),
+            )))
+            .add_service(
+                auth_if_sent.layer(ActivationServiceServer::new(ActivationApi::new(
+                    environments.clone(),
+                    self.services.activation.clone(),
+                ))),
+            )
+            .add_service(TokenServiceServer::new(TokenApi::new(
+                environments,
+                self.services.tokens.clone(),
+            )))
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.grpc_listener), stopped);
 
         let http_stopped = {
@@ -222,6 +277,11 @@ impl Application {
             stop_rx.clone(),
         ));
         let rotation = tokio::spawn(rotate_keys(self.db.clone(), self.keys.clone(), stop_rx.clone()));
+        let revocations = tokio::spawn(
+            self.revocations
+                .clone()
+                .follow(self.config.revocation_sync, stop_rx.clone()),
+        );
         let delay = self.config.shutdown_delay;
         let stopper = tokio::spawn(async move {
             shutdown.await;
@@ -236,6 +296,7 @@ impl Application {
         stopper.abort();
         watchdog.abort();
         rotation.abort();
+        revocations.abort();
         self.db.close_by_ref().await.ok();
         grpc.context("gRPC server")?;
         http.context("HTTP listener")?;

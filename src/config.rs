@@ -83,6 +83,13 @@ pub struct Config {
     /// Lifetime of environment tokens, such as `1h`.
     #[arg(long, env = "SIGIL_ENVIRONMENT_TOKEN_TTL", default_value = "1h", value_parser = duration, global = true)]
     pub environment_token_ttl: Duration,
+    /// Base64 of 32 random bytes that seal signing keys at rest (AES-256-GCM). Unset: keys are
+    /// stored unsealed. Once set, keep it: sealed keys do not open without it.
+    #[arg(long, env = "SIGIL_MASTER_KEY", hide_env_values = true, global = true)]
+    pub master_key: Option<Secret>,
+    /// How often each replica reads new session revocations when no announcement arrives.
+    #[arg(long, env = "SIGIL_REVOCATION_SYNC", default_value = "1s", value_parser = duration, global = true)]
+    pub revocation_sync: Duration,
     /// How long a signing key signs before a new one replaces it, such as `30d`.
     #[arg(long, env = "SIGIL_KEY_ROTATION", default_value = "30d", value_parser = duration, global = true)]
     pub key_rotation: Duration,
@@ -193,6 +200,9 @@ mod tests {
     fn secrets_stay_out_of_debug_output() {
         let mut config = Cli::parse_from(["sigil"]).config;
         config.bootstrap_secret = Some(Secret::new("hunter2"));
-        assert!(!format!("{config:?}").contains("hunter2"));
+        config.master_key = Some(Secret::new("master-secret"));
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2"));
+        assert!(!debug.contains("master-secret"));
     }
 }

@@ -9,6 +9,7 @@ mod m20261126_000003_create_tenants;
 mod m20261126_000004_create_users;
 mod m20261126_000005_create_user_tenants;
 mod m20261126_000006_create_user_tokens;
+mod m20261126_000007_create_sessions;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_create_users::Migration),
             Box::new(m20261126_000005_create_user_tenants::Migration),
             Box::new(m20261126_000006_create_user_tokens::Migration),
+            Box::new(m20261126_000007_create_sessions::Migration),
         ]
     }
 }

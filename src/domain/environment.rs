@@ -26,6 +26,10 @@ pub struct Environment {
 pub struct EnvironmentSettings {
     /// Lifetime of an activation token, in seconds.
     pub activation_token_ttl_secs: i64,
+    /// Lifetime of an access token, in seconds.
+    pub access_token_ttl_secs: i64,
+    /// Lifetime of a refresh token, and so of an idle session, in seconds.
+    pub refresh_token_ttl_secs: i64,
     /// Rules for new passwords.
     pub password_policy: PasswordPolicy,
 }
@@ -34,6 +38,8 @@ impl Default for EnvironmentSettings {
     fn default() -> Self {
         Self {
             activation_token_ttl_secs: 24 * 60 * 60,
+            access_token_ttl_secs: 60 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 60 * 60,
             password_policy: PasswordPolicy::default(),
         }
     }

@@ -20,9 +20,26 @@ pub enum Error {
         /// The field whose value is taken.
         field: &'static str,
     },
+    /// A single-use token or code the caller presented is wrong, expired or used; which of
+    /// these is not revealed.
+    #[error("the {field} is invalid or has expired")]
+    InvalidToken {
+        /// Stable UPPER_SNAKE reason.
+        reason: &'static str,
+        /// The request field that carried it.
+        field: &'static str,
+    },
     /// The caller's credentials are missing, wrong or expired.
     #[error("{0}")]
     Unauthenticated(AuthFailure),
+    /// The caller is known, but its state forbids the request (a locked user, say).
+    #[error("{message}")]
+    PermissionDenied {
+        /// Stable UPPER_SNAKE reason.
+        reason: &'static str,
+        /// Human-readable explanation.
+        message: &'static str,
+    },
     /// The request is valid but the resource's state forbids it.
     #[error("{message}")]
     FailedPrecondition {
@@ -119,9 +136,15 @@ pub enum AuthFailure {
     /// The token was valid but has expired.
     #[error("the token has expired")]
     ExpiredToken,
-    /// The client id or secret is wrong; which one is not revealed.
-    #[error("invalid client id or secret")]
+    /// The client id or secret, or the email or password, is wrong; which one is not revealed.
+    #[error("invalid credentials")]
     InvalidCredentials,
+    /// A refresh token was presented again after it had been exchanged: the session is revoked.
+    #[error("the refresh token was already used; the session is revoked")]
+    TokenReused,
+    /// The token's session was ended.
+    #[error("the session of this token has ended")]
+    SessionRevoked,
 }
 
 /// The class of an error: it fixes the gRPC code and the HTTP status.
@@ -135,6 +158,8 @@ pub enum ErrorClass {
     AlreadyExists,
     /// gRPC UNAUTHENTICATED, HTTP 401.
     Unauthenticated,
+    /// gRPC PERMISSION_DENIED, HTTP 403.
+    PermissionDenied,
     /// gRPC FAILED_PRECONDITION, HTTP 400.
     FailedPrecondition,
     /// gRPC UNAVAILABLE, HTTP 503.
@@ -149,6 +174,7 @@ impl ErrorClass {
         match self {
             ErrorClass::InvalidArgument | ErrorClass::FailedPrecondition => 400,
             ErrorClass::Unauthenticated => 401,
+            ErrorClass::PermissionDenied => 403,
             ErrorClass::NotFound => 404,
             ErrorClass::AlreadyExists => 409,
             ErrorClass::Unavailable => 503,
@@ -166,10 +192,11 @@ impl Error {
     /// The class of this error.
     pub fn class(&self) -> ErrorClass {
         match self {
-            Error::InvalidArgument(_) => ErrorClass::InvalidArgument,
+            Error::InvalidArgument(_) | Error::InvalidToken { .. } => ErrorClass::InvalidArgument,
             Error::NotFound(_) => ErrorClass::NotFound,
             Error::AlreadyExists { .. } => ErrorClass::AlreadyExists,
             Error::Unauthenticated(_) => ErrorClass::Unauthenticated,
+            Error::PermissionDenied { .. } => ErrorClass::PermissionDenied,
             Error::FailedPrecondition { .. } => ErrorClass::FailedPrecondition,
             Error::Unavailable(_) => ErrorClass::Unavailable,
             Error::Internal(_) => ErrorClass::Internal,
@@ -182,11 +209,14 @@ impl Error {
             Error::InvalidArgument(_) => "INVALID_ARGUMENT".into(),
             Error::NotFound(resource) => format!("{}_NOT_FOUND", resource.upper()),
             Error::AlreadyExists { resource, .. } => format!("{}_ALREADY_EXISTS", resource.upper()),
+            Error::InvalidToken { reason, .. } | Error::PermissionDenied { reason, .. } => (*reason).into(),
             Error::Unauthenticated(failure) => match failure {
                 AuthFailure::MissingToken => "MISSING_TOKEN",
                 AuthFailure::InvalidToken => "INVALID_TOKEN",
                 AuthFailure::ExpiredToken => "TOKEN_EXPIRED",
                 AuthFailure::InvalidCredentials => "INVALID_CREDENTIALS",
+                AuthFailure::TokenReused => "REFRESH_TOKEN_REUSED",
+                AuthFailure::SessionRevoked => "SESSION_REVOKED",
             }
             .into(),
             Error::FailedPrecondition { reason, .. } => (*reason).into(),
@@ -196,10 +226,11 @@ impl Error {
     }
 
     /// The fields a caller got wrong, if this is about bad input.
-    pub fn violations(&self) -> &[FieldViolation] {
+    pub fn violations(&self) -> Vec<FieldViolation> {
         match self {
-            Error::InvalidArgument(violations) => violations,
-            _ => &[],
+            Error::InvalidArgument(violations) => violations.clone(),
+            Error::InvalidToken { field, .. } => vec![FieldViolation::new(*field, self.to_string())],
+            _ => Vec::new(),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod metadata;
 pub mod page;
 pub mod password;
 pub mod secret;
+pub mod session;
 pub mod tenant;
 pub mod user;
 

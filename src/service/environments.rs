@@ -1,8 +1,16 @@
 //! Environment credentials: bootstrap at start, authentication, and environment tokens.
 
+use std::{
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
 use serde::{Deserialize, Serialize};
 
-use super::{Deps, keys::Expiring};
+use super::{
+    Deps,
+    keys::{Audience, Expiring},
+};
 use crate::{
     domain::{
         Error,
@@ -56,15 +64,44 @@ impl Expiring for EnvironmentClaims {
 
 const TOKEN_TYPE: &str = "environment";
 
+/// How long the environments read from the database serve public requests before a re-read.
+const CACHE_TTL: Duration = Duration::from_secs(10);
+
+struct Cached {
+    loaded: Instant,
+    all: Arc<Vec<Environment>>,
+}
+
 /// Environment credentials and tokens.
 #[derive(Clone)]
 pub struct Environments {
     deps: Deps,
+    cache: Arc<RwLock<Option<Cached>>>,
 }
 
 impl Environments {
     pub(super) fn new(deps: Deps) -> Self {
-        Self { deps }
+        Self {
+            deps,
+            cache: Arc::default(),
+        }
+    }
+
+    /// Every environment, from a cache refreshed every few seconds, so that public requests
+    /// (token validation above all) need no database round trip.
+    async fn all(&self) -> Result<Arc<Vec<Environment>>> {
+        {
+            let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(cached) = cache.as_ref().filter(|c| c.loaded.elapsed() < CACHE_TTL) {
+                return Ok(cached.all.clone());
+            }
+        }
+        let all = Arc::new(store::environments::list(&self.deps.db).await?);
+        *self.cache.write().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
+            loaded: Instant::now(),
+            all: all.clone(),
+        });
+        Ok(all)
     }
 
     /// Makes the default environment exist with the configured credentials: creates it, or
@@ -121,6 +158,7 @@ impl Environments {
         for env in store::environments::list(db).await? {
             self.deps.keys.ensure_current(&env.id).await?;
         }
+        *self.cache.write().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(generated)
     }
 
@@ -155,12 +193,35 @@ impl Environments {
         })
     }
 
+    /// The environment `id`, from the cache.
+    pub async fn get(&self, id: &str) -> Result<Environment> {
+        self.all()
+            .await?
+            .iter()
+            .find(|e| e.id == id)
+            .cloned()
+            .ok_or(Error::NotFound(crate::domain::Resource::Environment))
+    }
+
+    /// The environment a public request is for: the one whose vendor host is `host`, else the
+    /// default environment.
+    pub async fn resolve(&self, host: Option<&str>) -> Result<Environment> {
+        let all = self.all().await?;
+        let by_host = host
+            .filter(|h| !h.is_empty())
+            .and_then(|host| all.iter().find(|e| e.host.as_deref() == Some(host)));
+        by_host
+            .or_else(|| all.iter().find(|e| e.host.is_none()))
+            .cloned()
+            .ok_or(Error::NotFound(crate::domain::Resource::Environment))
+    }
+
     /// The environment an environment token was issued to, if the token is genuine and current.
     pub async fn verify_token(&self, token: &str) -> Result<String, AuthFailure> {
         let verified = self
             .deps
             .keys
-            .verify::<EnvironmentClaims>(token, AUDIENCE)
+            .verify::<EnvironmentClaims>(token, Audience::Fixed(AUDIENCE))
             .await?;
         if verified.claims.token_type != TOKEN_TYPE || verified.claims.sub != verified.environment_id {
             return Err(AuthFailure::InvalidToken);

@@ -2,8 +2,9 @@
 //!
 //! Each environment has one key that signs. After the rotation period a new key takes over and the
 //! old one keeps verifying for one more period, so tokens it signed stay valid to their expiry
-//! (token lifetimes are shorter than the period). Keys are loaded at start and reloaded when a
-//! token names a key this replica has not seen, so keys made by another replica are picked up.
+//! (token lifetimes are shorter than the period). Keys are loaded at start, reloaded periodically
+//! and whenever a token names a key this replica has not seen, so keys made by another replica
+//! are picked up. With a master key configured, private keys are sealed at rest (AES-256-GCM).
 
 use std::{
     collections::{HashMap, HashSet},
@@ -12,18 +13,20 @@ use std::{
 };
 
 use aws_lc_rs::{
+    aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey},
     encoding::AsDer,
+    rand::SystemRandom,
     rsa::{KeyPair, KeySize},
-    signature::KeyPair as _,
+    signature::{KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair},
 };
 use base64::{Engine, engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, SubsecRound, Utc};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use sea_orm::DatabaseConnection;
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
-    domain::{Clock, Error, error::AuthFailure, error::Result},
+    domain::{Clock, Error, error::AuthFailure, error::Result, secret::Secret},
     store::keys::{self, SigningKeyRow},
 };
 
@@ -46,15 +49,90 @@ pub struct Verified<T> {
     pub claims: T,
 }
 
+/// Whom a verified token must be addressed to.
+#[derive(Debug, Clone, Copy)]
+pub enum Audience<'a> {
+    /// This fixed audience.
+    Fixed(&'a str),
+    /// The id of the environment whose key signed it.
+    SigningEnvironment,
+}
+
+/// One public key in JSON Web Key form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Jwk {
+    /// Key id.
+    pub kid: String,
+    /// RSA modulus, base64url.
+    pub n: String,
+    /// RSA public exponent, base64url.
+    pub e: String,
+}
+
+/// The key that seals private keys at rest: 32 bytes, given base64-encoded.
+#[derive(Clone)]
+pub struct MasterKey(Arc<LessSafeKey>);
+
+impl MasterKey {
+    /// Parses a base64-encoded 32-byte key.
+    pub fn parse(encoded: &Secret) -> anyhow::Result<Self> {
+        let bytes = STANDARD
+            .decode(encoded.expose().trim())
+            .map_err(|_| anyhow::anyhow!("SIGIL_MASTER_KEY must be base64"))?;
+        anyhow::ensure!(bytes.len() == 32, "SIGIL_MASTER_KEY must encode exactly 32 bytes");
+        let key =
+            UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| anyhow::anyhow!("unusable master key"))?;
+        Ok(Self(Arc::new(LessSafeKey::new(key))))
+    }
+
+    /// Encrypts `plain`, bound to `kid`: base64 of nonce, ciphertext and tag.
+    fn seal(&self, kid: &str, plain: &[u8]) -> Result<String> {
+        let mut nonce = [0u8; NONCE_LEN];
+        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| Error::internal(anyhow::anyhow!("no randomness")))?;
+        let mut sealed = plain.to_vec();
+        self.0
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(kid), &mut sealed)
+            .map_err(|_| Error::internal(anyhow::anyhow!("sealing a key failed")))?;
+        let mut out = nonce.to_vec();
+        out.extend(sealed);
+        Ok(STANDARD.encode(out))
+    }
+
+    /// Decrypts what [`MasterKey::seal`] made for `kid`.
+    fn open(&self, kid: &str, sealed: &str) -> Result<Vec<u8>> {
+        let bytes = STANDARD.decode(sealed).map_err(Error::internal)?;
+        if bytes.len() < NONCE_LEN {
+            return Err(Error::internal(anyhow::anyhow!("sealed key {kid} is truncated")));
+        }
+        let (nonce, sealed) = bytes.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce)
+            .map_err(|_| Error::internal(anyhow::anyhow!("bad nonce")))?;
+        let mut buffer = sealed.to_vec();
+        let plain = self
+            .0
+            .open_in_place(nonce, Aad::from(kid), &mut buffer)
+            .map_err(|_| {
+                Error::internal(anyhow::anyhow!(
+                    "signing key {kid} does not open with SIGIL_MASTER_KEY (a different master key?)"
+                ))
+            })?;
+        Ok(plain.to_vec())
+    }
+}
+
 struct Signer {
     kid: String,
-    key: EncodingKey,
+    /// Header of every token this key signs, already base64url-encoded.
+    header: String,
+    pair: RsaKeyPair,
     created_at: DateTime<Utc>,
 }
 
 struct Verifier {
     environment_id: String,
     key: DecodingKey,
+    jwk: Jwk,
+    created_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 }
 
@@ -70,26 +148,38 @@ pub struct KeyRing {
     clock: Arc<dyn Clock>,
     issuer: String,
     rotation: Duration,
+    master: Option<MasterKey>,
     state: RwLock<Arc<State>>,
     last_reload: tokio::sync::Mutex<Option<Instant>>,
 }
 
 impl KeyRing {
-    /// Loads every live key.
+    /// Loads every live key; with a master key, first seals keys still stored in the clear.
     pub async fn load(
         db: DatabaseConnection,
         clock: Arc<dyn Clock>,
         issuer: String,
         rotation: Duration,
+        master: Option<MasterKey>,
     ) -> Result<Self> {
         let ring = Self {
             db,
             clock,
             issuer,
             rotation,
+            master,
             state: RwLock::new(Arc::default()),
             last_reload: tokio::sync::Mutex::new(None),
         };
+        if let Some(master) = &ring.master {
+            for row in keys::all(&ring.db).await? {
+                if !row.encrypted {
+                    let plain = STANDARD.decode(&row.private_key).map_err(Error::internal)?;
+                    keys::seal(&ring.db, &row.kid, &master.seal(&row.kid, &plain)?).await?;
+                    tracing::info!(kid = %row.kid, "sealed a signing key with the master key");
+                }
+            }
+        }
         ring.reload().await?;
         Ok(ring)
     }
@@ -99,6 +189,10 @@ impl KeyRing {
         &self.issuer
     }
 
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now().trunc_subsecs(6)
+    }
+
     fn snapshot(&self) -> Arc<State> {
         // A poisoned lock only means a panic elsewhere while swapping an Arc; the Arc is intact.
         self.state.read().unwrap_or_else(|e| e.into_inner()).clone()
@@ -106,8 +200,7 @@ impl KeyRing {
 
     /// Re-reads the keys from the database.
     pub async fn reload(&self) -> Result<()> {
-        let now = self.clock.now().trunc_subsecs(6);
-        let rows = keys::live(&self.db, now).await?;
+        let rows = keys::live(&self.db, self.now()).await?;
         let mut state = State::default();
         // Rows come newest first: the first unretired key of an environment signs.
         for row in rows {
@@ -115,13 +208,23 @@ impl KeyRing {
                 environment_id: row.environment_id.clone(),
                 key: DecodingKey::from_rsa_components(&row.public_n, &row.public_e)
                     .map_err(Error::internal)?,
+                jwk: Jwk {
+                    kid: row.kid.clone(),
+                    n: row.public_n.clone(),
+                    e: row.public_e.clone(),
+                },
+                created_at: row.created_at,
                 expires_at: row.expires_at,
             };
             if row.retired_at.is_none() && !state.signers.contains_key(&row.environment_id) {
-                let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", decode_private_key(&row)?));
+                let pkcs8 = self.private_key(&row)?;
+                let pair = RsaKeyPair::from_pkcs8(&pkcs8)
+                    .map_err(|e| Error::internal(anyhow::anyhow!("signing key {}: {e}", row.kid)))?;
+                let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": row.kid});
                 let signer = Signer {
                     kid: row.kid.clone(),
-                    key: EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(Error::internal)?,
+                    header: URL_SAFE_NO_PAD.encode(header.to_string()),
+                    pair,
                     created_at: row.created_at,
                 };
                 state.signers.insert(row.environment_id.clone(), Arc::new(signer));
@@ -132,10 +235,21 @@ impl KeyRing {
         Ok(())
     }
 
+    fn private_key(&self, row: &SigningKeyRow) -> Result<Vec<u8>> {
+        match (&self.master, row.encrypted) {
+            (_, false) => STANDARD.decode(&row.private_key).map_err(Error::internal),
+            (Some(master), true) => master.open(&row.kid, &row.private_key),
+            (None, true) => Err(Error::internal(anyhow::anyhow!(
+                "signing key {} is sealed and SIGIL_MASTER_KEY is not set",
+                row.kid
+            ))),
+        }
+    }
+
     /// Makes sure `environment_id` has a key that may still sign, generating one when it has none
     /// or its key is due for rotation.
     pub async fn ensure_current(&self, environment_id: &str) -> Result<()> {
-        let now = self.clock.now().trunc_subsecs(6);
+        let now = self.now();
         let due = match self.snapshot().signers.get(environment_id) {
             Some(signer) => signer.created_at + self.rotation <= now,
             None => true,
@@ -147,14 +261,19 @@ impl KeyRing {
             .await
             .map_err(Error::internal)??;
         let rotation = chrono::Duration::from_std(self.rotation).map_err(Error::internal)?;
+        let kid = uuid::Uuid::new_v4().to_string();
+        let (private_key, encrypted) = match &self.master {
+            Some(master) => (master.seal(&kid, &generated.pkcs8)?, true),
+            None => (STANDARD.encode(&generated.pkcs8), false),
+        };
         keys::insert(
             &self.db,
             SigningKeyRow {
-                kid: uuid::Uuid::new_v4().to_string(),
+                kid,
                 environment_id: environment_id.to_owned(),
                 algorithm: "RS256".into(),
-                private_key: STANDARD.encode(&generated.pkcs8),
-                encrypted: false,
+                private_key,
+                encrypted,
                 public_n: generated.n,
                 public_e: generated.e,
                 created_at: now,
@@ -164,19 +283,53 @@ impl KeyRing {
             },
         )
         .await?;
+        keys::retire_older(&self.db, environment_id, now).await?;
         tracing::info!(environment_id, "generated a new signing key");
         self.reload().await
     }
 
-    /// Signs `claims` with the environment's current key.
+    /// Signs `claims` with the environment's current key, as a compact JWS (RS256).
     pub fn sign<T: Serialize>(&self, environment_id: &str, claims: &T) -> Result<String> {
         let state = self.snapshot();
         let signer = state.signers.get(environment_id).ok_or_else(|| {
             Error::internal(anyhow::anyhow!("environment {environment_id} has no signing key"))
         })?;
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(signer.kid.clone());
-        jsonwebtoken::encode(&header, claims, &signer.key).map_err(Error::internal)
+        let payload = serde_json::to_vec(claims).map_err(Error::internal)?;
+        let mut token = String::with_capacity(signer.header.len() + payload.len() * 4 / 3 + 350);
+        token.push_str(&signer.header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(payload, &mut token);
+        let mut signature = vec![0; signer.pair.public_modulus_len()];
+        signer
+            .pair
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                token.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|_| Error::internal(anyhow::anyhow!("signing with key {} failed", signer.kid)))?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+        Ok(token)
+    }
+
+    /// The public keys that verify the environment's tokens, the signing key first.
+    pub fn jwks(&self, environment_id: &str) -> Vec<Jwk> {
+        let state = self.snapshot();
+        let signing = state.signers.get(environment_id).map(|s| s.kid.clone());
+        let mut keys: Vec<&Arc<Verifier>> = state
+            .verifiers
+            .values()
+            .filter(|v| v.environment_id == environment_id)
+            .collect();
+        keys.sort_by_key(|v| {
+            (
+                Some(&v.jwk.kid) != signing.as_ref(),
+                std::cmp::Reverse(v.created_at),
+            )
+        });
+        keys.into_iter().map(|v| v.jwk.clone()).collect()
     }
 
     /// Verifies a token's signature, issuer and audience with the key its header names, and its
@@ -184,7 +337,7 @@ impl KeyRing {
     pub async fn verify<T: DeserializeOwned + Expiring>(
         &self,
         token: &str,
-        audience: &str,
+        audience: Audience<'_>,
     ) -> Result<Verified<T>, AuthFailure> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthFailure::InvalidToken)?;
         if header.alg != Algorithm::RS256 {
@@ -195,10 +348,14 @@ impl KeyRing {
             Some(verifier) => verifier.clone(),
             None => self.reload_for(&kid).await.ok_or(AuthFailure::InvalidToken)?,
         };
-        let now = self.clock.now().trunc_subsecs(6);
+        let now = self.clock.now();
         if verifier.expires_at <= now {
             return Err(AuthFailure::InvalidToken);
         }
+        let audience = match audience {
+            Audience::Fixed(audience) => audience,
+            Audience::SigningEnvironment => verifier.environment_id.as_str(),
+        };
         let mut validation = Validation::new(Algorithm::RS256);
         // Expiry is checked below against the injected clock, not the system time.
         validation.validate_exp = false;
@@ -236,16 +393,6 @@ impl KeyRing {
     }
 }
 
-fn decode_private_key(row: &SigningKeyRow) -> Result<Vec<u8>> {
-    if row.encrypted {
-        return Err(Error::internal(anyhow::anyhow!(
-            "signing key {} is encrypted and no master key is configured",
-            row.kid
-        )));
-    }
-    STANDARD.decode(&row.private_key).map_err(Error::internal)
-}
-
 struct GeneratedKey {
     pkcs8: Vec<u8>,
     n: String,
@@ -265,4 +412,26 @@ fn generate() -> Result<GeneratedKey> {
         n: URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
         e: URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_keys_open_only_with_their_master_key_and_kid() {
+        let master = MasterKey::parse(&Secret::new(STANDARD.encode([7u8; 32]))).unwrap();
+        let other = MasterKey::parse(&Secret::new(STANDARD.encode([8u8; 32]))).unwrap();
+        let sealed = master.seal("kid-1", b"private key bytes").unwrap();
+        assert!(!sealed.contains("private"));
+        assert_eq!(master.open("kid-1", &sealed).unwrap(), b"private key bytes");
+        assert!(master.open("kid-2", &sealed).is_err(), "bound to its kid");
+        assert!(other.open("kid-1", &sealed).is_err());
+    }
+
+    #[test]
+    fn master_keys_must_be_32_bytes_of_base64() {
+        assert!(MasterKey::parse(&Secret::new("not base64!")).is_err());
+        assert!(MasterKey::parse(&Secret::new(STANDARD.encode([1u8; 16]))).is_err());
+    }
 }

@@ -1,23 +1,36 @@
 //! Use cases. Each public method is one unit of work: it checks its input, runs in at most one
 //! transaction, and returns domain types or a domain error.
 
+pub mod activation;
 pub mod environments;
 pub mod hasher;
 pub mod keys;
+pub mod mailer;
+pub mod revocations;
+pub mod sign_in;
 pub mod tenants;
+pub mod tokens;
 pub mod users;
 
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use url::Url;
 
-use crate::domain::{Clock, Error, Resource, environment::Environment, error::Result};
+use crate::{
+    domain::{Clock, Error, Resource, environment::Environment, error::Result},
+    store::sessions::{self, Sessions},
+};
+pub use activation::Activation;
 pub use environments::Environments;
 pub use hasher::PasswordHasher;
 pub use keys::KeyRing;
+pub use mailer::Mailer;
+pub use revocations::Revocations;
+pub use sign_in::SignIn;
 pub use tenants::Tenants;
+pub use tokens::Tokens;
 pub use users::Users;
 
 /// Service-wide settings that come from configuration.
@@ -44,6 +57,10 @@ pub struct Deps {
     pub keys: Arc<KeyRing>,
     /// Password hashing off the async runtime.
     pub hasher: PasswordHasher,
+    /// Revoked sessions, known in memory.
+    pub revocations: Arc<Revocations>,
+    /// Outgoing messages.
+    pub mailer: Arc<dyn Mailer>,
     /// Configuration.
     pub settings: Arc<ServiceSettings>,
 }
@@ -61,6 +78,28 @@ impl Deps {
             .await?
             .ok_or(Error::NotFound(Resource::Environment))
     }
+
+    /// Revokes sessions inside the caller's transaction; they are remembered as revoked for as
+    /// long as an access token of theirs could be valid. Call [`Deps::revocations_changed`] after
+    /// the commit.
+    pub async fn revoke_sessions(
+        &self,
+        db: &impl ConnectionTrait,
+        environment: &Environment,
+        which: Sessions<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let forget_after = now + chrono::Duration::seconds(environment.settings.access_token_ttl_secs);
+        sessions::revoke(db, &environment.id, which, now, forget_after).await
+    }
+
+    /// Brings this replica's revocations up to date after it revoked sessions; other replicas
+    /// learn through their own sync.
+    pub async fn revocations_changed(&self) {
+        if let Err(error) = self.revocations.sync().await {
+            tracing::warn!(error = %error, "reading revocations failed");
+        }
+    }
 }
 
 /// Every use case, over one set of dependencies.
@@ -72,15 +111,26 @@ pub struct Services {
     pub tenants: Tenants,
     /// Users.
     pub users: Users,
+    /// Sign-in and sessions.
+    pub sign_in: SignIn,
+    /// Activation of invited users.
+    pub activation: Activation,
+    /// Access tokens and keys.
+    pub tokens: Tokens,
 }
 
 impl Services {
     /// Builds the services.
     pub fn new(deps: Deps) -> Self {
+        let tokens = Tokens::new(deps.clone());
+        let sign_in = SignIn::new(deps.clone(), tokens.clone());
         Self {
             environments: Environments::new(deps.clone()),
             tenants: Tenants::new(deps.clone()),
-            users: Users::new(deps),
+            users: Users::new(deps.clone()),
+            activation: Activation::new(deps, sign_in.clone()),
+            sign_in,
+            tokens,
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::{
         page::{Page, PageRequest},
         tenant::{CreateTenant, Tenant, TenantFilter, UpdateTenant},
     },
-    store::{self, tenants, users},
+    store::{self, sessions::Sessions, tenants, users},
 };
 
 /// Tenant use cases.
@@ -83,17 +83,22 @@ impl Tenants {
         Ok(tenant)
     }
 
-    /// Deletes a tenant: its memberships end, users left with no tenant are deleted, members whose
+    /// Deletes a tenant: its sessions are revoked, its memberships end, users left with no tenant are deleted, members whose
     /// current tenant it was move to their oldest remaining one, and sub-tenants move to its parent.
     pub async fn delete(&self, environment_id: &str, tenant_id: &str) -> Result<()> {
+        let environment = self.deps.environment(environment_id).await?;
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
         let tenant = tenants::lock(&txn, environment_id, tenant_id).await?;
+        self.deps
+            .revoke_sessions(&txn, &environment, Sessions::InTenant(&tenant.tenant_id), now)
+            .await?;
         users::delete_sole_members(&txn, &tenant.id).await?;
         users::remove_all_memberships(&txn, &tenant.id).await?;
         users::repoint_active_tenants(&txn, environment_id, &tenant.tenant_id, None, now).await?;
         tenants::mark_deleted(&txn, environment_id, &tenant, now).await?;
         txn.commit().await?;
+        self.deps.revocations_changed().await;
         Ok(())
     }
 

@@ -1,36 +1,25 @@
 //! User management.
 
-use chrono::Duration;
-
-use super::Deps;
+use super::{
+    Deps,
+    activation::{Activation, ActivationToken},
+};
 use crate::{
     domain::{
         Error, Resource,
         email::Email,
         error::Result,
         page::{Page, PageRequest},
-        secret,
         user::{CreateUser, PROVIDER_LOCAL, UpdateUser, User, UserFilter},
     },
     store::{
         self,
         entity::user::Column,
+        sessions::Sessions,
         tenants,
-        tokens::{self, NewToken, TokenKind},
         users::{self, UserRow},
     },
 };
-
-/// A freshly issued activation token.
-#[derive(Debug, Clone)]
-pub struct ActivationToken {
-    /// The user it activates.
-    pub user_id: String,
-    /// The token, shown once.
-    pub token: String,
-    /// The link that carries it.
-    pub link: String,
-}
 
 /// User use cases.
 #[derive(Clone)]
@@ -80,6 +69,7 @@ impl Users {
                 created_at: now,
                 updated_at: now,
                 last_login: None,
+                terms_accepted_at: None,
             },
         )
         .await?;
@@ -138,12 +128,18 @@ impl Users {
         Ok(user)
     }
 
-    /// Deletes a user from every tenant, with its tokens.
+    /// Deletes a user from every tenant, with its tokens; its sessions are revoked.
     pub async fn delete(&self, environment_id: &str, user_id: &str) -> Result<()> {
+        let environment = self.deps.environment(environment_id).await?;
+        let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
         users::lock_row(&txn, environment_id, user_id).await?;
+        self.deps
+            .revoke_sessions(&txn, &environment, Sessions::OfUser(user_id), now)
+            .await?;
         users::delete(&txn, user_id).await?;
         txn.commit().await?;
+        self.deps.revocations_changed().await;
         Ok(())
     }
 
@@ -162,13 +158,14 @@ impl Users {
         Ok(user)
     }
 
-    /// Ends the user's membership of a tenant.
+    /// Ends the user's membership of a tenant and revokes its sessions there.
     pub async fn remove_from_tenant(
         &self,
         environment_id: &str,
         user_id: &str,
         tenant_id: &str,
     ) -> Result<User> {
+        let environment = self.deps.environment(environment_id).await?;
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
         users::lock_row(&txn, environment_id, user_id).await?;
@@ -177,14 +174,33 @@ impl Users {
             return Err(Error::NotFound(Resource::Membership));
         }
         users::repoint_active_tenants(&txn, environment_id, &tenant.tenant_id, Some(user_id), now).await?;
+        self.deps
+            .revoke_sessions(
+                &txn,
+                &environment,
+                Sessions::OfUserInTenant(user_id, &tenant.tenant_id),
+                now,
+            )
+            .await?;
         let user = users::get(&txn, environment_id, user_id).await?;
         txn.commit().await?;
+        self.deps.revocations_changed().await;
         Ok(user)
     }
 
-    /// Locks the user out.
+    /// Locks the user out and revokes its sessions.
     pub async fn lock(&self, environment_id: &str, user_id: &str) -> Result<()> {
-        self.set_flag(environment_id, user_id, Column::Locked, true).await
+        let environment = self.deps.environment(environment_id).await?;
+        let now = self.deps.now();
+        let txn = store::begin(&self.deps.db).await?;
+        users::lock_row(&txn, environment_id, user_id).await?;
+        users::set_flag(&txn, user_id, Column::Locked, true, now).await?;
+        self.deps
+            .revoke_sessions(&txn, &environment, Sessions::OfUser(user_id), now)
+            .await?;
+        txn.commit().await?;
+        self.deps.revocations_changed().await;
+        Ok(())
     }
 
     /// Lifts a lock.
@@ -207,8 +223,8 @@ impl Users {
         Ok(())
     }
 
-    /// Issues a single-use activation token for a user who is not yet activated, revoking the
-    /// user's earlier ones. Only its digest is stored.
+    /// Issues a single-use activation token and code for a user who is not yet activated,
+    /// revoking the user's earlier ones. Only digests are stored.
     pub async fn generate_activation_token(
         &self,
         environment_id: &str,
@@ -216,41 +232,10 @@ impl Users {
     ) -> Result<ActivationToken> {
         let environment = self.deps.environment(environment_id).await?;
         let now = self.deps.now();
-        let token = secret::random_token();
         let txn = store::begin(&self.deps.db).await?;
         let row = users::lock_row(&txn, environment_id, user_id).await?;
-        if row.activated {
-            return Err(Error::FailedPrecondition {
-                reason: "USER_ALREADY_ACTIVATED",
-                message: "the user is already activated".into(),
-            });
-        }
-        tokens::replace(
-            &txn,
-            NewToken {
-                user_id,
-                kind: TokenKind::Activation,
-                token_hash: secret::digest(&token),
-                code_hash: None,
-                expires_at: now + Duration::seconds(environment.settings.activation_token_ttl_secs),
-            },
-            now,
-        )
-        .await?;
+        let issued = Activation::issue(&self.deps, &txn, &environment, &row, now).await?;
         txn.commit().await?;
-        let mut link = self
-            .deps
-            .settings
-            .app_url
-            .join("oauth/account/activate")
-            .map_err(Error::internal)?;
-        link.query_pairs_mut()
-            .append_pair("userId", user_id)
-            .append_pair("token", &token);
-        Ok(ActivationToken {
-            user_id: user_id.to_owned(),
-            token,
-            link: link.into(),
-        })
+        Ok(issued)
     }
 }

@@ -4,6 +4,7 @@
 pub mod entity;
 pub mod environments;
 pub mod keys;
+pub mod sessions;
 pub mod tenants;
 pub mod tokens;
 pub mod users;

@@ -2,11 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    sea_query::{CaseStatement, Expr, ExprTrait},
 };
 
 use super::entity::user_token;
 use crate::domain::error::Result;
+
+/// The stored form of a single-use token.
+pub type UserTokenRow = user_token::Model;
 
 /// What a single-use token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,5 +65,64 @@ pub async fn replace(db: &impl ConnectionTrait, token: NewToken<'_>, now: DateTi
     }
     .insert(db)
     .await?;
+    Ok(())
+}
+
+/// The unused, unexpired token of `kind` with this digest, if it belongs to `user_id`.
+pub async fn find_live(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    kind: TokenKind,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<UserTokenRow>> {
+    Ok(user_token::Entity::find()
+        .filter(user_token::Column::TokenHash.eq(token_hash))
+        .filter(user_token::Column::UserId.eq(user_id))
+        .filter(user_token::Column::Kind.eq(kind.as_str()))
+        .filter(user_token::Column::ConsumedAt.is_null())
+        .filter(user_token::Column::ExpiresAt.gt(now))
+        .one(db)
+        .await?)
+}
+
+/// Uses a token up, once: false if it was already used, revoked or expired.
+pub async fn consume(db: &impl ConnectionTrait, id: &str, now: DateTime<Utc>) -> Result<bool> {
+    let result = user_token::Entity::update_many()
+        .col_expr(user_token::Column::ConsumedAt, Expr::value(now))
+        .filter(user_token::Column::Id.eq(id))
+        .filter(user_token::Column::ConsumedAt.is_null())
+        .filter(user_token::Column::ExpiresAt.gt(now))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Counts a wrong code against a token, in one statement so concurrent guesses all count; the
+/// `max_attempts`-th wrong code uses the token up.
+pub async fn count_wrong_code(
+    db: &impl ConnectionTrait,
+    id: &str,
+    max_attempts: i32,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let burned = CaseStatement::new()
+        .case(
+            Expr::col(user_token::Column::FailedAttempts)
+                .add(1)
+                .gte(max_attempts),
+            Expr::value(now),
+        )
+        .finally(Expr::col(user_token::Column::ConsumedAt));
+    user_token::Entity::update_many()
+        .col_expr(
+            user_token::Column::FailedAttempts,
+            Expr::col(user_token::Column::FailedAttempts).add(1),
+        )
+        .col_expr(user_token::Column::ConsumedAt, burned.into())
+        .filter(user_token::Column::Id.eq(id))
+        .filter(user_token::Column::ConsumedAt.is_null())
+        .exec(db)
+        .await?;
     Ok(())
 }

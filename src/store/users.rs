@@ -372,3 +372,37 @@ pub async fn set_active_tenant(
         .await?;
     Ok(())
 }
+
+/// Marks a user activated and verified, setting its password hash (when given) and when it
+/// accepted the terms (when given).
+pub async fn activate(
+    db: &impl ConnectionTrait,
+    id: &str,
+    password_hash: Option<String>,
+    terms_accepted_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut update = user::Entity::update_many()
+        .col_expr(user::Column::Activated, Expr::value(true))
+        .col_expr(user::Column::Verified, Expr::value(true))
+        .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(id));
+    if let Some(hash) = password_hash {
+        update = update.col_expr(user::Column::PasswordHash, Expr::value(hash));
+    }
+    if let Some(at) = terms_accepted_at {
+        update = update.col_expr(user::Column::TermsAcceptedAt, Expr::value(at));
+    }
+    update.exec(db).await?;
+    Ok(())
+}
+
+/// Records a sign-in.
+pub async fn set_last_login(db: &impl ConnectionTrait, id: &str, now: DateTime<Utc>) -> Result<()> {
+    user::Entity::update_many()
+        .col_expr(user::Column::LastLogin, Expr::value(now))
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

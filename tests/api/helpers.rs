@@ -9,10 +9,14 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sigil::{
     Application, Config,
+    app::Overrides,
     domain::{Clock, secret::Secret},
+    service::mailer::MemoryMailer,
     transport::grpc::pb::{
-        self, environment_auth_service_client::EnvironmentAuthServiceClient,
-        tenant_service_client::TenantServiceClient, user_service_client::UserServiceClient,
+        self, activation_service_client::ActivationServiceClient, auth_service_client::AuthServiceClient,
+        environment_auth_service_client::EnvironmentAuthServiceClient,
+        tenant_service_client::TenantServiceClient, token_service_client::TokenServiceClient,
+        user_service_client::UserServiceClient,
     },
 };
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -58,6 +62,14 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// Another handle on a database that exists already (a second replica's view of it).
+    pub fn existing(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            _dir: None,
+        }
+    }
+
     pub async fn new() -> Self {
         match std::env::var("SIGIL_TEST_DATABASE_URL") {
             Ok(server) if server.starts_with("postgres") => {
@@ -88,6 +100,7 @@ impl TestDatabase {
 
 /// A running sigil.
 pub struct TestApp {
+    pub mailer: Arc<MemoryMailer>,
     pub http_addr: std::net::SocketAddr,
     pub channel: Channel,
     pub clock: Arc<TestClock>,
@@ -121,14 +134,30 @@ pub async fn spawn_app() -> TestApp {
 
 /// sigil on `database` with `config` and `clock`.
 pub async fn spawn_with(database: TestDatabase, config: Config, clock: Arc<TestClock>) -> TestApp {
-    let app = Application::build_with_clock(config, clock.clone())
-        .await
-        .expect("sigil builds");
-    start(app, database, clock).await
+    let (app, mailer) = build(config, clock.clone()).await.expect("sigil builds");
+    start(app, mailer, database, clock).await
+}
+
+/// Builds sigil with `clock` and a mailer that keeps what it sends.
+pub async fn build(
+    config: Config,
+    clock: Arc<TestClock>,
+) -> anyhow::Result<(Application, Arc<MemoryMailer>)> {
+    let mailer = Arc::new(MemoryMailer::default());
+    let overrides = Overrides {
+        clock,
+        mailer: mailer.clone(),
+    };
+    Ok((Application::build_with(config, overrides).await?, mailer))
 }
 
 /// Runs a built application.
-pub async fn start(app: Application, database: TestDatabase, clock: Arc<TestClock>) -> TestApp {
+pub async fn start(
+    app: Application,
+    mailer: Arc<MemoryMailer>,
+    database: TestDatabase,
+    clock: Arc<TestClock>,
+) -> TestApp {
     let grpc_addr = app.grpc_addr();
     let http_addr = app.http_addr();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -144,6 +173,7 @@ pub async fn start(app: Application, database: TestDatabase, clock: Arc<TestCloc
         .await
         .expect("test connection");
     TestApp {
+        mailer,
         http_addr,
         channel,
         clock,
@@ -202,6 +232,95 @@ impl TestApp {
             .token
     }
 
+    pub fn activation(&self) -> ActivationServiceClient<Channel> {
+        ActivationServiceClient::new(self.channel.clone())
+    }
+
+    pub fn activation_with(
+        &self,
+        bearer: Bearer,
+    ) -> ActivationServiceClient<InterceptedService<Channel, Bearer>> {
+        ActivationServiceClient::with_interceptor(self.channel.clone(), bearer)
+    }
+
+    pub fn auth(&self) -> AuthServiceClient<Channel> {
+        AuthServiceClient::new(self.channel.clone())
+    }
+
+    pub fn tokens(&self) -> TokenServiceClient<Channel> {
+        TokenServiceClient::new(self.channel.clone())
+    }
+
+    /// Creates tenant "acme" and an invited user in it; returns the user and a fresh activation.
+    pub async fn invited_user(&self, email: &str) -> (pb::User, pb::GenerateActivationTokenResponse) {
+        let (mut tenants, mut users) = self.clients().await;
+        match tenants.create_tenant(tenant("acme", "Acme")).await {
+            Ok(_) => {}
+            Err(status) if status.code() == Code::AlreadyExists => {}
+            Err(status) => panic!("creating the tenant failed: {status:?}"),
+        }
+        let user = users
+            .create_user(invitee("acme", email))
+            .await
+            .unwrap()
+            .into_inner()
+            .user
+            .unwrap();
+        let activation = users
+            .generate_activation_token(pb::GenerateActivationTokenRequest {
+                user_id: user.id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        (user, activation)
+    }
+
+    /// Creates tenant "acme" (if needed) and an activated user with `password`.
+    pub async fn active_user(&self, email: &str, password: &str) -> pb::User {
+        let (mut tenants, mut users) = self.clients().await;
+        match tenants.create_tenant(tenant("acme", "Acme")).await {
+            Ok(_) => {}
+            Err(status) if status.code() == Code::AlreadyExists => {}
+            Err(status) => panic!("creating the tenant failed: {status:?}"),
+        }
+        users
+            .create_user(pb::CreateUserRequest {
+                password: Some(password.into()),
+                ..invitee("acme", email)
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .user
+            .unwrap()
+    }
+
+    /// Signs in; panics on failure.
+    pub async fn login(&self, email: &str, password: &str) -> pb::AuthenticationResponse {
+        self.auth()
+            .login(pb::LoginRequest {
+                email: email.into(),
+                password: password.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("login")
+            .into_inner()
+            .authentication
+            .unwrap()
+    }
+
+    /// Validates an access token.
+    pub async fn validate(&self, access_token: &str) -> Result<pb::ValidateTokenResponse, Status> {
+        self.tokens()
+            .validate_token(pb::ValidateTokenRequest {
+                access_token: access_token.into(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
     pub fn tenants_with(&self, bearer: Bearer) -> Tenants {
         TenantServiceClient::with_interceptor(self.channel.clone(), bearer)
     }
@@ -245,6 +364,11 @@ impl TestApp {
         }
     }
 
+    /// Runs one SQL statement directly on the database.
+    pub async fn db_execute(&self, sql: &str) {
+        self.db.execute_unprepared(sql).await.unwrap();
+    }
+
     /// Counts the rows of `table` matching the SQL condition `condition`.
     pub async fn count(&self, table: &str, condition: &str) -> i64 {
         let row = self
@@ -280,7 +404,13 @@ pub fn assert_error(status: &Status, code: Code, reason: &str) {
 /// Asserts INVALID_ARGUMENT naming `field` in a BadRequest violation.
 #[track_caller]
 pub fn assert_invalid(status: &Status, field: &str) {
-    assert_error(status, Code::InvalidArgument, "INVALID_ARGUMENT");
+    assert_invalid_because(status, field, "INVALID_ARGUMENT");
+}
+
+/// Asserts INVALID_ARGUMENT with `reason`, naming `field` in a BadRequest violation.
+#[track_caller]
+pub fn assert_invalid_because(status: &Status, field: &str, reason: &str) {
+    assert_error(status, Code::InvalidArgument, reason);
     let bad_request = status.get_details_bad_request().expect("BadRequest detail");
     let fields: Vec<_> = bad_request
         .field_violations

@@ -3,10 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod activation;
 mod environment;
 mod health;
 mod helpers;
 mod reflection;
 mod restart;
+mod sign_in;
 mod tenants;
+mod tokens;
 mod users;

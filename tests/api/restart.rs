@@ -1,10 +1,11 @@
 //! Restarting on an existing database.
 
 use sea_orm::ConnectionTrait;
-use sigil::{Application, domain::secret::Secret, transport::grpc::pb};
+use sigil::{domain::secret::Secret, transport::grpc::pb};
 
 use crate::helpers::{
-    Bearer, CLIENT_ID, SECRET, TestClock, TestDatabase, invitee, spawn_with, start, tenant, test_config,
+    Bearer, CLIENT_ID, SECRET, TestClock, TestDatabase, build, invitee, spawn_with, start, tenant,
+    test_config,
 };
 
 #[tokio::test]
@@ -49,7 +50,7 @@ async fn data_credentials_and_tokens_survive_a_restart() {
         1,
         "no new key without rotation"
     );
-    assert_eq!(app.count("seaql_migrations", "1=1").await, 6);
+    assert_eq!(app.count("seaql_migrations", "1=1").await, 7);
 }
 
 #[tokio::test]
@@ -72,7 +73,7 @@ async fn migrations_run_twice_or_side_by_side_are_a_no_op() {
         .unwrap()
         .try_get::<i64>("", "n")
         .unwrap();
-    assert_eq!(applied, 6);
+    assert_eq!(applied, 7);
 }
 
 #[tokio::test]
@@ -113,14 +114,12 @@ async fn a_first_start_without_credentials_generates_them_once() {
     config.bootstrap_secret = None;
     let clock = TestClock::new();
 
-    let app = Application::build_with_clock(config.clone(), clock.clone())
-        .await
-        .unwrap();
+    let (app, mailer) = build(config.clone(), clock.clone()).await.unwrap();
     let generated = app
         .generated_credentials()
         .cloned()
         .expect("generated on a first start");
-    let running = start(app, database, clock.clone()).await;
+    let running = start(app, mailer, database, clock.clone()).await;
     running
         .auth_client()
         .authenticate_vendor(pb::AuthenticateVendorRequest {
@@ -131,11 +130,9 @@ async fn a_first_start_without_credentials_generates_them_once() {
         .expect("the generated credentials work");
     let database = running.stop().await;
 
-    let app = Application::build_with_clock(config, clock.clone())
-        .await
-        .unwrap();
+    let (app, mailer) = build(config, clock.clone()).await.unwrap();
     assert!(app.generated_credentials().is_none(), "shown only once");
-    let running = start(app, database, clock).await;
+    let running = start(app, mailer, database, clock).await;
     running
         .auth_client()
         .authenticate_vendor(pb::AuthenticateVendorRequest {

@@ -1,6 +1,9 @@
 //! sea-orm entities, one per table; the tables themselves are defined by the migrations crate.
 
 pub mod environment;
+pub mod refresh_token;
+pub mod session;
+pub mod session_revocation;
 pub mod signing_key;
 pub mod tenant;
 pub mod user;

@@ -29,16 +29,30 @@ pub fn environment<T>(request: &Request<T>) -> Result<String, Status> {
         .ok_or_else(|| Error::Unauthenticated(AuthFailure::MissingToken).into())
 }
 
-/// Requires a valid environment token on every request.
+/// Requires a valid environment token on every request, or, in optional mode, checks one only
+/// when it is sent (so some RPCs of a service may be public).
 #[derive(Clone)]
 pub struct RequireEnvironment {
     environments: Environments,
+    optional: bool,
 }
 
 impl RequireEnvironment {
-    /// A layer that checks tokens with `environments`.
+    /// A layer that requires tokens, checked with `environments`.
     pub fn new(environments: Environments) -> Self {
-        Self { environments }
+        Self {
+            environments,
+            optional: false,
+        }
+    }
+
+    /// A layer that checks a token when one is sent and lets requests without one through; the
+    /// RPCs that need it call [`environment`].
+    pub fn optional(environments: Environments) -> Self {
+        Self {
+            environments,
+            optional: true,
+        }
     }
 }
 
@@ -49,6 +63,7 @@ impl<S> Layer<S> for RequireEnvironment {
         RequireEnvironmentService {
             inner,
             environments: self.environments.clone(),
+            optional: self.optional,
         }
     }
 }
@@ -58,13 +73,15 @@ impl<S> Layer<S> for RequireEnvironment {
 pub struct RequireEnvironmentService<S> {
     inner: S,
     environments: Environments,
+    optional: bool,
 }
 
 impl<S: NamedService> NamedService for RequireEnvironmentService<S> {
     const NAME: &'static str = S::NAME;
 }
 
-fn bearer(headers: &http::HeaderMap) -> Option<&str> {
+/// The bearer token of an `authorization` header.
+pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
     let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
@@ -91,9 +108,11 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let environments = self.environments.clone();
+        let optional = self.optional;
         Box::pin(async move {
             let verified = match bearer(request.headers()) {
                 Some(token) => environments.verify_token(token).await,
+                None if optional => return inner.call(request).await,
                 None => Err(AuthFailure::MissingToken),
             };
             match verified {

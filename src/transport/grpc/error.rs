@@ -21,6 +21,7 @@ fn code(class: ErrorClass) -> Code {
         ErrorClass::NotFound => Code::NotFound,
         ErrorClass::AlreadyExists => Code::AlreadyExists,
         ErrorClass::Unauthenticated => Code::Unauthenticated,
+        ErrorClass::PermissionDenied => Code::PermissionDenied,
         ErrorClass::FailedPrecondition => Code::FailedPrecondition,
         ErrorClass::Unavailable => Code::Unavailable,
         ErrorClass::Internal => Code::Internal,
@@ -36,7 +37,7 @@ impl From<Error> for Status {
         }
         details.set_error_info(error.reason(), ERROR_DOMAIN, metadata);
         for violation in error.violations() {
-            details.add_bad_request_violation(violation.field.clone(), violation.description.clone());
+            details.add_bad_request_violation(violation.field, violation.description);
         }
         let message = match &error {
             Error::Internal(cause) => {

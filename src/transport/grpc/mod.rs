@@ -1,15 +1,22 @@
 //! The gRPC API: package `identity.v1`, plus health and reflection.
 
+mod activation;
 pub mod auth;
 pub mod codec;
+pub mod context;
 mod convert;
 mod environment;
 pub mod error;
+mod sign_in;
 mod tenants;
+mod tokens;
 mod users;
 
+pub use activation::ActivationApi;
 pub use environment::EnvironmentAuthApi;
+pub use sign_in::AuthApi;
 pub use tenants::TenantApi;
+pub use tokens::TokenApi;
 pub use users::UserApi;
 
 /// Code generated from `proto/identity/v1`.

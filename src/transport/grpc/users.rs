@@ -239,6 +239,7 @@ impl UserService for UserApi {
             user_id: issued.user_id,
             token: issued.token,
             link: issued.link,
+            code: issued.code,
         }))
     }
 }

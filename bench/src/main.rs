@@ -1,0 +1,541 @@
+//! sigil-bench: starts the release `sigil` binary as a child process on a fresh database, loads it
+//! over gRPC on loopback from this process, and reports throughput, latency percentiles and the
+//! server's memory. Each scenario runs `--repeat` times and the median run is reported.
+//!
+//!   cargo build --release --workspace
+//!   target/release/sigil-bench all --postgres postgres://postgres@127.0.0.1:5432/postgres
+
+use std::{
+    path::PathBuf,
+    process::Stdio,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use hdrhistogram::Histogram;
+use sea_orm::ConnectionTrait;
+use sigil::{
+    domain::password::{self, Password},
+    transport::grpc::pb::{
+        self, auth_service_client::AuthServiceClient,
+        environment_auth_service_client::EnvironmentAuthServiceClient,
+        tenant_service_client::TenantServiceClient, token_service_client::TokenServiceClient,
+        user_service_client::UserServiceClient,
+    },
+};
+use tokio::process::{Child, Command};
+use tonic::{Request, transport::Channel};
+
+const CLIENT_ID: &str = "bench-client";
+const SECRET: &str = "bench-secret-0123456789abcdef";
+const PASSWORD: &str = "bench password 123";
+
+#[derive(Parser, Debug)]
+#[command(about = "Benchmarks the sigil server binary over gRPC")]
+struct Args {
+    #[command(subcommand)]
+    scenario: Scenario,
+    /// The server binary to run.
+    #[arg(long, default_value = "target/release/sigil", global = true)]
+    server: PathBuf,
+    /// PostgreSQL server for scenarios that use it (a fresh database is created per run).
+    #[arg(
+        long,
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres",
+        global = true
+    )]
+    postgres: String,
+    /// Seconds of measured load per run.
+    #[arg(long, default_value_t = 10, global = true)]
+    seconds: u64,
+    /// Runs per scenario; the median (by throughput) is reported.
+    #[arg(long, default_value_t = 3, global = true)]
+    repeat: usize,
+}
+
+#[derive(Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    /// Raw argon2id verification rate at sigil's parameters, one thread per core.
+    Argon2,
+    /// Password login throughput (SQLite), against the raw argon2id rate measured in the same run.
+    Login,
+    /// ValidateToken throughput and latency (SQLite).
+    Validate,
+    /// Refresh-token rotation throughput and latency on PostgreSQL.
+    Refresh,
+    /// Every scenario above.
+    All,
+}
+
+#[derive(Debug, Clone)]
+struct Run {
+    ops: u64,
+    errors: u64,
+    elapsed: Duration,
+    latency: Histogram<u64>,
+    rss_idle_kib: u64,
+    rss_peak_kib: u64,
+}
+
+impl Run {
+    fn throughput(&self) -> f64 {
+        self.ops as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn micros(&self, quantile: f64) -> f64 {
+        self.latency.value_at_quantile(quantile) as f64 / 1000.0
+    }
+}
+
+fn median<T: Clone>(mut runs: Vec<T>, key: impl Fn(&T) -> f64) -> T {
+    runs.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    runs[runs.len() / 2].clone()
+}
+
+/// A running server on a fresh database.
+struct Server {
+    child: Child,
+    pid: u32,
+    grpc: String,
+    _dir: tempfile_dir::Dir,
+}
+
+mod tempfile_dir {
+    /// A temporary directory removed on drop.
+    pub struct Dir(pub std::path::PathBuf);
+
+    impl Dir {
+        pub fn new() -> std::io::Result<Self> {
+            let path = std::env::temp_dir().join(format!("sigil-bench-{}", uuid::Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&path)?;
+            Ok(Self(path))
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl Server {
+    async fn start(binary: &PathBuf, database_url: String) -> anyhow::Result<Self> {
+        let binary = std::fs::canonicalize(binary)
+            .with_context(|| format!("{} (build it with cargo build --release)", binary.display()))?;
+        let dir = tempfile_dir::Dir::new()?;
+        let grpc_port = free_port()?;
+        let http_port = free_port()?;
+        let child = Command::new(&binary)
+            .arg("serve")
+            .current_dir(&dir.0)
+            .env_clear()
+            .env("SIGIL_DATABASE_URL", &database_url)
+            .env("SIGIL_GRPC_ADDR", format!("127.0.0.1:{grpc_port}"))
+            .env("SIGIL_HTTP_ADDR", format!("127.0.0.1:{http_port}"))
+            .env("SIGIL_BOOTSTRAP_CLIENT_ID", CLIENT_ID)
+            .env("SIGIL_BOOTSTRAP_SECRET", SECRET)
+            .env("SIGIL_LOG", "warn")
+            .env("SIGIL_SHUTDOWN_DELAY", "0s")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let pid = child.id().context("server pid")?;
+        let grpc = format!("http://127.0.0.1:{grpc_port}");
+        let server = Self {
+            child,
+            pid,
+            grpc,
+            _dir: dir,
+        };
+        server.wait_serving().await?;
+        Ok(server)
+    }
+
+    async fn wait_serving(&self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(channel) = Channel::from_shared(self.grpc.clone())?.connect().await {
+                let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+                if let Ok(response) = health
+                    .check(tonic_health::pb::HealthCheckRequest {
+                        service: String::new(),
+                    })
+                    .await
+                    && response.into_inner().status == 1
+                {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("the server did not become SERVING")
+    }
+
+    /// Resident and peak resident memory, in KiB.
+    fn memory(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    async fn channel(&self) -> anyhow::Result<Channel> {
+        Ok(Channel::from_shared(self.grpc.clone())?.connect().await?)
+    }
+
+    async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+}
+
+async fn fresh_postgres(server: &str) -> anyhow::Result<String> {
+    let name = format!("sigil_bench_{}", uuid::Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(server).await?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await?;
+    admin.close().await?;
+    let mut url = url::Url::parse(server)?;
+    url.set_path(&name);
+    Ok(url.into())
+}
+
+fn sqlite_url() -> String {
+    "sqlite://sigil.db?mode=rwc".into()
+}
+
+fn bearer<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    if let Ok(value) = format!("Bearer {token}").parse() {
+        request.metadata_mut().insert("authorization", value);
+    }
+    request
+}
+
+/// Creates a tenant and `n` activated users; returns their emails.
+async fn seed_users(channel: &Channel, n: usize) -> anyhow::Result<Vec<String>> {
+    let token = EnvironmentAuthServiceClient::new(channel.clone())
+        .authenticate_vendor(pb::AuthenticateVendorRequest {
+            client_id: CLIENT_ID.into(),
+            secret: SECRET.into(),
+        })
+        .await?
+        .into_inner()
+        .token;
+    TenantServiceClient::new(channel.clone())
+        .create_tenant(bearer(
+            pb::CreateTenantRequest {
+                tenant_id: "bench".into(),
+                name: "Bench".into(),
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await?;
+    let mut emails = Vec::new();
+    let mut users = UserServiceClient::new(channel.clone());
+    for i in 0..n {
+        let email = format!("user{i}@bench.test");
+        users
+            .create_user(bearer(
+                pb::CreateUserRequest {
+                    tenant_id: "bench".into(),
+                    email: email.clone(),
+                    password: Some(PASSWORD.into()),
+                    ..Default::default()
+                },
+                &token,
+            ))
+            .await?;
+        emails.push(email);
+    }
+    Ok(emails)
+}
+
+async fn login(channel: &Channel, email: &str) -> anyhow::Result<pb::AuthenticationResponse> {
+    AuthServiceClient::new(channel.clone())
+        .login(pb::LoginRequest {
+            email: email.into(),
+            password: PASSWORD.into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .authentication
+        .context("no authentication")
+}
+
+/// Runs `workers` loops of `op` for `duration` and gathers counts, latencies and memory.
+async fn drive<S, F, Fut>(server: &Server, states: Vec<S>, duration: Duration, op: F) -> anyhow::Result<Run>
+where
+    S: Send + 'static,
+    F: Fn(S) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = (S, bool)> + Send,
+{
+    let (rss_idle_kib, _) = server.memory();
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for state in states {
+        let stop = stop.clone();
+        let op = op.clone();
+        handles.push(tokio::spawn(async move {
+            let mut histogram =
+                Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram bounds");
+            let (mut ops, mut errors) = (0u64, 0u64);
+            let mut state = state;
+            while !stop.load(Ordering::Relaxed) {
+                let at = Instant::now();
+                let (next, ok) = op(state).await;
+                state = next;
+                let _ = histogram.record(at.elapsed().as_nanos() as u64);
+                if ok {
+                    ops += 1;
+                } else {
+                    errors += 1;
+                }
+            }
+            (ops, errors, histogram)
+        }));
+    }
+    let mut peak = 0;
+    while started.elapsed() < duration {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        peak = peak.max(server.memory().0);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
+    let (mut ops, mut errors) = (0, 0);
+    for handle in handles {
+        let (o, e, h) = handle.await?;
+        ops += o;
+        errors += e;
+        latency.add(h)?;
+    }
+    let elapsed = started.elapsed();
+    Ok(Run {
+        ops,
+        errors,
+        elapsed,
+        latency,
+        rss_idle_kib,
+        rss_peak_kib: peak,
+    })
+}
+
+/// Verifications per second of argon2id at sigil's parameters, one thread per core.
+fn argon2_rate(duration: Duration) -> f64 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let hash = password::hash(&Password::new(PASSWORD)).unwrap_or_default();
+    let started = Instant::now();
+    let threads: Vec<_> = (0..cores)
+        .map(|_| {
+            let hash = hash.clone();
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while started.elapsed() < duration {
+                    let _ = password::verify(&Password::new(PASSWORD), &hash);
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let total: u64 = threads.into_iter().map(|t| t.join().unwrap_or(0)).sum();
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+async fn login_run(args: &Args) -> anyhow::Result<Run> {
+    let server = Server::start(&args.server, sqlite_url()).await?;
+    let channel = server.channel().await?;
+    let emails = seed_users(&channel, 32).await?;
+    let states: Vec<_> = emails.into_iter().map(|email| (channel.clone(), email)).collect();
+    let run = drive(
+        &server,
+        states,
+        Duration::from_secs(args.seconds),
+        |(channel, email): (Channel, String)| async move {
+            let ok = login(&channel, &email).await.is_ok();
+            ((channel, email), ok)
+        },
+    )
+    .await?;
+    server.stop().await;
+    Ok(run)
+}
+
+async fn validate_run(args: &Args) -> anyhow::Result<Run> {
+    let server = Server::start(&args.server, sqlite_url()).await?;
+    let setup = server.channel().await?;
+    let emails = seed_users(&setup, 4).await?;
+    let mut tokens = Vec::new();
+    for email in &emails {
+        tokens.push(login(&setup, email).await?.access_token);
+    }
+    // Several connections, many calls in flight on each (HTTP/2 multiplexing).
+    let mut states = Vec::new();
+    for connection in 0..4 {
+        let channel = server.channel().await?;
+        for stream in 0..16 {
+            let client = TokenServiceClient::new(channel.clone());
+            states.push((client, tokens[(connection + stream) % tokens.len()].clone()));
+        }
+    }
+    let run = drive(
+        &server,
+        states,
+        Duration::from_secs(args.seconds),
+        |(mut client, token): (TokenServiceClient<Channel>, String)| async move {
+            let ok = client
+                .validate_token(pb::ValidateTokenRequest {
+                    access_token: token.clone(),
+                })
+                .await
+                .is_ok();
+            ((client, token), ok)
+        },
+    )
+    .await?;
+    server.stop().await;
+    Ok(run)
+}
+
+async fn refresh_run(args: &Args) -> anyhow::Result<Run> {
+    let database = fresh_postgres(&args.postgres).await?;
+    let server = Server::start(&args.server, database.clone()).await?;
+    let setup = server.channel().await?;
+    let emails = seed_users(&setup, 32).await?;
+    let mut states = Vec::new();
+    for (i, email) in emails.iter().enumerate() {
+        let channel = if i % 8 == 0 {
+            server.channel().await?
+        } else {
+            setup.clone()
+        };
+        let refresh = login(&setup, email).await?.refresh_token;
+        states.push((AuthServiceClient::new(channel), refresh));
+    }
+    let run = drive(
+        &server,
+        states,
+        Duration::from_secs(args.seconds),
+        |(mut client, token): (AuthServiceClient<Channel>, String)| async move {
+            match client
+                .refresh_token(pb::RefreshTokenRequest {
+                    refresh_token: token.clone(),
+                })
+                .await
+            {
+                Ok(response) => match response.into_inner().authentication {
+                    Some(auth) => ((client, auth.refresh_token), true),
+                    None => ((client, token), false),
+                },
+                Err(_) => ((client, token), false),
+            }
+        },
+    )
+    .await?;
+    server.stop().await;
+    drop_postgres(&args.postgres, &database).await?;
+    Ok(run)
+}
+
+async fn drop_postgres(server: &str, database: &str) -> anyhow::Result<()> {
+    let name = url::Url::parse(database)?
+        .path()
+        .trim_start_matches('/')
+        .to_owned();
+    let admin = sea_orm::Database::connect(server).await?;
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await?;
+    admin.close().await?;
+    Ok(())
+}
+
+fn report(name: &str, runs: Vec<Run>) -> Run {
+    let all: Vec<f64> = runs.iter().map(Run::throughput).collect();
+    let run = median(runs, Run::throughput);
+    println!(
+        "{name}: {:.0}/s (runs: {}), p50 {:.2} ms, p99 {:.2} ms, errors {}, server RSS idle {:.1} MiB, peak under load {:.1} MiB",
+        run.throughput(),
+        all.iter()
+            .map(|t| format!("{t:.0}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        run.micros(0.5) / 1000.0,
+        run.micros(0.99) / 1000.0,
+        run.errors,
+        run.rss_idle_kib as f64 / 1024.0,
+        run.rss_peak_kib as f64 / 1024.0,
+    );
+    run
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let wants = |s: Scenario| args.scenario == s || args.scenario == Scenario::All;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    println!(
+        "machine: {cores} cores; {} s per run, median of {} runs",
+        args.seconds, args.repeat
+    );
+
+    if wants(Scenario::Argon2) || wants(Scenario::Login) {
+        let mut raw = Vec::new();
+        let mut logins = Vec::new();
+        for _ in 0..args.repeat {
+            raw.push(argon2_rate(Duration::from_secs(args.seconds)));
+            if wants(Scenario::Login) {
+                logins.push(login_run(&args).await?);
+            }
+        }
+        let raw_median = median(raw.clone(), |r| *r);
+        println!(
+            "argon2id raw verify ({cores} threads): {raw_median:.1}/s (runs: {})",
+            raw.iter()
+                .map(|r| format!("{r:.1}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if wants(Scenario::Login) {
+            let run = report("login (SQLite)", logins);
+            println!("login / raw argon2id = {:.3}", run.throughput() / raw_median);
+        }
+    }
+    if wants(Scenario::Validate) {
+        let mut runs = Vec::new();
+        for _ in 0..args.repeat {
+            runs.push(validate_run(&args).await?);
+        }
+        report("ValidateToken (64 in flight over 4 connections)", runs);
+    }
+    if wants(Scenario::Refresh) {
+        let mut runs = Vec::new();
+        for _ in 0..args.repeat {
+            runs.push(refresh_run(&args).await?);
+        }
+        report("refresh (PostgreSQL, 32 chains)", runs);
+    }
+    Ok(())
+}

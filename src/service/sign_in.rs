@@ -1,0 +1,242 @@
+//! Sign-in: password login, refresh-token rotation with reuse detection, and logout.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::ConnectionTrait;
+
+use super::{Deps, tokens::Tokens};
+use crate::{
+    domain::{
+        Error,
+        email::Email,
+        environment::Environment,
+        error::{AuthFailure, Result},
+        password::{self, Password},
+        secret,
+        session::{Authentication, ClientInfo},
+        user::User,
+    },
+    store::{
+        self,
+        sessions::{self, SessionRow, Sessions},
+        users,
+    },
+};
+
+/// Longest password checked at all; longer ones cannot be right and are refused without hashing.
+const MAX_PASSWORD_BYTES: usize = 4096;
+
+/// Sign-in use cases.
+#[derive(Clone)]
+pub struct SignIn {
+    deps: Deps,
+    tokens: Tokens,
+}
+
+impl SignIn {
+    pub(super) fn new(deps: Deps, tokens: Tokens) -> Self {
+        Self { deps, tokens }
+    }
+
+    /// Signs a user in with email and password. An unknown email, a user without a password and
+    /// a wrong password fail alike and take the same time (a hash is always checked).
+    pub async fn login(
+        &self,
+        environment: &Environment,
+        email: &str,
+        password: &str,
+        client: ClientInfo,
+    ) -> Result<Authentication> {
+        let invalid = || Error::Unauthenticated(AuthFailure::InvalidCredentials);
+        let email = Email::parse("email", email)?;
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(invalid());
+        }
+        let row = users::find_row_by_email(&self.deps.db, &environment.id, email.as_str()).await?;
+        let hash = row
+            .as_ref()
+            .and_then(|r| r.password_hash.clone())
+            .unwrap_or_else(|| password::dummy_hash().to_owned());
+        let matches = self.deps.hasher.verify(Password::new(password), hash).await?;
+        let row = match row {
+            Some(row) if matches && row.password_hash.is_some() => row,
+            _ => return Err(invalid()),
+        };
+        // The password was right: now the user's state may be told.
+        if row.locked {
+            return Err(Error::PermissionDenied {
+                reason: "USER_LOCKED",
+                message: "the user is locked",
+            });
+        }
+        if !row.activated {
+            return Err(Error::PermissionDenied {
+                reason: "USER_NOT_ACTIVATED",
+                message: "the user has not activated the account",
+            });
+        }
+        let now = self.deps.now();
+        let txn = store::begin(&self.deps.db).await?;
+        let user = users::get(&txn, &environment.id, &row.id).await?;
+        let authentication = self.open_session(&txn, environment, &user, client, now).await?;
+        users::set_last_login(&txn, &user.id, now).await?;
+        txn.commit().await?;
+        Ok(authentication)
+    }
+
+    /// Starts a session for `user` in its current tenant and issues its first tokens. Runs in the
+    /// caller's transaction.
+    pub(crate) async fn open_session(
+        &self,
+        db: &impl ConnectionTrait,
+        environment: &Environment,
+        user: &User,
+        client: ClientInfo,
+        now: DateTime<Utc>,
+    ) -> Result<Authentication> {
+        let tenant_id = user.active_tenant_id.clone().ok_or(Error::PermissionDenied {
+            reason: "USER_HAS_NO_TENANT",
+            message: "the user belongs to no tenant",
+        })?;
+        let session_id = uuid::Uuid::new_v4().to_string();
+        let expires_at = now + Duration::seconds(environment.settings.refresh_token_ttl_secs);
+        sessions::insert(
+            db,
+            SessionRow {
+                id: session_id.clone(),
+                environment_id: environment.id.clone(),
+                user_id: user.id.clone(),
+                tenant_id: Some(tenant_id.clone()),
+                user_agent: client.user_agent,
+                ip: client.ip,
+                created_at: now,
+                last_used_at: now,
+                expires_at,
+                revoked_at: None,
+            },
+        )
+        .await?;
+        self.issue(db, environment, user, &session_id, &tenant_id, now, expires_at)
+            .await
+    }
+
+    /// Issues an access token and a fresh refresh token for a session.
+    #[allow(clippy::too_many_arguments)]
+    async fn issue(
+        &self,
+        db: &impl ConnectionTrait,
+        environment: &Environment,
+        user: &User,
+        session_id: &str,
+        tenant_id: &str,
+        now: DateTime<Utc>,
+        refresh_expires_at: DateTime<Utc>,
+    ) -> Result<Authentication> {
+        let refresh_token = secret::random_token();
+        sessions::insert_refresh_token(
+            db,
+            session_id,
+            secret::digest(&refresh_token),
+            now,
+            refresh_expires_at,
+        )
+        .await?;
+        let (access_token, expires_at) = self.tokens.issue(environment, user, session_id, tenant_id, now)?;
+        Ok(Authentication {
+            access_token,
+            refresh_token,
+            expires_in: (expires_at - now).num_seconds(),
+            expires_at,
+            user_id: user.id.clone(),
+            user_email: user.email.clone(),
+            email_verified: user.verified,
+        })
+    }
+
+    /// Exchanges a refresh token for new tokens. Each refresh token works once: presenting a used
+    /// one again revokes its whole session, since one of the two presenters is not its owner.
+    pub async fn refresh(&self, environment: &Environment, refresh_token: &str) -> Result<Authentication> {
+        let invalid = || Error::Unauthenticated(AuthFailure::InvalidToken);
+        let now = self.deps.now();
+        let txn = store::begin(&self.deps.db).await?;
+        let Some((token, session)) =
+            sessions::find_refresh_token(&txn, &secret::digest(refresh_token)).await?
+        else {
+            return Err(invalid());
+        };
+        if session.environment_id != environment.id {
+            return Err(invalid());
+        }
+        if session.revoked_at.is_some() {
+            return Err(Error::Unauthenticated(AuthFailure::SessionRevoked));
+        }
+        if !sessions::use_refresh_token(&txn, &token.id, now).await? {
+            self.revoke_in(&txn, environment, Sessions::Id(&session.id), now)
+                .await?;
+            txn.commit().await?;
+            self.deps.revocations_changed().await;
+            tracing::warn!(session_id = %session.id, "a refresh token was replayed; the session is revoked");
+            return Err(Error::Unauthenticated(AuthFailure::TokenReused));
+        }
+        if token.expires_at <= now || session.expires_at <= now {
+            return Err(invalid());
+        }
+        let user = users::get(&txn, &environment.id, &session.user_id).await?;
+        if user.locked {
+            return Err(Error::PermissionDenied {
+                reason: "USER_LOCKED",
+                message: "the user is locked",
+            });
+        }
+        let tenant_id = session.tenant_id.clone().unwrap_or_default();
+        let expires_at = now + Duration::seconds(environment.settings.refresh_token_ttl_secs);
+        sessions::touch(&txn, &session.id, now, expires_at).await?;
+        let authentication = self
+            .issue(&txn, environment, &user, &session.id, &tenant_id, now, expires_at)
+            .await?;
+        txn.commit().await?;
+        Ok(authentication)
+    }
+
+    /// Ends the session of a refresh token. Ending an ended session is not an error.
+    pub async fn logout(&self, environment: &Environment, refresh_token: &str) -> Result<()> {
+        let txn = store::begin(&self.deps.db).await?;
+        let Some((_, session)) = sessions::find_refresh_token(&txn, &secret::digest(refresh_token)).await?
+        else {
+            return Err(Error::Unauthenticated(AuthFailure::InvalidToken));
+        };
+        if session.environment_id != environment.id {
+            return Err(Error::Unauthenticated(AuthFailure::InvalidToken));
+        }
+        self.end_session(txn, environment, &session.id).await
+    }
+
+    /// Ends the session of a valid access token.
+    pub async fn logout_access_token(&self, environment: &Environment, access_token: &str) -> Result<()> {
+        let claims = self.tokens.validate(&environment.id, access_token).await?;
+        let txn = store::begin(&self.deps.db).await?;
+        self.end_session(txn, environment, &claims.sid).await
+    }
+
+    async fn end_session(
+        &self,
+        txn: sea_orm::DatabaseTransaction,
+        environment: &Environment,
+        id: &str,
+    ) -> Result<()> {
+        let now = self.deps.now();
+        self.revoke_in(&txn, environment, Sessions::Id(id), now).await?;
+        txn.commit().await?;
+        self.deps.revocations_changed().await;
+        Ok(())
+    }
+
+    async fn revoke_in(
+        &self,
+        db: &impl ConnectionTrait,
+        environment: &Environment,
+        which: Sessions<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        self.deps.revoke_sessions(db, environment, which, now).await
+    }
+}

@@ -1,0 +1,145 @@
+//! Access tokens: what they carry, how they are issued, and how other services validate them.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Deps,
+    keys::{Audience, Expiring, Jwk},
+};
+use crate::domain::{
+    Error,
+    environment::Environment,
+    error::{AuthFailure, Result},
+    user::User,
+};
+
+/// The `type` claim of user access tokens.
+pub const USER_TOKEN: &str = "userToken";
+
+/// The claims of an access token, named as Frontegg's SDKs read them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// Issuer: sigil's public URL.
+    pub iss: String,
+    /// Audience: the environment's id.
+    pub aud: String,
+    /// The user's id.
+    pub sub: String,
+    /// Issued at, Unix seconds.
+    pub iat: i64,
+    /// Expires at, Unix seconds.
+    pub exp: i64,
+    /// The session's id.
+    pub sid: String,
+    /// This token's own id.
+    pub jti: String,
+    /// Always [`USER_TOKEN`].
+    #[serde(rename = "type")]
+    pub token_type: String,
+    /// The user's email.
+    pub email: String,
+    /// Whether the email is verified.
+    pub email_verified: bool,
+    /// The user's display name.
+    pub name: String,
+    /// The tenant the session is in.
+    #[serde(rename = "tenantId")]
+    pub tenant_id: String,
+    /// Every tenant of the user.
+    #[serde(rename = "tenantIds")]
+    pub tenant_ids: Vec<String>,
+    /// Role keys in the tenant.
+    pub roles: Vec<String>,
+    /// Permission keys in the tenant.
+    pub permissions: Vec<String>,
+    /// The user's metadata object.
+    pub metadata: serde_json::Value,
+    /// The user's profile picture, when it has one.
+    #[serde(
+        rename = "profilePictureUrl",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub profile_picture_url: Option<String>,
+}
+
+impl Expiring for AccessClaims {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+/// Issues and validates access tokens.
+#[derive(Clone)]
+pub struct Tokens {
+    deps: Deps,
+}
+
+impl Tokens {
+    pub(super) fn new(deps: Deps) -> Self {
+        Self { deps }
+    }
+
+    /// Signs an access token for `user` in session `sid` and tenant `tenant_id`.
+    pub fn issue(
+        &self,
+        environment: &Environment,
+        user: &User,
+        sid: &str,
+        tenant_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(String, DateTime<Utc>)> {
+        let expires_at = now + Duration::seconds(environment.settings.access_token_ttl_secs);
+        let metadata = user
+            .profile
+            .metadata
+            .as_deref()
+            .and_then(|raw| serde_json::from_str(raw).ok())
+            .unwrap_or_else(|| serde_json::json!({}));
+        let claims = AccessClaims {
+            iss: self.deps.keys.issuer().to_owned(),
+            aud: environment.id.clone(),
+            sub: user.id.clone(),
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            sid: sid.to_owned(),
+            jti: uuid::Uuid::new_v4().to_string(),
+            token_type: USER_TOKEN.to_owned(),
+            email: user.email.clone(),
+            email_verified: user.verified,
+            name: user.profile.name.clone().unwrap_or_default(),
+            tenant_id: tenant_id.to_owned(),
+            tenant_ids: user.tenants.iter().map(|m| m.tenant_id.clone()).collect(),
+            // Roles and permissions arrive with the roles issue; until then a user has none.
+            roles: Vec::new(),
+            permissions: Vec::new(),
+            metadata,
+            profile_picture_url: user.profile.profile_picture_url.clone(),
+        };
+        Ok((self.deps.keys.sign(&environment.id, &claims)?, expires_at))
+    }
+
+    /// The claims of a valid access token of `environment_id`: genuine signature, this issuer,
+    /// addressed to the environment, unexpired, and of a session not revoked. Answers from memory.
+    pub async fn validate(&self, environment_id: &str, token: &str) -> Result<AccessClaims> {
+        let verified = self
+            .deps
+            .keys
+            .verify::<AccessClaims>(token, Audience::SigningEnvironment)
+            .await
+            .map_err(Error::Unauthenticated)?;
+        if verified.environment_id != environment_id || verified.claims.token_type != USER_TOKEN {
+            return Err(Error::Unauthenticated(AuthFailure::InvalidToken));
+        }
+        if self.deps.revocations.is_revoked(&verified.claims.sid) {
+            return Err(Error::Unauthenticated(AuthFailure::SessionRevoked));
+        }
+        Ok(verified.claims)
+    }
+
+    /// The public keys of the environment, the signing key first.
+    pub fn jwks(&self, environment_id: &str) -> Vec<Jwk> {
+        self.deps.keys.jwks(environment_id)
+    }
+}

@@ -1,0 +1,117 @@
+//! `identity.v1.ActivationService`.
+
+use tonic::{Request, Response, Status};
+
+use super::{
+    auth::environment,
+    context::{client_info, environment_for},
+    pb::{self, activation_service_server::ActivationService},
+    sign_in::authentication,
+};
+use crate::service::{Activation, Environments, activation::Activate};
+
+/// gRPC face of activation.
+pub struct ActivationApi {
+    environments: Environments,
+    activation: Activation,
+}
+
+impl ActivationApi {
+    /// Serves `activation` for the environments of `environments`.
+    pub fn new(environments: Environments, activation: Activation) -> Self {
+        Self {
+            environments,
+            activation,
+        }
+    }
+}
+
+/// A protobuf Struct as the JSON object it stands for.
+fn struct_to_json(value: prost_types::Struct) -> serde_json::Value {
+    fn convert(value: prost_types::Value) -> serde_json::Value {
+        use prost_types::value::Kind;
+        match value.kind {
+            Some(Kind::NullValue(_)) | None => serde_json::Value::Null,
+            Some(Kind::NumberValue(n)) => {
+                serde_json::Number::from_f64(n).map_or(serde_json::Value::Null, Into::into)
+            }
+            Some(Kind::StringValue(s)) => s.into(),
+            Some(Kind::BoolValue(b)) => b.into(),
+            Some(Kind::StructValue(s)) => struct_to_json(s),
+            Some(Kind::ListValue(list)) => list.values.into_iter().map(convert).collect(),
+        }
+    }
+    value.fields.into_iter().map(|(k, v)| (k, convert(v))).collect()
+}
+
+#[tonic::async_trait]
+impl ActivationService for ActivationApi {
+    async fn activate_user(
+        &self,
+        request: Request<pb::ActivateUserRequest>,
+    ) -> Result<Response<pb::ActivateUserResponse>, Status> {
+        let environment = environment_for(&request, &self.environments).await?;
+        let client = client_info(&request);
+        let r = request.into_inner();
+        let activate = Activate {
+            user_id: r.user_id,
+            token: r.token,
+            password: r.password,
+            code: None,
+            last_terms_check: r.last_terms_check,
+        };
+        let auth = self.activation.activate(&environment, activate, client).await?;
+        Ok(Response::new(pb::ActivateUserResponse {
+            authentication: Some(authentication(auth)),
+        }))
+    }
+
+    async fn activate_user_with_code(
+        &self,
+        request: Request<pb::ActivateUserWithCodeRequest>,
+    ) -> Result<Response<pb::ActivateUserWithCodeResponse>, Status> {
+        let environment = environment_for(&request, &self.environments).await?;
+        let client = client_info(&request);
+        let r = request.into_inner();
+        let activate = Activate {
+            user_id: r.user_id,
+            token: r.token,
+            password: r.password,
+            code: Some(r.code),
+            last_terms_check: r.last_terms_check,
+        };
+        let auth = self.activation.activate(&environment, activate, client).await?;
+        Ok(Response::new(pb::ActivateUserWithCodeResponse {
+            authentication: Some(authentication(auth)),
+        }))
+    }
+
+    async fn get_activation_strategy(
+        &self,
+        request: Request<pb::GetActivationStrategyRequest>,
+    ) -> Result<Response<pb::GetActivationStrategyResponse>, Status> {
+        let environment = environment_for(&request, &self.environments).await?;
+        let r = request.into_inner();
+        let should_set_password = self
+            .activation
+            .should_set_password(&environment, &r.user_id, &r.token)
+            .await?;
+        Ok(Response::new(pb::GetActivationStrategyResponse {
+            should_set_password,
+        }))
+    }
+
+    async fn reset_activation_token(
+        &self,
+        request: Request<pb::ResetActivationTokenRequest>,
+    ) -> Result<Response<pb::ResetActivationTokenResponse>, Status> {
+        let environment_id = environment(&request)?;
+        let r = request.into_inner();
+        let environment = self.environments.get(&environment_id).await?;
+        let metadata = r
+            .email_metadata
+            .map_or_else(|| serde_json::json!({}), struct_to_json);
+        self.activation.reset(&environment, &r.email, metadata).await?;
+        Ok(Response::new(pb::ResetActivationTokenResponse {}))
+    }
+}

@@ -1,0 +1,41 @@
+//! What public RPCs learn from a request's metadata: the environment it is for and the client.
+
+use tonic::{Request, Status};
+
+use crate::{
+    domain::{environment::Environment, session::ClientInfo},
+    service::Environments,
+};
+
+/// Metadata naming the vendor host, which selects the environment of a public request.
+pub const VENDOR_HOST: &str = "frontegg-vendor-host";
+
+/// Longest user agent recorded on a session.
+const MAX_USER_AGENT: usize = 512;
+
+/// The environment a public request is for: by its vendor host, else the default one.
+pub async fn environment_for<T>(
+    request: &Request<T>,
+    environments: &Environments,
+) -> Result<Environment, Status> {
+    let host = request.metadata().get(VENDOR_HOST).and_then(|v| v.to_str().ok());
+    Ok(environments.resolve(host).await?)
+}
+
+/// The client's user agent and address, as recorded on its session.
+pub fn client_info<T>(request: &Request<T>) -> ClientInfo {
+    let user_agent = request
+        .metadata()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(MAX_USER_AGENT).collect());
+    ClientInfo {
+        user_agent,
+        ip: request.remote_addr().map(|addr| addr.ip().to_string()),
+    }
+}
+
+/// The bearer token in a request's `authorization` metadata.
+pub fn bearer_token<T>(request: &Request<T>) -> Option<String> {
+    super::auth::bearer(request.metadata().as_ref()).map(str::to_owned)
+}

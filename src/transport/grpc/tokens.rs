@@ -1,0 +1,74 @@
+//! `identity.v1.TokenService`.
+
+use tonic::{Request, Response, Status};
+
+use super::{
+    context::environment_for,
+    pb::{self, token_service_server::TokenService},
+};
+use crate::service::{Environments, Tokens};
+
+/// gRPC face of keys and token validation.
+pub struct TokenApi {
+    environments: Environments,
+    tokens: Tokens,
+}
+
+impl TokenApi {
+    /// Serves `tokens` for the environments of `environments`.
+    pub fn new(environments: Environments, tokens: Tokens) -> Self {
+        Self { environments, tokens }
+    }
+}
+
+#[tonic::async_trait]
+impl TokenService for TokenApi {
+    async fn get_jwks(
+        &self,
+        request: Request<pb::GetJwksRequest>,
+    ) -> Result<Response<pb::GetJwksResponse>, Status> {
+        let environment = environment_for(&request, &self.environments).await?;
+        let keys = self
+            .tokens
+            .jwks(&environment.id)
+            .into_iter()
+            .map(|key| pb::Jwk {
+                kty: "RSA".into(),
+                kid: key.kid,
+                r#use: "sig".into(),
+                alg: "RS256".into(),
+                n: key.n,
+                e: key.e,
+            })
+            .collect();
+        Ok(Response::new(pb::GetJwksResponse { keys }))
+    }
+
+    async fn validate_token(
+        &self,
+        request: Request<pb::ValidateTokenRequest>,
+    ) -> Result<Response<pb::ValidateTokenResponse>, Status> {
+        let environment = environment_for(&request, &self.environments).await?;
+        let claims = self
+            .tokens
+            .validate(&environment.id, &request.into_inner().access_token)
+            .await?;
+        Ok(Response::new(pb::ValidateTokenResponse {
+            sub: claims.sub,
+            sid: claims.sid,
+            r#type: claims.token_type,
+            iss: claims.iss,
+            aud: claims.aud,
+            iat: claims.iat,
+            exp: claims.exp,
+            email: claims.email,
+            email_verified: claims.email_verified,
+            name: claims.name,
+            tenant_id: claims.tenant_id,
+            tenant_ids: claims.tenant_ids,
+            roles: claims.roles,
+            permissions: claims.permissions,
+            metadata: claims.metadata.to_string(),
+        }))
+    }
+}

@@ -1,0 +1,215 @@
+//! Signing keys, JWKS and token validation.
+
+use std::time::Duration;
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use jwt_simple::prelude::{JWTClaims, NoCustomClaims, RS256PublicKey, RSAPublicKeyLike, VerificationOptions};
+use sigil::{domain::secret::Secret, transport::grpc::pb};
+use tonic::Code;
+
+use crate::helpers::{
+    TestApp, TestClock, TestDatabase, assert_error, build, spawn_app, spawn_with, test_config,
+};
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn jwks(app: &TestApp) -> Vec<pb::Jwk> {
+    app.tokens()
+        .get_jwks(pb::GetJwksRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .keys
+}
+
+fn verify_independently(token: &str, keys: &[pb::Jwk]) -> JWTClaims<serde_json::Value> {
+    let kid = jwt_simple::token::Token::decode_metadata(token)
+        .unwrap()
+        .key_id()
+        .unwrap()
+        .to_owned();
+    let jwk = keys
+        .iter()
+        .find(|k| k.kid == kid)
+        .expect("the token's key is published");
+    let decode = |v: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(v)
+            .unwrap()
+    };
+    let key = RS256PublicKey::from_components(&decode(&jwk.n), &decode(&jwk.e)).unwrap();
+    key.verify_token::<serde_json::Value>(token, Some(VerificationOptions::default()))
+        .expect("an independent JWT library accepts the token with only the JWKS")
+}
+
+#[tokio::test]
+async fn an_issued_token_verifies_with_an_independent_library_and_only_the_jwks() {
+    let app = spawn_app().await;
+    let user = app.active_user("ann@example.com", PASSWORD).await;
+    let auth = app.login("ann@example.com", PASSWORD).await;
+    let keys = jwks(&app).await;
+    assert_eq!(keys.len(), 1);
+    assert_eq!(
+        (keys[0].kty.as_str(), keys[0].alg.as_str(), keys[0].r#use.as_str()),
+        ("RSA", "RS256", "sig")
+    );
+
+    let claims = verify_independently(&auth.access_token, &keys);
+    assert_eq!(claims.subject.as_deref(), Some(user.id.as_str()));
+    assert_eq!(claims.issuer.as_deref(), Some("https://auth.sigil.test"));
+    let custom = claims.custom;
+    assert_eq!(custom["type"], "userToken");
+    assert_eq!(custom["email"], "ann@example.com");
+    assert_eq!(custom["tenantId"], "acme");
+    assert_eq!(custom["tenantIds"], serde_json::json!(["acme"]));
+    assert!(custom["sid"].is_string());
+    assert_eq!(custom["roles"], serde_json::json!([]));
+    assert!(custom["metadata"].is_object());
+    let header = jwt_simple::token::Token::decode_metadata(&auth.access_token).unwrap();
+    assert_eq!(header.algorithm(), "RS256");
+    let _unused: Option<JWTClaims<NoCustomClaims>> = None;
+}
+
+#[tokio::test]
+async fn validation_rejects_forged_foreign_and_environment_tokens() {
+    let app = spawn_app().await;
+    app.active_user("ann@example.com", PASSWORD).await;
+    let auth = app.login("ann@example.com", PASSWORD).await;
+
+    let mut parts: Vec<String> = auth.access_token.split('.').map(str::to_owned).collect();
+    let mut payload: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(&parts[1])
+            .unwrap(),
+    )
+    .unwrap();
+    payload["tenantId"] = "someone-else".into();
+    parts[1] = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload.to_string());
+    let status = app.validate(&parts.join(".")).await.unwrap_err();
+    assert_error(&status, Code::Unauthenticated, "INVALID_TOKEN");
+
+    // An environment token is not an access token.
+    let status = app.validate(&app.env_token().await).await.unwrap_err();
+    assert_error(&status, Code::Unauthenticated, "INVALID_TOKEN");
+
+    let other = spawn_app().await;
+    other.active_user("ann@example.com", PASSWORD).await;
+    let foreign = other.login("ann@example.com", PASSWORD).await;
+    let status = app.validate(&foreign.access_token).await.unwrap_err();
+    assert_error(&status, Code::Unauthenticated, "INVALID_TOKEN");
+
+    let status = app.validate("garbage").await.unwrap_err();
+    assert_error(&status, Code::Unauthenticated, "INVALID_TOKEN");
+}
+
+#[tokio::test]
+async fn after_rotation_the_new_key_signs_and_the_old_one_still_verifies() {
+    let database = TestDatabase::new().await;
+    let mut config = test_config(&database);
+    config.key_rotation = Duration::from_secs(2 * 3600);
+    let clock = TestClock::new();
+    let app = spawn_with(database, config.clone(), clock.clone()).await;
+    app.active_user("ann@example.com", PASSWORD).await;
+    clock.advance(Duration::from_secs(110 * 60));
+    let before = app.login("ann@example.com", PASSWORD).await;
+    let database = app.stop().await;
+
+    // Twenty minutes later the key is due; a restart (like the periodic check) rotates it.
+    clock.advance(Duration::from_secs(20 * 60));
+    let app = spawn_with(database, config, clock.clone()).await;
+    let keys = jwks(&app).await;
+    assert_eq!(keys.len(), 2, "the retired key is still published");
+    let after = app.login("ann@example.com", PASSWORD).await;
+    let kid = |t: &str| {
+        jwt_simple::token::Token::decode_metadata(t)
+            .unwrap()
+            .key_id()
+            .unwrap()
+            .to_owned()
+    };
+    assert_ne!(kid(&after.access_token), kid(&before.access_token));
+    assert_eq!(
+        keys[0].kid,
+        kid(&after.access_token),
+        "the signing key comes first"
+    );
+    app.validate(&before.access_token)
+        .await
+        .expect("tokens of the retired key stay valid");
+    app.validate(&after.access_token).await.unwrap();
+    assert_eq!(app.count("signing_keys", "retired_at IS NOT NULL").await, 1);
+}
+
+#[tokio::test]
+async fn with_a_master_key_private_keys_are_sealed_at_rest() {
+    let database = TestDatabase::new().await;
+    let mut plain = test_config(&database);
+    plain.master_key = None;
+    let clock = TestClock::new();
+    let app = spawn_with(database, plain.clone(), clock.clone()).await;
+    app.active_user("ann@example.com", PASSWORD).await;
+    let before = app.login("ann@example.com", PASSWORD).await;
+    let database = app.stop().await;
+
+    let mut sealed = plain.clone();
+    sealed.master_key = Some(Secret::new(STANDARD.encode([42u8; 32])));
+    let app = spawn_with(database, sealed.clone(), clock.clone()).await;
+    assert_eq!(
+        app.count("signing_keys", "encrypted = true").await,
+        1,
+        "the existing key was sealed"
+    );
+    app.validate(&before.access_token).await.unwrap();
+    app.login("ann@example.com", PASSWORD).await;
+    let database = app.stop().await;
+
+    let error = build(plain, clock.clone())
+        .await
+        .err()
+        .expect("sealed keys need the master key");
+    assert!(format!("{error:#}").contains("SIGIL_MASTER_KEY"), "{error:#}");
+    let mut wrong = sealed.clone();
+    wrong.master_key = Some(Secret::new(STANDARD.encode([43u8; 32])));
+    assert!(
+        build(wrong, clock.clone()).await.is_err(),
+        "another master key does not open them"
+    );
+    drop(database);
+}
+
+#[tokio::test]
+async fn a_revocation_reaches_every_replica() {
+    let database = TestDatabase::new().await;
+    let mut config = test_config(&database);
+    config.revocation_sync = Duration::from_millis(200);
+    let clock = TestClock::new();
+    let first = spawn_with(database, config.clone(), clock.clone()).await;
+    let url = first.database.url.clone();
+    let second = spawn_with(TestDatabase::existing(&url), config, clock.clone()).await;
+    first.active_user("ann@example.com", PASSWORD).await;
+    let auth = first.login("ann@example.com", PASSWORD).await;
+    second
+        .validate(&auth.access_token)
+        .await
+        .expect("both replicas accept it");
+
+    first
+        .auth()
+        .logout(pb::LogoutRequest {
+            refresh_token: auth.refresh_token.clone(),
+        })
+        .await
+        .unwrap();
+    let mut last = None;
+    for _ in 0..100 {
+        match second.validate(&auth.access_token).await {
+            Err(status) => {
+                last = Some(status);
+                break;
+            }
+            Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    let status = last.expect("the other replica learned of the revocation within two seconds");
+    assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
+}
