@@ -15,8 +15,7 @@ use anyhow::Context;
 use axum::{Router, extract::State, http::StatusCode, routing::get};
 use sea_orm::DatabaseConnection;
 use tokio::{net::TcpListener, sync::watch};
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::transport::{Server, server::TcpIncoming};
 use tonic_health::{ServingStatus, server::HealthReporter};
 use tower::Layer;
 
@@ -131,7 +130,7 @@ impl Application {
         let http_listener = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("binding the HTTP address {}", config.http_addr))?;
-        let db = store::connect(config.database_url(), config.database_max_connections)
+        let db = store::connect(config.database_url(), config.database_max_connections())
             .await
             .context("connecting to the database")?;
         store::migrate(&db).await.context("migrating the database")?;
@@ -255,7 +254,13 @@ impl Application {
                 environments,
                 self.services.tokens.clone(),
             )))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.grpc_listener), stopped);
+            .serve_with_incoming_shutdown(
+                // Small responses must not wait on Nagle's algorithm for the client's delayed ACK.
+                TcpIncoming::from(self.grpc_listener)
+                    .with_nodelay(Some(true))
+                    .with_keepalive(Some(Duration::from_secs(60))),
+                stopped,
+            );
 
         let http_stopped = {
             let mut rx = stop_rx.clone();
