@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Deps,
-    keys::{Audience, Expiring},
+    keys::{Audience, Registered},
 };
 use crate::{
     domain::{
@@ -56,9 +56,17 @@ struct EnvironmentClaims {
     token_type: String,
 }
 
-impl Expiring for EnvironmentClaims {
+impl Registered for EnvironmentClaims {
     fn exp(&self) -> i64 {
         self.exp
+    }
+
+    fn iss(&self) -> &str {
+        &self.iss
+    }
+
+    fn aud(&self) -> &str {
+        &self.aud
     }
 }
 

@@ -1,11 +1,17 @@
 //! Access tokens: what they carry, how they are issued, and how other services validate them.
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::{
     Deps,
-    keys::{Audience, Expiring, Jwk},
+    keys::{Audience, Jwk, Registered},
 };
 use crate::domain::{
     Error,
@@ -64,9 +70,49 @@ pub struct AccessClaims {
     pub profile_picture_url: Option<String>,
 }
 
-impl Expiring for AccessClaims {
+impl Registered for AccessClaims {
     fn exp(&self) -> i64 {
         self.exp
+    }
+
+    fn iss(&self) -> &str {
+        &self.iss
+    }
+
+    fn aud(&self) -> &str {
+        &self.aud
+    }
+}
+
+/// Most verified tokens remembered; past this the memory is emptied and refills.
+const CACHE_CAPACITY: usize = 8192;
+
+/// Access tokens already verified, by the SHA-256 of the whole token. A service mesh validates
+/// the same token on every request of a session, and its signature needs checking only once:
+/// expiry and revocation are still checked on every call.
+#[derive(Default)]
+struct Verified {
+    tokens: RwLock<HashMap<[u8; 32], Arc<Checked>>>,
+}
+
+/// The environment whose key signed a token, and the token's claims.
+type Checked = (String, AccessClaims);
+
+impl Verified {
+    fn get(&self, key: &[u8; 32]) -> Option<Arc<Checked>> {
+        self.tokens
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    fn insert(&self, key: [u8; 32], environment_id: String, claims: AccessClaims) {
+        let mut tokens = self.tokens.write().unwrap_or_else(|e| e.into_inner());
+        if tokens.len() >= CACHE_CAPACITY {
+            tokens.clear();
+        }
+        tokens.insert(key, Arc::new((environment_id, claims)));
     }
 }
 
@@ -74,11 +120,15 @@ impl Expiring for AccessClaims {
 #[derive(Clone)]
 pub struct Tokens {
     deps: Deps,
+    verified: Arc<Verified>,
 }
 
 impl Tokens {
     pub(super) fn new(deps: Deps) -> Self {
-        Self { deps }
+        Self {
+            deps,
+            verified: Arc::default(),
+        }
     }
 
     /// Signs an access token for `user` in session `sid` and tenant `tenant_id`.
@@ -123,19 +173,35 @@ impl Tokens {
     /// The claims of a valid access token of `environment_id`: genuine signature, this issuer,
     /// addressed to the environment, unexpired, and of a session not revoked. Answers from memory.
     pub async fn validate(&self, environment_id: &str, token: &str) -> Result<AccessClaims> {
-        let verified = self
-            .deps
-            .keys
-            .verify::<AccessClaims>(token, Audience::SigningEnvironment)
-            .await
-            .map_err(Error::Unauthenticated)?;
-        if verified.environment_id != environment_id || verified.claims.token_type != USER_TOKEN {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let verified = match self.verified.get(&key) {
+            Some(hit) => hit,
+            None => {
+                let verified = self
+                    .deps
+                    .keys
+                    .verify::<AccessClaims>(token, Audience::SigningEnvironment)
+                    .await
+                    .map_err(Error::Unauthenticated)?;
+                if verified.claims.token_type != USER_TOKEN {
+                    return Err(Error::Unauthenticated(AuthFailure::InvalidToken));
+                }
+                self.verified
+                    .insert(key, verified.environment_id.clone(), verified.claims.clone());
+                Arc::new((verified.environment_id, verified.claims))
+            }
+        };
+        let (signed_by, claims) = &*verified;
+        if signed_by != environment_id {
             return Err(Error::Unauthenticated(AuthFailure::InvalidToken));
         }
-        if self.deps.revocations.is_revoked(&verified.claims.sid) {
+        if claims.exp <= self.deps.clock.now().timestamp() {
+            return Err(Error::Unauthenticated(AuthFailure::ExpiredToken));
+        }
+        if self.deps.revocations.is_revoked(&claims.sid) {
             return Err(Error::Unauthenticated(AuthFailure::SessionRevoked));
         }
-        Ok(verified.claims)
+        Ok(claims.clone())
     }
 
     /// The public keys of the environment, the signing key first.
