@@ -49,14 +49,10 @@ pub struct Config {
     /// Unset: `sigil.db` in the working directory.
     #[arg(long, env = "SIGIL_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
-    /// Largest number of pooled database connections.
-    #[arg(
-        long,
-        env = "SIGIL_DATABASE_MAX_CONNECTIONS",
-        default_value_t = 16,
-        global = true
-    )]
-    pub database_max_connections: u32,
+    /// Largest number of pooled database connections. Unset: 16 on PostgreSQL, 4 on SQLite
+    /// (which writes one transaction at a time anyway).
+    #[arg(long, env = "SIGIL_DATABASE_MAX_CONNECTIONS", global = true)]
+    pub database_max_connections: Option<u32>,
     /// Address the gRPC server listens on.
     #[arg(long, env = "SIGIL_GRPC_ADDR", default_value = "0.0.0.0:50051", global = true)]
     pub grpc_addr: SocketAddr,
@@ -121,6 +117,16 @@ impl Config {
             .unwrap_or(crate::store::DEFAULT_DATABASE_URL)
     }
 
+    /// The pool size to use.
+    pub fn database_max_connections(&self) -> u32 {
+        self.database_max_connections
+            .unwrap_or(if self.database_url().starts_with("sqlite") {
+                4
+            } else {
+                16
+            })
+    }
+
     /// The configured bootstrap credentials; both or neither must be set.
     pub fn bootstrap_credentials(&self) -> anyhow::Result<Option<(String, Secret)>> {
         match (&self.bootstrap_client_id, &self.bootstrap_secret) {
@@ -157,8 +163,8 @@ impl Config {
             "SIGIL_ENVIRONMENT_TOKEN_TTL must be shorter than SIGIL_KEY_ROTATION"
         );
         anyhow::ensure!(
-            self.database_max_connections > 0,
-            "SIGIL_DATABASE_MAX_CONNECTIONS must be positive"
+            self.database_max_connections() >= 2,
+            "SIGIL_DATABASE_MAX_CONNECTIONS must be at least 2"
         );
         Ok(())
     }

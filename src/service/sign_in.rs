@@ -1,7 +1,7 @@
 //! Sign-in: password login, refresh-token rotation with reuse detection, and logout.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DbBackend};
 
 use super::{Deps, tokens::Tokens};
 use crate::{
@@ -17,7 +17,7 @@ use crate::{
     },
     store::{
         self,
-        sessions::{self, SessionRow, Sessions},
+        sessions::{self, NextToken, Rotated, SessionRow, Sessions},
         users,
     },
 };
@@ -155,46 +155,115 @@ impl SignIn {
     /// Exchanges a refresh token for new tokens. Each refresh token works once: presenting a used
     /// one again revokes its whole session, since one of the two presenters is not its owner.
     pub async fn refresh(&self, environment: &Environment, refresh_token: &str) -> Result<Authentication> {
-        let invalid = || Error::Unauthenticated(AuthFailure::InvalidToken);
         let now = self.deps.now();
-        let txn = store::begin(&self.deps.db).await?;
-        let Some((token, session)) =
-            sessions::find_refresh_token(&txn, &secret::digest(refresh_token)).await?
-        else {
-            return Err(invalid());
+        let token_hash = secret::digest(refresh_token);
+        let next_token = secret::random_token();
+        let next = NextToken {
+            token_hash: secret::digest(&next_token),
+            expires_at: now + Duration::seconds(environment.settings.refresh_token_ttl_secs),
         };
-        if session.environment_id != environment.id {
-            return Err(invalid());
+        let rotated = if self.deps.db.get_database_backend() == DbBackend::Postgres {
+            sessions::rotate_on_postgres(&self.deps.db, &environment.id, &token_hash, &next, now).await?
+        } else {
+            self.rotate(environment, &token_hash, &next, now).await?
+        };
+        let Some(rotated) = rotated else {
+            return Err(self.refused_refresh(environment, &token_hash, now).await);
+        };
+        let tenant_id = rotated.tenant_id.unwrap_or_default();
+        let (access_token, expires_at) =
+            self.tokens
+                .issue(environment, &rotated.user, &rotated.session_id, &tenant_id, now)?;
+        Ok(Authentication {
+            access_token,
+            refresh_token: next_token,
+            expires_in: (expires_at - now).num_seconds(),
+            expires_at,
+            user_id: rotated.user.id.clone(),
+            user_email: rotated.user.email.clone(),
+            email_verified: rotated.user.verified,
+        })
+    }
+
+    /// The portable form of [`sessions::rotate_on_postgres`]: the same checks and writes, in one
+    /// transaction of several statements.
+    async fn rotate(
+        &self,
+        environment: &Environment,
+        token_hash: &str,
+        next: &NextToken,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Rotated>> {
+        let txn = store::begin(&self.deps.db).await?;
+        let Some(token) = sessions::use_refresh_token(&txn, token_hash, now).await? else {
+            return Ok(None);
+        };
+        let Some((session, user)) = sessions::with_user(&txn, &token.session_id).await? else {
+            return Ok(None);
+        };
+        let live = session.environment_id == environment.id
+            && session.revoked_at.is_none()
+            && session.expires_at > now
+            && token.expires_at > now
+            && !user.locked;
+        if !live {
+            // Dropping the transaction rolls the token's use back.
+            return Ok(None);
         }
-        if session.revoked_at.is_some() {
-            return Err(Error::Unauthenticated(AuthFailure::SessionRevoked));
-        }
-        if !sessions::use_refresh_token(&txn, &token.id, now).await? {
+        let user = users::complete(&txn, user).await?;
+        sessions::touch(&txn, &session.id, now, next.expires_at).await?;
+        sessions::insert_refresh_token(&txn, &session.id, next.token_hash.clone(), now, next.expires_at)
+            .await?;
+        txn.commit().await?;
+        Ok(Some(Rotated {
+            session_id: session.id,
+            tenant_id: session.tenant_id,
+            user,
+        }))
+    }
+
+    /// Why a refresh token was refused. A used token of a live session is a replay: the session
+    /// is revoked.
+    async fn refused_refresh(
+        &self,
+        environment: &Environment,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Error {
+        let outcome = async {
+            let invalid = Error::Unauthenticated(AuthFailure::InvalidToken);
+            let txn = store::begin(&self.deps.db).await?;
+            let Some((token, session)) = sessions::find_refresh_token(&txn, token_hash).await? else {
+                return Ok(invalid);
+            };
+            if session.environment_id != environment.id {
+                return Ok(invalid);
+            }
+            if session.revoked_at.is_some() {
+                return Ok(Error::Unauthenticated(AuthFailure::SessionRevoked));
+            }
+            if token.used_at.is_none() {
+                // Unused: the token or its session expired, or the user is locked.
+                let locked = users::find_row(&txn, &environment.id, &session.user_id)
+                    .await?
+                    .is_some_and(|u| u.locked);
+                return Ok(if locked {
+                    Error::PermissionDenied {
+                        reason: "USER_LOCKED",
+                        message: "the user is locked",
+                    }
+                } else {
+                    invalid
+                });
+            }
             self.revoke_in(&txn, environment, Sessions::Id(&session.id), now)
                 .await?;
             txn.commit().await?;
             self.deps.revocations_changed().await;
             tracing::warn!(session_id = %session.id, "a refresh token was replayed; the session is revoked");
-            return Err(Error::Unauthenticated(AuthFailure::TokenReused));
-        }
-        if token.expires_at <= now || session.expires_at <= now {
-            return Err(invalid());
-        }
-        let user = users::get(&txn, &environment.id, &session.user_id).await?;
-        if user.locked {
-            return Err(Error::PermissionDenied {
-                reason: "USER_LOCKED",
-                message: "the user is locked",
-            });
-        }
-        let tenant_id = session.tenant_id.clone().unwrap_or_default();
-        let expires_at = now + Duration::seconds(environment.settings.refresh_token_ttl_secs);
-        sessions::touch(&txn, &session.id, now, expires_at).await?;
-        let authentication = self
-            .issue(&txn, environment, &user, &session.id, &tenant_id, now, expires_at)
-            .await?;
-        txn.commit().await?;
-        Ok(authentication)
+            Ok::<_, Error>(Error::Unauthenticated(AuthFailure::TokenReused))
+        };
+        outcome.await.unwrap_or_else(|error| error)
     }
 
     /// Ends the session of a refresh token. Ending an ended session is not an error.

@@ -12,6 +12,7 @@ pub mod users;
 use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
@@ -31,14 +32,17 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         // sqlx would log every statement, parameters included.
-        .sqlx_logging(false);
-    let db = Database::connect(options).await?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        // Write-ahead logging lets readers run beside the single writer; the setting persists in
-        // the file. Foreign keys and a busy timeout are on by default in sqlx's SQLite driver.
-        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
-    }
-    Ok(db)
+        .sqlx_logging(false)
+        // With write-ahead logging, NORMAL syncs at checkpoints rather than at every commit: a
+        // crash of sigil loses nothing, a power cut may lose the last commits (sessions, mostly).
+        .map_sqlx_sqlite_opts(|options| {
+            options
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+        });
+    // Write-ahead logging (above) lets readers run beside the single writer. Foreign keys and a
+    // busy timeout are on by default in sqlx's SQLite driver.
+    Ok(Database::connect(options).await?)
 }
 
 /// Key of the PostgreSQL advisory lock that serializes migrations across replicas.

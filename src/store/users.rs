@@ -23,7 +23,7 @@ use crate::domain::{
 /// The stored form of a user.
 pub type UserRow = user::Model;
 
-fn to_domain(row: UserRow, tenants: Vec<Membership>) -> User {
+pub(crate) fn to_domain(row: UserRow, tenants: Vec<Membership>) -> User {
     User {
         id: row.id,
         email: row.email,
@@ -78,6 +78,14 @@ async fn memberships(
         });
     }
     Ok(by_user)
+}
+
+/// A user row completed with its memberships.
+pub async fn complete(db: &impl ConnectionTrait, row: UserRow) -> Result<User> {
+    with_memberships(db, vec![row])
+        .await?
+        .pop()
+        .ok_or(Error::NotFound(Resource::User))
 }
 
 async fn with_memberships(db: &impl ConnectionTrait, rows: Vec<UserRow>) -> Result<Vec<User>> {

@@ -114,7 +114,6 @@ pub struct TestApp {
 pub fn test_config(database: &TestDatabase) -> Config {
     let mut config = Config::defaults();
     config.database_url = Some(database.url.clone());
-    config.database_max_connections = 8;
     config.grpc_addr = "127.0.0.1:0".parse().unwrap();
     config.http_addr = "127.0.0.1:0".parse().unwrap();
     config.bootstrap_client_id = Some(CLIENT_ID.into());
