@@ -68,6 +68,8 @@ enum Scenario {
     Validate,
     /// Refresh-token rotation throughput and latency on PostgreSQL.
     Refresh,
+    /// Server memory: at rest after start, under a login flood, and at rest again afterwards.
+    Memory,
     /// Every scenario above.
     All,
 }
@@ -103,6 +105,49 @@ struct Server {
     pid: u32,
     grpc: String,
     _dir: tempfile_dir::Dir,
+}
+
+/// A lean gRPC transport for the load generator: one HTTP/2 connection driven by hyper directly,
+/// without the request queue (and its task hand-offs) of tonic's `Channel`, so that more of the
+/// machine is left to the server under test.
+mod h2 {
+    use std::{
+        future::Future,
+        pin::Pin,
+        task::{Context, Poll},
+    };
+
+    use hyper::client::conn::http2::SendRequest;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    /// One HTTP/2 connection; clones share it.
+    #[derive(Clone)]
+    pub struct Connection(SendRequest<tonic::body::Body>);
+
+    /// Connects to `http://host:port`.
+    pub async fn connect(origin: &str) -> anyhow::Result<Connection> {
+        let address = origin.trim_start_matches("http://");
+        let stream = tokio::net::TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        let (send, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        Ok(Connection(send))
+    }
+
+    impl tower::Service<http::Request<tonic::body::Body>> for Connection {
+        type Response = http::Response<hyper::body::Incoming>;
+        type Error = hyper::Error;
+        type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+        fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            self.0.poll_ready(cx)
+        }
+
+        fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+            Box::pin(self.0.send_request(request))
+        }
+    }
 }
 
 mod tempfile_dir {
@@ -144,8 +189,8 @@ impl Server {
             .env("SIGIL_HTTP_ADDR", format!("127.0.0.1:{http_port}"))
             .env("SIGIL_BOOTSTRAP_CLIENT_ID", CLIENT_ID)
             .env("SIGIL_BOOTSTRAP_SECRET", SECRET)
-            .env("SIGIL_LOG", "warn")
             .env("SIGIL_SHUTDOWN_DELAY", "0s")
+            .envs(std::env::vars().filter(|(k, _)| k == "SIGIL_DATABASE_MAX_CONNECTIONS"))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -291,6 +336,8 @@ where
     F: Fn(S) -> Fut + Send + Sync + Clone + 'static,
     Fut: std::future::Future<Output = (S, bool)> + Send,
 {
+    // Let set-up work (password hashing above all) settle before calling the server idle.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let (rss_idle_kib, _) = server.memory();
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
@@ -342,7 +389,8 @@ where
     })
 }
 
-/// Verifications per second of argon2id at sigil's parameters, one thread per core.
+/// Verifications per second of argon2id at sigil's parameters, one thread per core, each reusing
+/// its working memory: the machine's best rate, with nothing else to do.
 fn argon2_rate(duration: Duration) -> f64 {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let hash = password::hash(&Password::new(PASSWORD)).unwrap_or_default();
@@ -351,9 +399,10 @@ fn argon2_rate(duration: Duration) -> f64 {
         .map(|_| {
             let hash = hash.clone();
             std::thread::spawn(move || {
+                let mut workspace = password::Workspace::default();
                 let mut n = 0u64;
                 while started.elapsed() < duration {
-                    let _ = password::verify(&Password::new(PASSWORD), &hash);
+                    let _ = password::verify_in(&Password::new(PASSWORD), &hash, &mut workspace);
                     n += 1;
                 }
                 n
@@ -383,35 +432,90 @@ async fn login_run(args: &Args) -> anyhow::Result<Run> {
     Ok(run)
 }
 
-async fn validate_run(args: &Args) -> anyhow::Result<Run> {
+/// Connections the ValidateToken load uses, and calls in flight on each (HTTP/2 multiplexing).
+const VALIDATE_CONNECTIONS: usize = 4;
+const VALIDATE_STREAMS: usize = 4;
+
+/// ValidateToken under load. Hot: 64 sessions' tokens, validated again and again, as a service
+/// mesh does. Cold: every call carries a token the server has not validated before (tokens are
+/// minted beforehand by refresh chains), so each call verifies an RSA signature.
+async fn validate_run(args: &Args, cold: bool) -> anyhow::Result<Run> {
     let server = Server::start(&args.server, sqlite_url()).await?;
     let setup = server.channel().await?;
-    let emails = seed_users(&setup, 4).await?;
+    let sessions = if cold { 16 } else { 64 };
+    let emails = seed_users(&setup, sessions).await?;
     let mut tokens = Vec::new();
+    let mut refresh = Vec::new();
     for email in &emails {
-        tokens.push(login(&setup, email).await?.access_token);
+        let auth = login(&setup, email).await?;
+        tokens.push(auth.access_token);
+        refresh.push(auth.refresh_token);
     }
-    // Several connections, many calls in flight on each (HTTP/2 multiplexing).
+    if cold {
+        // Well over the 8192 tokens the server remembers; walked in order, each comes round
+        // again only after the server's memory has been emptied since its last use.
+        let wanted = 20_000;
+        let mut minting = Vec::new();
+        for refresh in refresh {
+            let channel = setup.clone();
+            let per_chain = wanted / sessions;
+            minting.push(tokio::spawn(async move {
+                let mut client = AuthServiceClient::new(channel);
+                let mut refresh = refresh;
+                let mut minted = Vec::with_capacity(per_chain);
+                for _ in 0..per_chain {
+                    let auth = client
+                        .refresh_token(pb::RefreshTokenRequest {
+                            refresh_token: refresh,
+                        })
+                        .await?
+                        .into_inner()
+                        .authentication
+                        .context("no authentication")?;
+                    refresh = auth.refresh_token;
+                    minted.push(auth.access_token);
+                }
+                Ok::<_, anyhow::Error>(minted)
+            }));
+        }
+        tokens.clear();
+        for chain in minting {
+            tokens.extend(chain.await??);
+        }
+    }
+    let tokens = Arc::new(tokens);
     let mut states = Vec::new();
-    for connection in 0..4 {
-        let channel = server.channel().await?;
-        for stream in 0..16 {
-            let client = TokenServiceClient::new(channel.clone());
-            states.push((client, tokens[(connection + stream) % tokens.len()].clone()));
+    for connection in 0..VALIDATE_CONNECTIONS {
+        let h2 = h2::connect(&server.grpc).await?;
+        for stream in 0..VALIDATE_STREAMS {
+            let worker = connection * VALIDATE_STREAMS + stream;
+            let client = TokenServiceClient::with_origin(h2.clone(), server.grpc.parse()?);
+            states.push((
+                client,
+                tokens.clone(),
+                worker,
+                VALIDATE_CONNECTIONS * VALIDATE_STREAMS,
+            ));
         }
     }
     let run = drive(
         &server,
         states,
         Duration::from_secs(args.seconds),
-        |(mut client, token): (TokenServiceClient<Channel>, String)| async move {
+        |(mut client, tokens, next, step): (
+            TokenServiceClient<h2::Connection>,
+            Arc<Vec<String>>,
+            usize,
+            usize,
+        )| async move {
+            // Workers walk the token list in an interleaved order, so no token repeats until all
+            // have been used.
+            let token = tokens[next % tokens.len()].clone();
             let ok = client
-                .validate_token(pb::ValidateTokenRequest {
-                    access_token: token.clone(),
-                })
+                .validate_token(pb::ValidateTokenRequest { access_token: token })
                 .await
                 .is_ok();
-            ((client, token), ok)
+            ((client, tokens, next + step, step), ok)
         },
     )
     .await?;
@@ -423,7 +527,7 @@ async fn refresh_run(args: &Args) -> anyhow::Result<Run> {
     let database = fresh_postgres(&args.postgres).await?;
     let server = Server::start(&args.server, database.clone()).await?;
     let setup = server.channel().await?;
-    let emails = seed_users(&setup, 32).await?;
+    let emails = seed_users(&setup, refresh_chains()).await?;
     let mut states = Vec::new();
     for (i, email) in emails.iter().enumerate() {
         let channel = if i % 8 == 0 {
@@ -472,6 +576,54 @@ async fn drop_postgres(server: &str, database: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn memory(args: &Args) -> anyhow::Result<()> {
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let server = Server::start(&args.server, sqlite_url()).await?;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let at_start = server.memory().0;
+    let channel = server.channel().await?;
+    let emails = seed_users(&channel, 32).await?;
+    let states: Vec<_> = emails.into_iter().map(|email| (channel.clone(), email)).collect();
+    let run = drive(
+        &server,
+        states,
+        Duration::from_secs(args.seconds),
+        |(channel, email): (Channel, String)| async move {
+            let ok = login(&channel, &email).await.is_ok();
+            ((channel, email), ok)
+        },
+    )
+    .await?;
+    let mut after = Vec::new();
+    for _ in 0..15 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        after.push(server.memory().0);
+    }
+    if std::env::var_os("SIGIL_BENCH_DEBUG_MEMORY").is_some() {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid)).unwrap_or_default();
+        for line in status
+            .lines()
+            .filter(|l| l.starts_with("Rss") || l.starts_with("Threads"))
+        {
+            println!("  {line}");
+        }
+    }
+    println!(
+        "memory: at rest after start {:.1} MiB; login flood peak {:.1} MiB; at rest after it: {}",
+        mib(at_start),
+        mib(run.rss_peak_kib),
+        after
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 3 == 0)
+            .map(|(i, kib)| format!("{}s {:.1} MiB", i + 1, mib(*kib)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    server.stop().await;
+    Ok(())
+}
+
 fn report(name: &str, runs: Vec<Run>) -> Run {
     let all: Vec<f64> = runs.iter().map(Run::throughput).collect();
     let run = median(runs, Run::throughput);
@@ -502,12 +654,18 @@ async fn main() -> anyhow::Result<()> {
     );
 
     if wants(Scenario::Argon2) || wants(Scenario::Login) {
+        // Raw rate and login rate are measured back to back in each repeat, and their ratio
+        // taken per pair, so that drift in the machine's speed cancels out.
         let mut raw = Vec::new();
         let mut logins = Vec::new();
+        let mut ratios = Vec::new();
         for _ in 0..args.repeat {
-            raw.push(argon2_rate(Duration::from_secs(args.seconds)));
+            let rate = argon2_rate(Duration::from_secs(args.seconds));
+            raw.push(rate);
             if wants(Scenario::Login) {
-                logins.push(login_run(&args).await?);
+                let run = login_run(&args).await?;
+                ratios.push(run.throughput() / rate);
+                logins.push(run);
             }
         }
         let raw_median = median(raw.clone(), |r| *r);
@@ -519,23 +677,52 @@ async fn main() -> anyhow::Result<()> {
                 .join(", ")
         );
         if wants(Scenario::Login) {
-            let run = report("login (SQLite)", logins);
-            println!("login / raw argon2id = {:.3}", run.throughput() / raw_median);
+            report("login (SQLite, 32 users signing in at once)", logins);
+            println!(
+                "login / raw argon2id, per run: {}; median {:.3}",
+                ratios
+                    .iter()
+                    .map(|r| format!("{r:.3}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                median(ratios.clone(), |r| *r)
+            );
         }
     }
+    if wants(Scenario::Memory) {
+        memory(&args).await?;
+    }
     if wants(Scenario::Validate) {
-        let mut runs = Vec::new();
-        for _ in 0..args.repeat {
-            runs.push(validate_run(&args).await?);
+        let in_flight = VALIDATE_CONNECTIONS * VALIDATE_STREAMS;
+        for cold in [false, true] {
+            let mut runs = Vec::new();
+            for _ in 0..args.repeat {
+                runs.push(validate_run(&args, cold).await?);
+            }
+            let name = if cold {
+                format!("ValidateToken, cold: every token new ({in_flight} in flight)")
+            } else {
+                format!("ValidateToken, hot: 64 sessions' tokens ({in_flight} in flight)")
+            };
+            report(&name, runs);
         }
-        report("ValidateToken (64 in flight over 4 connections)", runs);
     }
     if wants(Scenario::Refresh) {
         let mut runs = Vec::new();
         for _ in 0..args.repeat {
             runs.push(refresh_run(&args).await?);
         }
-        report("refresh (PostgreSQL, 32 chains)", runs);
+        report(
+            &format!("refresh (PostgreSQL, {} chains)", refresh_chains()),
+            runs,
+        );
     }
     Ok(())
+}
+
+fn refresh_chains() -> usize {
+    std::env::var("BENCH_CHAINS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12)
 }
