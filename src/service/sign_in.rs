@@ -76,9 +76,16 @@ impl SignIn {
         }
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
-        let user = users::get(&txn, &environment.id, &row.id).await?;
+        // Checked again inside the transaction: a lock that landed while the password was being
+        // checked must not be outlived by the session opened here.
+        let Some(row) = users::record_login(&txn, &row.id, now).await? else {
+            return Err(Error::PermissionDenied {
+                reason: "USER_LOCKED",
+                message: "the user is locked",
+            });
+        };
+        let user = users::complete(&txn, row).await?;
         let authentication = self.open_session(&txn, environment, &user, client, now).await?;
-        users::set_last_login(&txn, &user.id, now).await?;
         txn.commit().await?;
         Ok(authentication)
     }
