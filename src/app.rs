@@ -12,7 +12,6 @@ use std::{
 };
 
 use anyhow::Context;
-use axum::{Router, extract::State, http::StatusCode, routing::get};
 use sea_orm::DatabaseConnection;
 use tokio::{net::TcpListener, sync::watch};
 use tonic::transport::{Server, server::TcpIncoming};
@@ -37,6 +36,7 @@ use crate::{
             user_service_server::UserServiceServer,
         },
     },
+    transport::rest::{self, GatewaySettings},
 };
 
 /// How often the database is pinged to keep the health status true.
@@ -268,11 +268,20 @@ impl Application {
                 let _ = rx.wait_for(|stop| *stop).await;
             }
         };
-        let probes = Router::new()
-            .route("/livez", get(|| async { StatusCode::OK }))
-            .route("/readyz", get(ready))
-            .with_state(readiness.ready.clone());
-        let http = axum::serve(self.http_listener, probes).with_graceful_shutdown(http_stopped);
+        let gateway = rest::router(
+            self.services.clone(),
+            GatewaySettings {
+                cookie_secure: self.config.cookie_secure,
+                body_limit: self.config.http_body_limit,
+                cors_origins: self.config.cors_origins()?,
+            },
+            readiness.ready.clone(),
+        );
+        let http = axum::serve(
+            self.http_listener,
+            gateway.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(http_stopped);
 
         // Serving starts only now that the database is migrated and the environment bootstrapped.
         readiness.set(store::ping(&self.db).await).await;
@@ -306,14 +315,6 @@ impl Application {
         grpc.context("gRPC server")?;
         http.context("HTTP listener")?;
         Ok(())
-    }
-}
-
-async fn ready(State(ready): State<Arc<AtomicBool>>) -> StatusCode {
-    if ready.load(Ordering::SeqCst) {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
     }
 }
 

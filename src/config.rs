@@ -93,6 +93,17 @@ pub struct Config {
     /// load balancers stop sending traffic first.
     #[arg(long, env = "SIGIL_SHUTDOWN_DELAY", default_value = "5s", value_parser = duration, global = true)]
     pub shutdown_delay: Duration,
+    /// Whether the REST gateway's refresh-token cookie is marked `Secure` (sent over HTTPS only).
+    /// Turn off only for local development over plain HTTP.
+    #[arg(long, env = "SIGIL_COOKIE_SECURE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub cookie_secure: bool,
+    /// Browser origins allowed to call the REST gateway with credentials (CORS), comma-separated,
+    /// such as `https://app.example.com`. Unset: no cross-origin browser access.
+    #[arg(long, env = "SIGIL_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
+    /// Largest request body the REST gateway reads, in bytes; larger ones get 413.
+    #[arg(long, env = "SIGIL_HTTP_BODY_LIMIT", default_value_t = 64 * 1024, global = true)]
+    pub http_body_limit: usize,
     /// Log filter, in `tracing` directive syntax.
     #[arg(long, env = "SIGIL_LOG", default_value = "info,sqlx=warn", global = true)]
     pub log: String,
@@ -115,6 +126,25 @@ impl Config {
         self.database_url
             .as_deref()
             .unwrap_or(crate::store::DEFAULT_DATABASE_URL)
+    }
+
+    /// The CORS origins, checked: each must be a bare origin such as `https://app.example.com`.
+    pub fn cors_origins(&self) -> anyhow::Result<Vec<http::HeaderValue>> {
+        self.cors_origins
+            .iter()
+            .map(|origin| origin.trim())
+            .filter(|origin| !origin.is_empty())
+            .map(|origin| {
+                let url = Url::parse(origin)
+                    .map_err(|e| anyhow::anyhow!("SIGIL_CORS_ORIGINS: {origin:?} is not an origin: {e}"))?;
+                let bare = url.origin().ascii_serialization();
+                anyhow::ensure!(
+                    bare == origin.trim_end_matches('/') && url.path() == "/",
+                    "SIGIL_CORS_ORIGINS: {origin:?} is not a bare origin (scheme://host[:port])"
+                );
+                Ok(http::HeaderValue::from_str(&bare)?)
+            })
+            .collect()
     }
 
     /// The pool size to use.
@@ -210,5 +240,21 @@ mod tests {
         let debug = format!("{config:?}");
         assert!(!debug.contains("hunter2"));
         assert!(!debug.contains("master-secret"));
+    }
+
+    #[test]
+    fn cors_origins_must_be_bare_origins() {
+        let mut config = Cli::parse_from([
+            "sigil",
+            "--cors-origins",
+            "https://app.example.com,http://localhost:3000",
+        ])
+        .config;
+        let origins = config.cors_origins().unwrap();
+        assert_eq!(origins, ["https://app.example.com", "http://localhost:3000"]);
+        config.cors_origins = vec!["https://app.example.com/path".into()];
+        assert!(config.cors_origins().is_err());
+        config.cors_origins = vec!["not an origin".into()];
+        assert!(config.cors_origins().is_err());
     }
 }

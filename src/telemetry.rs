@@ -82,6 +82,21 @@ pub fn grpc_request_span(request: &http::Request<()>) -> tracing::Span {
     span
 }
 
+/// The span of one incoming HTTP request, continuing the caller's trace if it sent one.
+pub fn http_request_span<B>(request: &http::Request<B>) -> tracing::Span {
+    let span = tracing::info_span!(
+        "http.request",
+        otel.kind = "server",
+        http.request.method = %request.method(),
+        url.path = %request.uri().path(),
+    );
+    let parent = global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
+    if parent.span().span_context().is_valid() {
+        let _ = span.set_parent(parent);
+    }
+    span
+}
+
 /// The trace id of the current span, when tracing is on.
 pub fn current_trace_id() -> Option<String> {
     let context = tracing::Span::current().context();

@@ -1,4 +1,6 @@
-//! The ways in: gRPC (the primary API) and, later, the REST gateway. Both only convert between
-//! wire types and domain types and call the services.
+//! The ways in: gRPC (the primary API) and the REST gateway at Frontegg's paths. Both only
+//! convert between wire types and domain types and call the same services.
 
 pub mod grpc;
+pub mod headers;
+pub mod rest;

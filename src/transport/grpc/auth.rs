@@ -80,12 +80,7 @@ impl<S: NamedService> NamedService for RequireEnvironmentService<S> {
     const NAME: &'static str = S::NAME;
 }
 
-/// The bearer token of an `authorization` header.
-pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
-    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
+pub use crate::transport::headers::bearer;
 
 impl<S> Service<http::Request<Body>> for RequireEnvironmentService<S>
 where

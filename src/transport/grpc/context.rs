@@ -7,8 +7,7 @@ use crate::{
     service::Environments,
 };
 
-/// Metadata naming the vendor host, which selects the environment of a public request.
-pub const VENDOR_HOST: &str = "frontegg-vendor-host";
+pub use crate::transport::headers::VENDOR_HOST;
 
 /// Longest user agent recorded on a session.
 const MAX_USER_AGENT: usize = 512;

@@ -1,0 +1,203 @@
+//! Errors of the REST gateway in the contract's shape, `{"errors": [...], "errorCode": "..."}`,
+//! and the extractors that turn unreadable requests into such errors instead of axum's plain text.
+
+use axum::{
+    Json,
+    extract::{FromRequest, FromRequestParts, Query, Request, rejection::JsonRejection},
+    http::{StatusCode, request::Parts},
+    response::{IntoResponse, Response},
+};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::domain::Error;
+
+tokio::task_local! {
+    /// The trace id of the request being served, quoted in internal errors.
+    pub(super) static TRACE_ID: String;
+}
+
+/// The trace id of the request being served.
+pub(super) fn trace_id() -> String {
+    TRACE_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// The contract's error body.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody {
+    errors: Vec<String>,
+    error_code: String,
+}
+
+/// An error answered over HTTP.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    errors: Vec<String>,
+    code: String,
+}
+
+impl ApiError {
+    /// A request that could not be read: bad JSON, a wrong type, a missing or oversized body.
+    fn unreadable(status: StatusCode, detail: String) -> Self {
+        let status = match status {
+            // A body of the wrong shape is invalid input, as the contract's validation errors are.
+            StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+            status if status.is_client_error() => status,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let code = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE",
+            _ => "INVALID_ARGUMENT",
+        };
+        Self {
+            status,
+            errors: vec![detail],
+            code: code.into(),
+        }
+    }
+
+    /// No route or no such method at this path.
+    pub(super) fn no_route(status: StatusCode) -> Self {
+        let code = if status == StatusCode::METHOD_NOT_ALLOWED {
+            "METHOD_NOT_ALLOWED"
+        } else {
+            "NOT_FOUND"
+        };
+        Self {
+            status,
+            errors: vec![status.canonical_reason().unwrap_or("not found").to_lowercase()],
+            code: code.into(),
+        }
+    }
+}
+
+/// camelCase of a snake_case field name, as the REST contract spells fields.
+fn camel(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut upper = false;
+    for c in field.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        let class = error.class();
+        let errors = match &error {
+            Error::InvalidArgument(violations) => violations
+                .iter()
+                .map(|v| format!("{}: {}", camel(&v.field), v.description))
+                .collect(),
+            Error::Internal(cause) => {
+                let trace_id = trace_id();
+                tracing::error!(error = format!("{cause:#}"), trace_id, "internal error");
+                vec![format!("internal error; trace id {trace_id}")]
+            }
+            other => vec![other.to_string()],
+        };
+        Self {
+            status: StatusCode::from_u16(class.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            errors,
+            code: error.reason(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            errors: self.errors,
+            error_code: self.code,
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+/// A JSON request body; unreadable bodies are answered with the contract's error body.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    ApiError::unreadable(rejection.status(), rejection.body_text())
+}
+
+/// Query parameters; unreadable ones are answered with the contract's error body.
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(Self(value)),
+            Err(rejection) => Err(ApiError::unreadable(rejection.status(), rejection.body_text())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::error::FieldViolation;
+
+    #[test]
+    fn field_names_are_spelled_in_camel_case() {
+        assert_eq!(camel("user_id"), "userId");
+        assert_eq!(camel("last_terms_check"), "lastTermsCheck");
+        assert_eq!(camel("email"), "email");
+    }
+
+    #[test]
+    fn invalid_input_is_a_400_naming_the_field() {
+        let error = ApiError::from(Error::InvalidArgument(vec![FieldViolation::new(
+            "user_id",
+            "is required",
+        )]));
+        assert_eq!(error.status, StatusCode::BAD_REQUEST);
+        assert_eq!(error.code, "INVALID_ARGUMENT");
+        assert_eq!(error.errors, vec!["userId: is required".to_owned()]);
+    }
+
+    #[test]
+    fn unreadable_bodies_are_client_errors() {
+        assert_eq!(
+            ApiError::unreadable(StatusCode::UNPROCESSABLE_ENTITY, "x".into()).status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            ApiError::unreadable(StatusCode::PAYLOAD_TOO_LARGE, "x".into()).code,
+            "PAYLOAD_TOO_LARGE"
+        );
+        assert_eq!(
+            ApiError::unreadable(StatusCode::INTERNAL_SERVER_ERROR, "x".into()).status,
+            StatusCode::BAD_REQUEST
+        );
+    }
+}

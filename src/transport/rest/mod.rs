@@ -1,0 +1,182 @@
+//! The REST gateway: Frontegg's paths and JSON over the same services as the gRPC API, so
+//! callers and SDKs written for Frontegg work by changing only their base URL.
+
+mod error;
+mod sign_in;
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, Request, State},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::Serialize;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tracing::Instrument;
+
+pub use error::ApiError;
+use sign_in::PublicEnvironment;
+pub use sign_in::refresh_cookie_name;
+
+use crate::{service::Services, telemetry};
+
+/// Response header carrying the request's trace id.
+pub const TRACE_ID_HEADER: HeaderName = HeaderName::from_static("frontegg-trace-id");
+
+/// What the gateway's handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct Gateway {
+    services: Services,
+    cookie_secure: bool,
+    ready: Arc<AtomicBool>,
+}
+
+/// Settings of the gateway.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    /// Whether the refresh cookie is marked `Secure`.
+    pub cookie_secure: bool,
+    /// Largest request body read, in bytes.
+    pub body_limit: usize,
+    /// Browser origins allowed to call with credentials.
+    pub cors_origins: Vec<HeaderValue>,
+}
+
+/// CORS for the configured origins, with credentials (the refresh cookie) allowed. Headers are
+/// listed, not wildcarded: browsers ignore a wildcard on credentialed requests.
+fn cors(origins: Vec<HeaderValue>) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static(crate::transport::headers::VENDOR_HOST),
+            HeaderName::from_static("frontegg-tenant-id"),
+            HeaderName::from_static("frontegg-user-id"),
+            HeaderName::from_static("frontegg-requested-application-id"),
+            HeaderName::from_static("x-frontegg-framework"),
+            HeaderName::from_static("x-frontegg-sdk"),
+            HeaderName::from_static("traceparent"),
+            HeaderName::from_static("tracestate"),
+        ])
+        .expose_headers([TRACE_ID_HEADER])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
+/// The gateway's routes. `ready` tells whether the database is reachable and migrated.
+pub fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBool>) -> Router {
+    let gateway = Gateway {
+        services,
+        cookie_secure: settings.cookie_secure,
+        ready,
+    };
+    Router::new()
+        .route("/healthz", get(|| async { StatusCode::OK }))
+        .route("/livez", get(|| async { StatusCode::OK }))
+        .route("/readyz", get(readyz))
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/auth/vendor", post(sign_in::authenticate_vendor))
+        .route("/identity/resources/auth/v1/user", post(sign_in::login))
+        .route(
+            "/identity/resources/auth/v1/user/token/refresh",
+            post(sign_in::refresh),
+        )
+        .route("/identity/resources/auth/v1/logout", post(sign_in::logout))
+        .route(
+            "/identity/resources/users/v1/activate",
+            post(sign_in::activate_user),
+        )
+        .route(
+            "/identity/resources/users/v1/activate/code",
+            post(sign_in::activate_user_with_code),
+        )
+        .route(
+            "/identity/resources/users/v1/activate/strategy",
+            get(sign_in::activation_strategy),
+        )
+        .route(
+            "/identity/resources/users/v1/activate/reset",
+            post(sign_in::reset_activation_token),
+        )
+        .fallback(|| async { ApiError::no_route(StatusCode::NOT_FOUND) })
+        .method_not_allowed_fallback(|| async { ApiError::no_route(StatusCode::METHOD_NOT_ALLOWED) })
+        .layer(DefaultBodyLimit::max(settings.body_limit))
+        .layer(cors(settings.cors_origins))
+        .layer(middleware::from_fn(trace))
+        .with_state(gateway)
+}
+
+/// Runs each request in its own span, continuing the caller's trace, and names the trace in a
+/// response header so a caller can quote it.
+async fn trace(request: Request, next: Next) -> Response {
+    let span = telemetry::http_request_span(&request);
+    let trace_id = span
+        .in_scope(telemetry::current_trace_id)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let mut response = error::TRACE_ID
+        .scope(trace_id.clone(), next.run(request).instrument(span))
+        .await;
+    if let Ok(value) = HeaderValue::from_str(&trace_id) {
+        response.headers_mut().insert(TRACE_ID_HEADER, value);
+    }
+    response
+}
+
+async fn readyz(State(gateway): State<Gateway>) -> StatusCode {
+    if gateway.ready.load(Ordering::Relaxed) {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    }
+}
+
+/// One public key of a JWKS document (RFC 7517).
+#[derive(Debug, Serialize)]
+struct JwkJson {
+    kty: &'static str,
+    #[serde(rename = "use")]
+    usage: &'static str,
+    alg: &'static str,
+    kid: String,
+    n: String,
+    e: String,
+}
+
+#[derive(Debug, Serialize)]
+struct JwksJson {
+    keys: Vec<JwkJson>,
+}
+
+/// `GET /.well-known/jwks.json`: the public keys that verify the environment's access tokens.
+async fn jwks(State(gateway): State<Gateway>, PublicEnvironment(environment): PublicEnvironment) -> Response {
+    let keys = gateway
+        .services
+        .tokens
+        .jwks(&environment.id)
+        .into_iter()
+        .map(|k| JwkJson {
+            kty: "RSA",
+            usage: "sig",
+            alg: "RS256",
+            kid: k.kid,
+            n: k.n,
+            e: k.e,
+        })
+        .collect();
+    Json(JwksJson { keys }).into_response()
+}

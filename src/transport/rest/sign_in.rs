@@ -1,0 +1,436 @@
+//! Environment authentication, sign-in and activation at the contract's paths
+//! (env-auth.yml; identity.yml "General" and the activation operations of "User Management").
+//! Sign-ins also hand the refresh token to browsers as an HttpOnly cookie, which refresh and
+//! logout read when the body carries no token.
+
+use axum::{
+    Json,
+    extract::{FromRequestParts, State},
+    http::{HeaderMap, StatusCode, request::Parts},
+    response::{IntoResponse, Response},
+};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Gateway,
+    error::{ApiError, JsonBody, QueryParams},
+};
+use crate::{
+    domain::{
+        Error,
+        environment::Environment,
+        error::AuthFailure,
+        session::{Authentication, ClientInfo},
+    },
+    service::activation::Activate,
+    transport::headers::{VENDOR_HOST, bearer},
+};
+
+/// Longest user agent recorded on a session.
+const MAX_USER_AGENT: usize = 512;
+
+/// The environment a public request is for: by its `frontegg-vendor-host` header, else the default.
+pub struct PublicEnvironment(pub Environment);
+
+impl FromRequestParts<Gateway> for PublicEnvironment {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, gateway: &Gateway) -> Result<Self, Self::Rejection> {
+        let host = parts.headers.get(VENDOR_HOST).and_then(|v| v.to_str().ok());
+        Ok(Self(gateway.services.environments.resolve(host).await?))
+    }
+}
+
+/// The environment a management request authenticated as, by its bearer environment token.
+pub struct CallingEnvironment(pub Environment);
+
+impl FromRequestParts<Gateway> for CallingEnvironment {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, gateway: &Gateway) -> Result<Self, Self::Rejection> {
+        let token = bearer(&parts.headers).ok_or(Error::Unauthenticated(AuthFailure::MissingToken))?;
+        let environments = &gateway.services.environments;
+        let id = environments
+            .verify_token(token)
+            .await
+            .map_err(Error::Unauthenticated)?;
+        Ok(Self(environments.get(&id).await?))
+    }
+}
+
+/// The client's user agent and address, as recorded on its session.
+fn client_info(headers: &HeaderMap, parts_ip: Option<std::net::IpAddr>) -> ClientInfo {
+    ClientInfo {
+        user_agent: headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
+        ip: parts_ip.map(|ip| ip.to_string()),
+    }
+}
+
+/// The caller's client information.
+pub struct Client(pub ClientInfo);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip());
+        Ok(Self(client_info(&parts.headers, ip)))
+    }
+}
+
+/// Name of the refresh-token cookie of an environment, as Frontegg's SDKs expect it.
+pub fn refresh_cookie_name(environment: &Environment) -> String {
+    format!("fe_refresh_{}", environment.client_id.replace('-', ""))
+}
+
+impl Gateway {
+    fn refresh_cookie(&self, environment: &Environment, value: String, max_age_secs: i64) -> Cookie<'static> {
+        // A cross-site browser app can only send a cookie marked SameSite=None, which browsers
+        // accept only when Secure; over plain local HTTP, Lax is the most that works.
+        let same_site = if self.cookie_secure {
+            SameSite::None
+        } else {
+            SameSite::Lax
+        };
+        Cookie::build((refresh_cookie_name(environment), value))
+            .path("/")
+            .http_only(true)
+            .secure(self.cookie_secure)
+            .same_site(same_site)
+            .max_age(cookie::time::Duration::seconds(max_age_secs))
+            .build()
+    }
+
+    /// The response to a completed sign-in: the contract's body and the refresh cookie.
+    fn signed_in(
+        &self,
+        environment: &Environment,
+        jar: CookieJar,
+        status: StatusCode,
+        auth: Authentication,
+    ) -> Response {
+        let cookie = self.refresh_cookie(
+            environment,
+            auth.refresh_token.clone(),
+            environment.settings.refresh_token_ttl_secs,
+        );
+        (status, jar.add(cookie), Json(AuthenticationResponse::from(auth))).into_response()
+    }
+}
+
+/// The contract's MFA devices of a user (none can be enrolled yet).
+#[derive(Debug, Default, Serialize)]
+struct MfaDevices {
+    webauthn: Vec<serde_json::Value>,
+    phones: Vec<serde_json::Value>,
+    authenticators: Vec<serde_json::Value>,
+    emails: Vec<serde_json::Value>,
+}
+
+/// The contract's `AuthenticationResponseDto` for a completed sign-in.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthenticationResponse {
+    token_type: &'static str,
+    mfa_required: bool,
+    mfa_enrolled: bool,
+    mfa_devices: MfaDevices,
+    access_token: String,
+    refresh_token: String,
+    expires_in: i64,
+    expires: String,
+    user_id: String,
+    user_email: String,
+    email_verified: bool,
+}
+
+impl From<Authentication> for AuthenticationResponse {
+    fn from(auth: Authentication) -> Self {
+        Self {
+            token_type: "bearer",
+            mfa_required: false,
+            mfa_enrolled: false,
+            mfa_devices: MfaDevices::default(),
+            access_token: auth.access_token,
+            refresh_token: auth.refresh_token,
+            expires_in: auth.expires_in,
+            expires: auth.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            user_id: auth.user_id,
+            user_email: auth.user_email,
+            email_verified: auth.email_verified,
+        }
+    }
+}
+
+/// `VendorAuthenticationRequest`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VendorAuthentication {
+    client_id: String,
+    secret: String,
+}
+
+/// `VendorAuthenticationResponse`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VendorToken {
+    token: String,
+    expires_in: i64,
+}
+
+/// `POST /auth/vendor`: environment credentials for an environment token.
+pub async fn authenticate_vendor(
+    State(gateway): State<Gateway>,
+    JsonBody(body): JsonBody<VendorAuthentication>,
+) -> Result<Response, ApiError> {
+    let token = gateway
+        .services
+        .environments
+        .authenticate(&body.client_id, &body.secret)
+        .await?;
+    Ok(Json(VendorToken {
+        token: token.token,
+        expires_in: token.expires_in,
+    })
+    .into_response())
+}
+
+/// `AuthenticateUserPasswordDto`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordLogin {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    password: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    recaptcha_token: Option<String>,
+    #[serde(default)]
+    invitation_token: Option<String>,
+}
+
+/// `POST /identity/resources/auth/v1/user`: password login.
+pub async fn login(
+    State(gateway): State<Gateway>,
+    PublicEnvironment(environment): PublicEnvironment,
+    Client(client): Client,
+    jar: CookieJar,
+    JsonBody(body): JsonBody<PasswordLogin>,
+) -> Result<Response, ApiError> {
+    if body.username.is_some() && body.email.is_none() {
+        return Err(Error::invalid("username", "sign-in by username is not supported; send email").into());
+    }
+    if body.invitation_token.is_some() {
+        return Err(Error::invalid("invitation_token", "invitations are not supported yet").into());
+    }
+    let email = body.email.unwrap_or_default();
+    let auth = gateway
+        .services
+        .sign_in
+        .login(&environment, &email, &body.password, client)
+        .await?;
+    Ok(gateway.signed_in(&environment, jar, StatusCode::OK, auth))
+}
+
+/// `RefreshTokenDto`: empty in the contract, where the token travels in the cookie; callers
+/// without cookies (backends) may send it in the body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshBody {
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+/// The refresh token of a request: from the body, else from the environment's cookie.
+fn presented_refresh_token(environment: &Environment, jar: &CookieJar, body: RefreshBody) -> Option<String> {
+    body.refresh_token.filter(|t| !t.is_empty()).or_else(|| {
+        jar.get(&refresh_cookie_name(environment))
+            .map(|c| c.value().to_owned())
+            .filter(|t| !t.is_empty())
+    })
+}
+
+/// An optional JSON body: absent or empty reads as the default.
+pub struct OptionalJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Default> axum::extract::FromRequest<Gateway> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        gateway: &Gateway,
+    ) -> Result<Self, Self::Rejection> {
+        let has_body = request
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .is_none_or(|len| len != "0")
+            && request.headers().contains_key(axum::http::header::CONTENT_TYPE);
+        if !has_body {
+            return Ok(Self(T::default()));
+        }
+        let JsonBody(value) = JsonBody::<T>::from_request(request, gateway).await?;
+        Ok(Self(value))
+    }
+}
+
+/// `POST /identity/resources/auth/v1/user/token/refresh`: refresh-token rotation.
+pub async fn refresh(
+    State(gateway): State<Gateway>,
+    PublicEnvironment(environment): PublicEnvironment,
+    jar: CookieJar,
+    OptionalJson(body): OptionalJson<RefreshBody>,
+) -> Result<Response, ApiError> {
+    let token = presented_refresh_token(&environment, &jar, body)
+        .ok_or(Error::Unauthenticated(AuthFailure::MissingToken))?;
+    let auth = gateway.services.sign_in.refresh(&environment, &token).await?;
+    Ok(gateway.signed_in(&environment, jar, StatusCode::CREATED, auth))
+}
+
+/// `POST /identity/resources/auth/v1/logout`: ends the session of the refresh cookie (or of the
+/// refresh token in the body, or of the bearer access token) and clears the cookie.
+pub async fn logout(
+    State(gateway): State<Gateway>,
+    PublicEnvironment(environment): PublicEnvironment,
+    headers: HeaderMap,
+    jar: CookieJar,
+    OptionalJson(body): OptionalJson<RefreshBody>,
+) -> Result<Response, ApiError> {
+    let sign_in = &gateway.services.sign_in;
+    match (
+        presented_refresh_token(&environment, &jar, body),
+        bearer(&headers),
+    ) {
+        (Some(refresh_token), _) => sign_in.logout(&environment, &refresh_token).await?,
+        (None, Some(access_token)) => sign_in.logout_access_token(&environment, access_token).await?,
+        (None, None) => return Err(Error::Unauthenticated(AuthFailure::MissingToken).into()),
+    }
+    let expired = gateway.refresh_cookie(&environment, String::new(), 0);
+    Ok((StatusCode::CREATED, jar.add(expired)).into_response())
+}
+
+/// `ActivateUserDto` and `ActivateUserWithCodeDto`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivateBody {
+    user_id: String,
+    token: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    recaptcha_token: Option<String>,
+    #[serde(default)]
+    last_terms_check: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+async fn activate(
+    gateway: Gateway,
+    environment: Environment,
+    client: ClientInfo,
+    jar: CookieJar,
+    body: ActivateBody,
+    code: Option<String>,
+) -> Result<Response, ApiError> {
+    let activate = Activate {
+        user_id: body.user_id,
+        token: body.token,
+        password: body.password.filter(|p| !p.is_empty()),
+        code,
+        last_terms_check: body.last_terms_check.unwrap_or_default(),
+    };
+    let auth = gateway
+        .services
+        .activation
+        .activate(&environment, activate, client)
+        .await?;
+    Ok(gateway.signed_in(&environment, jar, StatusCode::OK, auth))
+}
+
+/// `POST /identity/resources/users/v1/activate`.
+pub async fn activate_user(
+    State(gateway): State<Gateway>,
+    PublicEnvironment(environment): PublicEnvironment,
+    Client(client): Client,
+    jar: CookieJar,
+    JsonBody(body): JsonBody<ActivateBody>,
+) -> Result<Response, ApiError> {
+    activate(gateway, environment, client, jar, body, None).await
+}
+
+/// `POST /identity/resources/users/v1/activate/code`.
+pub async fn activate_user_with_code(
+    State(gateway): State<Gateway>,
+    PublicEnvironment(environment): PublicEnvironment,
+    Client(client): Client,
+    jar: CookieJar,
+    JsonBody(mut body): JsonBody<ActivateBody>,
+) -> Result<Response, ApiError> {
+    let code = body
+        .code
+        .take()
+        .ok_or_else(|| Error::invalid("code", "is required"))?;
+    activate(gateway, environment, client, jar, body, Some(code)).await
+}
+
+/// Query of `GET /identity/resources/users/v1/activate/strategy`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StrategyQuery {
+    user_id: String,
+    token: String,
+}
+
+/// `GetActivateStrategyResponseDto`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Strategy {
+    should_set_password: bool,
+}
+
+/// `GET /identity/resources/users/v1/activate/strategy`.
+pub async fn activation_strategy(
+    State(gateway): State<Gateway>,
+    PublicEnvironment(environment): PublicEnvironment,
+    QueryParams(query): QueryParams<StrategyQuery>,
+) -> Result<Response, ApiError> {
+    let should_set_password = gateway
+        .services
+        .activation
+        .should_set_password(&environment, &query.user_id, &query.token)
+        .await?;
+    Ok(Json(Strategy { should_set_password }).into_response())
+}
+
+/// `ResetActivationTokenDto`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetBody {
+    email: String,
+    email_metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `POST /identity/resources/users/v1/activate/reset`: a new activation token, mailed; the old
+/// one stops working. Answers alike whether or not the email names a pending user.
+pub async fn reset_activation_token(
+    State(gateway): State<Gateway>,
+    CallingEnvironment(environment): CallingEnvironment,
+    JsonBody(body): JsonBody<ResetBody>,
+) -> Result<Response, ApiError> {
+    gateway
+        .services
+        .activation
+        .reset(&environment, &body.email, body.email_metadata.into())
+        .await?;
+    Ok(StatusCode::CREATED.into_response())
+}
