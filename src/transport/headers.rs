@@ -1,5 +1,10 @@
 //! Request headers both transports read.
 
+use crate::domain::session::ClientInfo;
+
+/// Longest user agent recorded on a session.
+const MAX_USER_AGENT: usize = 512;
+
 /// Header (gRPC metadata) naming the vendor host, which selects the environment of a public request.
 pub const VENDOR_HOST: &str = "frontegg-vendor-host";
 
@@ -8,4 +13,15 @@ pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
     let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The client's user agent and address, as recorded on its session.
+pub fn client_info(headers: &http::HeaderMap, ip: Option<std::net::IpAddr>) -> ClientInfo {
+    ClientInfo {
+        user_agent: headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
+        ip: ip.map(|ip| ip.to_string()),
+    }
 }

@@ -7,10 +7,8 @@ use crate::{
     service::Environments,
 };
 
+use crate::transport::headers;
 pub use crate::transport::headers::VENDOR_HOST;
-
-/// Longest user agent recorded on a session.
-const MAX_USER_AGENT: usize = 512;
 
 /// The environment a public request is for: by its vendor host, else the default one.
 pub async fn environment_for<T>(
@@ -23,15 +21,10 @@ pub async fn environment_for<T>(
 
 /// The client's user agent and address, as recorded on its session.
 pub fn client_info<T>(request: &Request<T>) -> ClientInfo {
-    let user_agent = request
-        .metadata()
-        .get("user-agent")
-        .and_then(|v| v.to_str().ok())
-        .map(|ua| ua.chars().take(MAX_USER_AGENT).collect());
-    ClientInfo {
-        user_agent,
-        ip: request.remote_addr().map(|addr| addr.ip().to_string()),
-    }
+    headers::client_info(
+        request.metadata().as_ref(),
+        request.remote_addr().map(|addr| addr.ip()),
+    )
 }
 
 /// The bearer token in a request's `authorization` metadata.

@@ -24,11 +24,8 @@ use crate::{
         session::{Authentication, ClientInfo},
     },
     service::activation::Activate,
-    transport::headers::{VENDOR_HOST, bearer},
+    transport::headers::{VENDOR_HOST, bearer, client_info},
 };
-
-/// Longest user agent recorded on a session.
-const MAX_USER_AGENT: usize = 512;
 
 /// The environment a public request is for: by its `frontegg-vendor-host` header, else the default.
 pub struct PublicEnvironment(pub Environment);
@@ -56,17 +53,6 @@ impl FromRequestParts<Gateway> for CallingEnvironment {
             .await
             .map_err(Error::Unauthenticated)?;
         Ok(Self(environments.get(&id).await?))
-    }
-}
-
-/// The client's user agent and address, as recorded on its session.
-fn client_info(headers: &HeaderMap, parts_ip: Option<std::net::IpAddr>) -> ClientInfo {
-    ClientInfo {
-        user_agent: headers
-            .get(axum::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
-        ip: parts_ip.map(|ip| ip.to_string()),
     }
 }
 
