@@ -263,7 +263,8 @@ impl SignIn {
                     invalid
                 });
             }
-            self.revoke_in(&txn, environment, Sessions::Id(&session.id), now)
+            self.deps
+                .revoke_sessions(&txn, environment, Sessions::Id(&session.id), now)
                 .await?;
             txn.commit().await?;
             self.deps.revocations_changed().await;
@@ -300,19 +301,11 @@ impl SignIn {
         id: &str,
     ) -> Result<()> {
         let now = self.deps.now();
-        self.revoke_in(&txn, environment, Sessions::Id(id), now).await?;
+        self.deps
+            .revoke_sessions(&txn, environment, Sessions::Id(id), now)
+            .await?;
         txn.commit().await?;
         self.deps.revocations_changed().await;
         Ok(())
-    }
-
-    async fn revoke_in(
-        &self,
-        db: &impl ConnectionTrait,
-        environment: &Environment,
-        which: Sessions<'_>,
-        now: DateTime<Utc>,
-    ) -> Result<usize> {
-        self.deps.revoke_sessions(db, environment, which, now).await
     }
 }

@@ -26,6 +26,21 @@ impl ActivationApi {
     }
 }
 
+impl ActivationApi {
+    /// Activates with the fields `read` takes from the request, and signs the user in.
+    async fn activate<T>(
+        &self,
+        request: Request<T>,
+        read: impl FnOnce(T) -> Activate,
+    ) -> Result<Option<pb::AuthenticationResponse>, Status> {
+        let environment = environment_for(&request, &self.environments).await?;
+        let client = client_info(&request);
+        let activate = read(request.into_inner());
+        let auth = self.activation.activate(&environment, activate, client).await?;
+        Ok(Some(authentication(auth)))
+    }
+}
+
 /// A protobuf Struct as the JSON object it stands for.
 fn struct_to_json(value: prost_types::Struct) -> serde_json::Value {
     fn convert(value: prost_types::Value) -> serde_json::Value {
@@ -50,40 +65,32 @@ impl ActivationService for ActivationApi {
         &self,
         request: Request<pb::ActivateUserRequest>,
     ) -> Result<Response<pb::ActivateUserResponse>, Status> {
-        let environment = environment_for(&request, &self.environments).await?;
-        let client = client_info(&request);
-        let r = request.into_inner();
-        let activate = Activate {
-            user_id: r.user_id,
-            token: r.token,
-            password: r.password,
-            code: None,
-            last_terms_check: r.last_terms_check,
-        };
-        let auth = self.activation.activate(&environment, activate, client).await?;
-        Ok(Response::new(pb::ActivateUserResponse {
-            authentication: Some(authentication(auth)),
-        }))
+        let authentication = self
+            .activate(request, |r| Activate {
+                user_id: r.user_id,
+                token: r.token,
+                password: r.password,
+                code: None,
+                last_terms_check: r.last_terms_check,
+            })
+            .await?;
+        Ok(Response::new(pb::ActivateUserResponse { authentication }))
     }
 
     async fn activate_user_with_code(
         &self,
         request: Request<pb::ActivateUserWithCodeRequest>,
     ) -> Result<Response<pb::ActivateUserWithCodeResponse>, Status> {
-        let environment = environment_for(&request, &self.environments).await?;
-        let client = client_info(&request);
-        let r = request.into_inner();
-        let activate = Activate {
-            user_id: r.user_id,
-            token: r.token,
-            password: r.password,
-            code: Some(r.code),
-            last_terms_check: r.last_terms_check,
-        };
-        let auth = self.activation.activate(&environment, activate, client).await?;
-        Ok(Response::new(pb::ActivateUserWithCodeResponse {
-            authentication: Some(authentication(auth)),
-        }))
+        let authentication = self
+            .activate(request, |r| Activate {
+                user_id: r.user_id,
+                token: r.token,
+                password: r.password,
+                code: Some(r.code),
+                last_terms_check: r.last_terms_check,
+            })
+            .await?;
+        Ok(Response::new(pb::ActivateUserWithCodeResponse { authentication }))
     }
 
     async fn get_activation_strategy(
