@@ -226,12 +226,10 @@ impl Activation {
             return Err(invalid_token());
         }
         users::activate(&txn, &user.id, password_hash, terms_accepted_at, now).await?;
-        let activated = users::get(&txn, &environment.id, &user.id).await?;
         let authentication = self
             .sign_in
-            .open_session(&txn, environment, &activated, client, now)
+            .open_session(Some(&txn), environment, &user.id, client, now)
             .await?;
-        users::set_last_login(&txn, &user.id, now).await?;
         txn.commit().await?;
         Ok(authentication)
     }

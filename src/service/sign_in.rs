@@ -1,7 +1,7 @@
 //! Sign-in: password login, refresh-token rotation with reuse detection, and logout.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm::{DatabaseTransaction, DbBackend};
 
 use super::{Deps, tokens::Tokens};
 use crate::{
@@ -13,12 +13,11 @@ use crate::{
         password::{self, Password},
         secret,
         session::{Authentication, ClientInfo},
-        user::User,
     },
     store::{
         self,
-        sessions::{self, NextToken, Rotated, SessionRow, Sessions},
-        users,
+        sessions::{self, NextToken, Opening, Rotated, Sessions},
+        users::{self, UserRow},
     },
 };
 
@@ -62,92 +61,55 @@ impl SignIn {
             _ => return Err(invalid()),
         };
         // The password was right: now the user's state may be told.
-        if row.locked {
-            return Err(Error::PermissionDenied {
-                reason: "USER_LOCKED",
-                message: "the user is locked",
-            });
+        if let Some(refusal) = refusal(&row) {
+            return Err(refusal);
         }
-        if !row.activated {
-            return Err(Error::PermissionDenied {
-                reason: "USER_NOT_ACTIVATED",
-                message: "the user has not activated the account",
-            });
-        }
-        let now = self.deps.now();
-        let txn = store::begin(&self.deps.db).await?;
-        // Checked again inside the transaction: a lock that landed while the password was being
-        // checked must not be outlived by the session opened here.
-        let Some(row) = users::record_login(&txn, &row.id, now).await? else {
-            return Err(Error::PermissionDenied {
-                reason: "USER_LOCKED",
-                message: "the user is locked",
-            });
-        };
-        let user = users::complete(&txn, row).await?;
-        let authentication = self.open_session(&txn, environment, &user, client, now).await?;
-        txn.commit().await?;
-        Ok(authentication)
-    }
-
-    /// Starts a session for `user` in its current tenant and issues its first tokens. Runs in the
-    /// caller's transaction.
-    pub(crate) async fn open_session(
-        &self,
-        db: &impl ConnectionTrait,
-        environment: &Environment,
-        user: &User,
-        client: ClientInfo,
-        now: DateTime<Utc>,
-    ) -> Result<Authentication> {
-        let tenant_id = user.active_tenant_id.clone().ok_or(Error::PermissionDenied {
-            reason: "USER_HAS_NO_TENANT",
-            message: "the user belongs to no tenant",
-        })?;
-        let session_id = uuid::Uuid::new_v4().to_string();
-        let expires_at = now + Duration::seconds(environment.settings.refresh_token_ttl_secs);
-        sessions::insert(
-            db,
-            SessionRow {
-                id: session_id.clone(),
-                environment_id: environment.id.clone(),
-                user_id: user.id.clone(),
-                tenant_id: Some(tenant_id.clone()),
-                user_agent: client.user_agent,
-                ip: client.ip,
-                created_at: now,
-                last_used_at: now,
-                expires_at,
-                revoked_at: None,
-            },
-        )
-        .await?;
-        self.issue(db, environment, user, &session_id, &tenant_id, now, expires_at)
+        self.open_session(None, environment, &row.id, client, self.deps.now())
             .await
     }
 
-    /// Issues an access token and a fresh refresh token for a session.
-    #[allow(clippy::too_many_arguments)]
-    async fn issue(
+    /// Signs `user_id` in: records the login, starts a session in the user's current tenant and
+    /// issues its first tokens, in `txn` if given (which the caller commits), else on its own. The
+    /// user's state is checked again as it is written: a lock that landed while a password was
+    /// being checked must not be outlived by the session opened here.
+    pub(crate) async fn open_session(
         &self,
-        db: &impl ConnectionTrait,
+        txn: Option<&DatabaseTransaction>,
         environment: &Environment,
-        user: &User,
-        session_id: &str,
-        tenant_id: &str,
+        user_id: &str,
+        client: ClientInfo,
         now: DateTime<Utc>,
-        refresh_expires_at: DateTime<Utc>,
     ) -> Result<Authentication> {
+        let session_id = uuid::Uuid::new_v4().to_string();
         let refresh_token = secret::random_token();
-        sessions::insert_refresh_token(
-            db,
-            session_id,
-            secret::digest(&refresh_token),
+        let opening = Opening {
+            user_id,
+            session_id: &session_id,
+            user_agent: client.user_agent,
+            ip: client.ip,
             now,
-            refresh_expires_at,
-        )
-        .await?;
-        let (access_token, expires_at) = self.tokens.issue(environment, user, session_id, tenant_id, now)?;
+            expires_at: now + Duration::seconds(environment.settings.refresh_token_ttl_secs),
+            refresh_token_hash: secret::digest(&refresh_token),
+        };
+        let opened = match txn {
+            Some(txn) => sessions::open(txn, opening).await?,
+            None => sessions::open_alone(&self.deps.db, opening).await?,
+        };
+        let Some(user) = opened else {
+            // Nothing was written; tell why from the user as it is now.
+            let row = match txn {
+                Some(txn) => users::find_row(txn, &environment.id, user_id).await?,
+                None => users::find_row(&self.deps.db, &environment.id, user_id).await?,
+            };
+            return Err(row
+                .as_ref()
+                .and_then(refusal)
+                .unwrap_or(Error::Unauthenticated(AuthFailure::InvalidCredentials)));
+        };
+        let tenant_id = user.active_tenant_id.as_deref().unwrap_or_default();
+        let (access_token, expires_at) =
+            self.tokens
+                .issue(environment, &user, &session_id, tenant_id, now)?;
         Ok(Authentication {
             access_token,
             refresh_token,
@@ -308,4 +270,18 @@ impl SignIn {
         self.deps.revocations_changed().await;
         Ok(())
     }
+}
+
+/// Why a user whose credentials are right may not sign in, if it may not.
+fn refusal(row: &UserRow) -> Option<Error> {
+    let (reason, message) = if row.locked {
+        ("USER_LOCKED", "the user is locked")
+    } else if !row.activated {
+        ("USER_NOT_ACTIVATED", "the user has not activated the account")
+    } else if row.active_tenant_id.is_none() {
+        ("USER_HAS_NO_TENANT", "the user belongs to no tenant")
+    } else {
+        return None;
+    };
+    Some(Error::PermissionDenied { reason, message })
 }

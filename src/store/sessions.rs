@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    IntoActiveModel, QueryFilter, QuerySelect, Set, Statement, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    FromQueryResult, QueryFilter, QueryResult, QuerySelect, Set, Statement, sea_query::Expr, sqlx,
 };
 
 use super::{
@@ -11,6 +11,7 @@ use super::{
     users::{self, UserRow},
 };
 use crate::domain::{
+    Error,
     error::Result,
     user::{Membership, User},
 };
@@ -23,10 +24,174 @@ pub type RefreshTokenRow = refresh_token::Model;
 /// PostgreSQL channel on which revocations are announced to every replica.
 pub const REVOCATION_CHANNEL: &str = "sigil_revocations";
 
-/// Stores a new session.
-pub async fn insert(db: &impl ConnectionTrait, row: SessionRow) -> Result<()> {
-    row.into_active_model().insert(db).await?;
-    Ok(())
+/// A session a sign-in opens, with its first refresh token.
+#[derive(Debug, Clone)]
+pub struct Opening<'a> {
+    /// The user signing in.
+    pub user_id: &'a str,
+    /// The new session's id.
+    pub session_id: &'a str,
+    /// The client's user agent, as it told it.
+    pub user_agent: Option<String>,
+    /// The client's address.
+    pub ip: Option<String>,
+    /// The instant of the sign-in.
+    pub now: DateTime<Utc>,
+    /// When the session and its first refresh token expire.
+    pub expires_at: DateTime<Utc>,
+    /// SHA-256 of the first refresh token.
+    pub refresh_token_hash: String,
+}
+
+/// The writes of a sign-in on SQLite, which has no writes in WITH but takes several statements in
+/// one call. They run under one write lock (a transaction), so the later two see the first's
+/// outcome by repeating its conditions. Only the first returns rows.
+macro_rules! sqlite_sign_in {
+    () => {
+        r#"
+        UPDATE users SET last_login = $1
+        WHERE id = $2 AND locked = FALSE AND activated = TRUE AND active_tenant_id IS NOT NULL
+        RETURNING *,
+            (SELECT json_group_array(t.tenant_id ORDER BY ut.created_at, t.tenant_id)
+             FROM user_tenants ut JOIN tenants t ON t.id = ut.tenant_ref
+             WHERE ut.user_id = users.id) AS member_tenant_ids,
+            (SELECT json_group_array(ut.created_at ORDER BY ut.created_at, t.tenant_id)
+             FROM user_tenants ut JOIN tenants t ON t.id = ut.tenant_ref
+             WHERE ut.user_id = users.id) AS member_since;
+        INSERT INTO sessions (id, environment_id, user_id, tenant_id, user_agent, ip,
+                              created_at, last_used_at, expires_at)
+        SELECT $3, environment_id, id, active_tenant_id, $4, $5, $1, $1, $6 FROM users
+        WHERE id = $2 AND locked = FALSE AND activated = TRUE AND active_tenant_id IS NOT NULL;
+        INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)
+        SELECT $7, id, $8, $1, $6 FROM sessions WHERE id = $3"#
+    };
+}
+
+/// The writes of a sign-in on PostgreSQL: one statement, atomic on its own.
+const POSTGRES_SIGN_IN: &str = r#"
+    WITH u AS (
+        UPDATE users SET last_login = $1
+        WHERE id = $2 AND NOT locked AND activated AND active_tenant_id IS NOT NULL
+        RETURNING *
+    ), s AS (
+        INSERT INTO sessions (id, environment_id, user_id, tenant_id, user_agent, ip,
+                              created_at, last_used_at, expires_at)
+        SELECT $3, environment_id, id, active_tenant_id, $4, $5, $1, $1, $6 FROM u
+        RETURNING id
+    ), r AS (
+        INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)
+        SELECT $7, id, $8, $1, $6 FROM s
+    )
+    SELECT u.*,
+        ARRAY(SELECT t.tenant_id FROM user_tenants ut JOIN tenants t ON t.id = ut.tenant_ref
+              WHERE ut.user_id = u.id ORDER BY ut.created_at, t.tenant_id) AS member_tenant_ids,
+        ARRAY(SELECT ut.created_at FROM user_tenants ut JOIN tenants t ON t.id = ut.tenant_ref
+              WHERE ut.user_id = u.id ORDER BY ut.created_at, t.tenant_id) AS member_since
+    FROM u"#;
+
+/// Everything a sign-in writes, in the caller's transaction: records the login on the user (only
+/// if it is activated, not locked and in a tenant), opens a session in the user's active tenant
+/// with its first refresh token, and returns the user as it now is. `None`, with nothing written,
+/// when the user may not sign in. One statement on PostgreSQL, one call on SQLite.
+pub async fn open(db: &impl ConnectionTrait, opening: Opening<'_>) -> Result<Option<User>> {
+    let backend = db.get_database_backend();
+    let sql = if backend == DbBackend::Postgres {
+        POSTGRES_SIGN_IN
+    } else {
+        sqlite_sign_in!()
+    };
+    let refresh_token_id = uuid::Uuid::new_v4().to_string();
+    let statement = Statement::from_sql_and_values(
+        backend,
+        sql,
+        [
+            opening.now.into(),
+            opening.user_id.into(),
+            opening.session_id.into(),
+            opening.user_agent.into(),
+            opening.ip.into(),
+            opening.expires_at.into(),
+            refresh_token_id.into(),
+            opening.refresh_token_hash.into(),
+        ],
+    );
+    let row = db.query_all_raw(statement).await?.into_iter().next();
+    row.map(|row| opened_user(&row, backend)).transpose()
+}
+
+/// [`open`] outside any transaction, in one round trip: PostgreSQL's statement is atomic on its
+/// own; on SQLite the call carries its own BEGIN IMMEDIATE and COMMIT, on one connection that is
+/// rolled back (or, failing that, closed) if any statement fails.
+pub async fn open_alone(db: &DatabaseConnection, opening: Opening<'_>) -> Result<Option<User>> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return open(db, opening).await;
+    }
+    const SQL: &str = concat!("BEGIN IMMEDIATE;", sqlite_sign_in!(), "; COMMIT");
+    let mut connection = db
+        .get_sqlite_connection_pool()
+        .acquire()
+        .await
+        .map_err(Error::internal)?;
+    let outcome = sqlx::query(SQL)
+        .bind(opening.now)
+        .bind(opening.user_id)
+        .bind(opening.session_id)
+        .bind(opening.user_agent)
+        .bind(opening.ip)
+        .bind(opening.expires_at)
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(opening.refresh_token_hash)
+        .fetch_all(&mut *connection)
+        .await;
+    match outcome {
+        Ok(rows) => rows
+            .into_iter()
+            .next()
+            .map(|row| opened_user(&QueryResult::from(row), DbBackend::Sqlite))
+            .transpose(),
+        Err(error) => {
+            // Never hand a connection back to the pool inside a transaction.
+            if sqlx::query("ROLLBACK").execute(&mut *connection).await.is_err() {
+                connection.close_on_drop();
+            }
+            Err(Error::internal(error))
+        }
+    }
+}
+
+fn opened_user(row: &QueryResult, backend: DbBackend) -> Result<User> {
+    let user_row = UserRow::from_query_result(row, "")?;
+    Ok(users::to_domain(user_row, memberships_in(row, backend)?))
+}
+
+/// The memberships a statement returned beside a user row, as `member_tenant_ids` and
+/// `member_since` (arrays on PostgreSQL, JSON arrays on SQLite), oldest first.
+fn memberships_in(row: &QueryResult, backend: DbBackend) -> Result<Vec<Membership>> {
+    let (tenant_ids, since): (Vec<String>, Vec<DateTime<Utc>>) = if backend == DbBackend::Postgres {
+        (
+            row.try_get("", "member_tenant_ids")?,
+            row.try_get("", "member_since")?,
+        )
+    } else {
+        let json = |column: &str| -> Result<Vec<String>> {
+            let text: String = row.try_get("", column)?;
+            serde_json::from_str(&text).map_err(Error::internal)
+        };
+        let since = json("member_since")?
+            .iter()
+            .map(|at| DateTime::parse_from_rfc3339(at).map(|at| at.to_utc()))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(Error::internal)?;
+        (json("member_tenant_ids")?, since)
+    };
+    Ok(tenant_ids
+        .into_iter()
+        .zip(since)
+        .map(|(tenant_id, created_at)| Membership {
+            tenant_id,
+            created_at,
+        })
+        .collect())
 }
 
 /// Stores a refresh token's digest for a session.
@@ -158,16 +323,7 @@ pub async fn rotate_on_postgres(
         return Ok(None);
     };
     let user_row = UserRow::from_query_result(&row, "")?;
-    let tenant_ids: Vec<String> = row.try_get("", "member_tenant_ids")?;
-    let since: Vec<DateTime<Utc>> = row.try_get("", "member_since")?;
-    let tenants = tenant_ids
-        .into_iter()
-        .zip(since)
-        .map(|(tenant_id, created_at)| Membership {
-            tenant_id,
-            created_at,
-        })
-        .collect();
+    let tenants = memberships_in(&row, DbBackend::Postgres)?;
     Ok(Some(Rotated {
         session_id: row.try_get("", "session_id")?,
         tenant_id: row.try_get("", "session_tenant_id")?,

@@ -404,30 +404,3 @@ pub async fn activate(
     update.exec(db).await?;
     Ok(())
 }
-
-/// Records a sign-in of an activated, unlocked user, in one statement that also checks those
-/// and returns the row; `None` if the user is locked or not activated (any more).
-pub async fn record_login(
-    db: &impl ConnectionTrait,
-    id: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<UserRow>> {
-    let mut rows = user::Entity::update_many()
-        .col_expr(user::Column::LastLogin, Expr::value(now))
-        .filter(user::Column::Id.eq(id))
-        .filter(user::Column::Locked.eq(false))
-        .filter(user::Column::Activated.eq(true))
-        .exec_with_returning(db)
-        .await?;
-    Ok(rows.pop())
-}
-
-/// Records a sign-in.
-pub async fn set_last_login(db: &impl ConnectionTrait, id: &str, now: DateTime<Utc>) -> Result<()> {
-    user::Entity::update_many()
-        .col_expr(user::Column::LastLogin, Expr::value(now))
-        .filter(user::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
-}

@@ -346,3 +346,44 @@ async fn resetting_the_token_sends_a_new_one_and_invalidates_the_old() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_locked_user_cannot_activate_and_its_token_survives_for_after_the_unlock() {
+    let app = spawn_app().await;
+    let (user, issued) = app.invited_user("ann@example.com").await;
+    let (_, mut users) = app.clients().await;
+    users
+        .lock_user(pb::LockUserRequest {
+            user_id: user.id.clone(),
+        })
+        .await
+        .unwrap();
+    let status = app
+        .activation()
+        .activate_user(activate(&user.id, &issued.token, Some(PASSWORD)))
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::PermissionDenied, "USER_LOCKED");
+    // Nothing of the activation was kept.
+    assert_eq!(
+        app.count("users", "activated = TRUE OR last_login IS NOT NULL")
+            .await,
+        0
+    );
+    assert_eq!(app.count("sessions", "1 = 1").await, 0);
+
+    users
+        .unlock_user(pb::UnlockUserRequest {
+            user_id: user.id.clone(),
+        })
+        .await
+        .unwrap();
+    let auth = app
+        .activation()
+        .activate_user(activate(&user.id, &issued.token, Some(PASSWORD)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!auth.authentication.unwrap().access_token.is_empty());
+    assert_eq!(app.count("users", "last_login IS NOT NULL").await, 1);
+}

@@ -5,7 +5,7 @@ use std::time::Duration;
 use sigil::transport::grpc::pb;
 use tonic::Code;
 
-use crate::helpers::{TestApp, assert_error, assert_invalid, spawn_app};
+use crate::helpers::{TestApp, assert_error, assert_invalid, spawn_app, tenant};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -248,4 +248,38 @@ async fn removing_a_user_from_its_tenant_or_deleting_it_ends_its_sessions() {
         let status = app.validate(access_token).await.unwrap_err();
         assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
     }
+}
+
+#[tokio::test]
+async fn the_token_lists_every_tenant_and_a_user_of_none_is_refused_without_a_write() {
+    let app = spawn_app().await;
+    let ann = app.active_user("ann@example.com", PASSWORD).await;
+    let (mut tenants, mut users) = app.clients().await;
+    tenants.create_tenant(tenant("beta", "Beta")).await.unwrap();
+    users
+        .add_user_to_tenant(pb::AddUserToTenantRequest {
+            user_id: ann.id.clone(),
+            tenant_id: "beta".into(),
+        })
+        .await
+        .unwrap();
+    let auth = login(&app, "ann@example.com", PASSWORD).await.unwrap();
+    let claims = app.validate(&auth.access_token).await.unwrap();
+    assert_eq!(claims.tenant_ids, ["acme", "beta"]);
+    assert_eq!(claims.tenant_id, "acme");
+
+    for tenant_id in ["acme", "beta"] {
+        users
+            .remove_user_from_tenant(pb::RemoveUserFromTenantRequest {
+                user_id: ann.id.clone(),
+                tenant_id: tenant_id.into(),
+            })
+            .await
+            .unwrap();
+    }
+    app.db_execute("UPDATE users SET last_login = NULL").await;
+    let status = login(&app, "ann@example.com", PASSWORD).await.unwrap_err();
+    assert_error(&status, Code::PermissionDenied, "USER_HAS_NO_TENANT");
+    assert_eq!(app.count("users", "last_login IS NOT NULL").await, 0);
+    assert_eq!(app.count("sessions", "revoked_at IS NULL").await, 0);
 }
