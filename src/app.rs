@@ -54,6 +54,10 @@ const SERVICES: &[&str] = &[
     "identity.v1.UserService",
 ];
 
+/// A health service name that reports SERVING for as long as the process serves, whatever the
+/// database does: for liveness probes, which should not restart every replica during an outage.
+pub const LIVENESS: &str = "liveness";
+
 /// Dependencies a caller may replace: tests move time by hand and read the mail.
 pub struct Overrides {
     /// The time source.
@@ -208,6 +212,10 @@ impl Application {
             stopping: Arc::new(AtomicBool::new(false)),
         };
         readiness.set(false).await;
+        readiness
+            .reporter
+            .set_service_status(LIVENESS, ServingStatus::Serving)
+            .await;
 
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)

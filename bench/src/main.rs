@@ -4,6 +4,10 @@
 //!
 //!   cargo build --release --workspace
 //!   target/release/sigil-bench all --postgres postgres://postgres@127.0.0.1:5432/postgres
+//!
+//! `sigil-bench load` (in load.rs) is the mixed load test and soak.
+
+mod load;
 
 use std::{
     path::PathBuf,
@@ -58,7 +62,7 @@ struct Args {
     repeat: usize,
 }
 
-#[derive(Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Subcommand, Debug, Clone, PartialEq)]
 enum Scenario {
     /// Raw argon2id verification rate at sigil's parameters, one thread per core.
     Argon2,
@@ -72,6 +76,8 @@ enum Scenario {
     Memory,
     /// Every scenario above.
     All,
+    /// A mixed load of sign-ins, validations and refreshes at a rate or at the maximum, or a soak.
+    Load(load::LoadArgs),
 }
 
 #[derive(Debug, Clone)]
@@ -704,6 +710,9 @@ fn report(name: &str, runs: Vec<Run>) -> Run {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Scenario::Load(load) = &args.scenario {
+        return load::run(&args, load).await;
+    }
     let wants = |s: Scenario| args.scenario == s || args.scenario == Scenario::All;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     println!(

@@ -115,14 +115,17 @@ impl Environments {
     /// Makes the default environment exist with the configured credentials: creates it, or
     /// updates its client id and secret when they changed, and gives every environment a current
     /// signing key. Without configured credentials a first start generates them and returns them
-    /// so they can be shown once; later starts keep what is stored.
+    /// so they can be shown once; later starts keep what is stored. Replicas starting together
+    /// take turns on a lock, so only the first creates the environment (or generates credentials)
+    /// and the others find it.
     pub async fn bootstrap(
         &self,
         configured: Option<(String, Secret)>,
     ) -> Result<Option<GeneratedCredentials>> {
-        let db = &self.deps.db;
         let now = self.deps.now();
-        let existing = store::environments::find_default(db).await?;
+        let txn = store::begin(&self.deps.db).await?;
+        store::serialize(&txn, store::Lock::Bootstrap).await?;
+        let existing = store::environments::find_default(&txn).await?;
         let generated = match (existing, configured) {
             (Some(env), Some((client_id, secret))) => {
                 let same_secret = self
@@ -132,7 +135,7 @@ impl Environments {
                     .await?;
                 if env.client_id != client_id || !same_secret {
                     let hash = self.deps.hasher.hash(Password::new(secret.expose())).await?;
-                    store::environments::set_credentials(db, &env.id, &client_id, &hash, now).await?;
+                    store::environments::set_credentials(&txn, &env.id, &client_id, &hash, now).await?;
                     tracing::info!(environment_id = %env.id, "updated the environment's credentials");
                 }
                 None
@@ -154,16 +157,13 @@ impl Environments {
                     host: None,
                     settings: EnvironmentSettings::default(),
                 };
-                match store::environments::insert(db, &env, now).await {
-                    Ok(()) => tracing::info!(environment_id = %env.id, "created the environment"),
-                    // Another replica created it first.
-                    Err(Error::AlreadyExists { .. }) => return Ok(None),
-                    Err(e) => return Err(e),
-                }
+                store::environments::insert(&txn, &env, now).await?;
+                tracing::info!(environment_id = %env.id, "created the environment");
                 generated.then_some(GeneratedCredentials { client_id, secret })
             }
         };
-        for env in store::environments::list(db).await? {
+        txn.commit().await?;
+        for env in store::environments::list(&self.deps.db).await? {
             self.deps.keys.ensure_current(&env.id).await?;
         }
         *self.cache.write().unwrap_or_else(|e| e.into_inner()) = None;

@@ -27,7 +27,10 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
     domain::{Clock, Error, error::AuthFailure, error::Result, secret::Secret},
-    store::keys::{self, SigningKeyRow},
+    store::{
+        self,
+        keys::{self, SigningKeyRow},
+    },
 };
 
 /// Shortest time between two reloads triggered by unknown key ids, so forged tokens cannot turn
@@ -252,16 +255,19 @@ impl KeyRing {
     }
 
     /// Makes sure `environment_id` has a key that may still sign, generating one when it has none
-    /// or its key is due for rotation.
+    /// or its key is due for rotation. Replicas doing this at once take turns on a lock, and one
+    /// that finds a fresh key made meanwhile by another keeps that one instead of adding its own.
     pub async fn ensure_current(&self, environment_id: &str) -> Result<()> {
         let now = self.now();
-        let due = match self.snapshot().signers.get(environment_id) {
-            Some(signer) => signer.created_at + self.rotation <= now,
+        let due = |created_at: DateTime<Utc>| created_at + self.rotation <= now;
+        let due_here = match self.snapshot().signers.get(environment_id) {
+            Some(signer) => due(signer.created_at),
             None => true,
         };
-        if !due {
+        if !due_here {
             return Ok(());
         }
+        // Generating takes a while: done before taking the lock, and wasted only in a race.
         let generated = tokio::task::spawn_blocking(generate)
             .await
             .map_err(Error::internal)??;
@@ -271,25 +277,35 @@ impl KeyRing {
             Some(master) => (master.seal(&kid, &generated.pkcs8)?, true),
             None => (STANDARD.encode(&generated.pkcs8), false),
         };
-        keys::insert(
-            &self.db,
-            SigningKeyRow {
-                kid,
-                environment_id: environment_id.to_owned(),
-                algorithm: "RS256".into(),
-                private_key,
-                encrypted,
-                public_n: generated.n,
-                public_e: generated.e,
-                created_at: now,
-                retired_at: None,
-                // Signs for one period, then verifies for one more.
-                expires_at: now + rotation * 2,
-            },
-        )
-        .await?;
-        keys::retire_older(&self.db, environment_id, now).await?;
-        tracing::info!(environment_id, "generated a new signing key");
+        let txn = store::begin(&self.db).await?;
+        store::serialize(&txn, store::Lock::SigningKeys).await?;
+        let made_meanwhile = keys::current(&txn, environment_id, now)
+            .await?
+            .is_some_and(|key| !due(key.created_at));
+        if !made_meanwhile {
+            keys::insert(
+                &txn,
+                SigningKeyRow {
+                    kid,
+                    environment_id: environment_id.to_owned(),
+                    algorithm: "RS256".into(),
+                    private_key,
+                    encrypted,
+                    public_n: generated.n,
+                    public_e: generated.e,
+                    created_at: now,
+                    retired_at: None,
+                    // Signs for one period, then verifies for one more.
+                    expires_at: now + rotation * 2,
+                },
+            )
+            .await?;
+            keys::retire_older(&txn, environment_id, now).await?;
+        }
+        txn.commit().await?;
+        if !made_meanwhile {
+            tracing::info!(environment_id, "generated a new signing key");
+        }
         self.reload().await
     }
 

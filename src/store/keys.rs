@@ -19,6 +19,21 @@ pub async fn live(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Vec<S
         .await?)
 }
 
+/// The environment's newest key that still signs (not retired) and verifies at `now`.
+pub async fn current(
+    db: &impl ConnectionTrait,
+    environment_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<SigningKeyRow>> {
+    Ok(signing_key::Entity::find()
+        .filter(signing_key::Column::EnvironmentId.eq(environment_id))
+        .filter(signing_key::Column::RetiredAt.is_null())
+        .filter(signing_key::Column::ExpiresAt.gt(now))
+        .order_by_desc(signing_key::Column::CreatedAt)
+        .one(db)
+        .await?)
+}
+
 /// Stores a new key.
 pub async fn insert(db: &impl ConnectionTrait, key: SigningKeyRow) -> Result<()> {
     key.into_active_model().insert(db).await?;

@@ -62,6 +62,28 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Advisory lock keys of the one-off writes that replicas must not do twice at once.
+#[derive(Debug, Clone, Copy)]
+#[repr(i64)]
+pub enum Lock {
+    /// Creating or updating the default environment at start.
+    Bootstrap = 0x7369_6769_6c01,
+    /// Generating an environment's next signing key.
+    SigningKeys = 0x7369_6769_6c02,
+}
+
+/// Makes `txn` the only holder of `lock` until it ends, so replicas doing the same thing take
+/// turns and the later one sees what the earlier one wrote. PostgreSQL: a transaction-scoped
+/// advisory lock; SQLite: nothing more is needed, as [`begin`] already took the database's
+/// single write lock.
+pub async fn serialize(txn: &DatabaseTransaction, lock: Lock) -> Result<(), Error> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({})", lock as i64))
+            .await?;
+    }
+    Ok(())
+}
+
 /// Starts a transaction that will write. On SQLite it takes the write lock up front (BEGIN
 /// IMMEDIATE), so that two writers queue on the busy timeout instead of failing when one upgrades
 /// a read lock; on PostgreSQL, rows read to be changed are locked with `FOR UPDATE`.

@@ -71,3 +71,30 @@ async fn a_stopping_server_reports_not_serving_while_it_drains() {
     assert_eq!(ready.status(), 503);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn liveness_stays_serving_while_readiness_turns_away_traffic() {
+    let database = TestDatabase::new().await;
+    let mut config = test_config(&database);
+    config.shutdown_delay = Duration::from_secs(3);
+    let mut app = spawn_with(database, config, TestClock::new()).await;
+    assert_eq!(
+        status(app.channel.clone(), sigil::app::LIVENESS).await,
+        ServingStatus::Serving
+    );
+    app.signal_stop();
+    for _ in 0..100 {
+        if status(app.channel.clone(), "").await == ServingStatus::NotServing {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status(app.channel.clone(), "").await, ServingStatus::NotServing);
+    // Kubernetes must not restart a pod for not being ready (draining here; elsewhere, a
+    // database outage): the liveness probe's service still answers SERVING.
+    assert_eq!(
+        status(app.channel.clone(), sigil::app::LIVENESS).await,
+        ServingStatus::Serving
+    );
+    app.stop().await;
+}

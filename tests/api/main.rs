@@ -8,6 +8,7 @@ mod environment;
 mod health;
 mod helpers;
 mod reflection;
+mod replicas;
 mod rest;
 mod restart;
 mod sign_in;
