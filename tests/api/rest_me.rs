@@ -160,6 +160,16 @@ async fn the_users_own_routes_need_its_valid_access_token() {
         .await
         .unwrap();
     ok(herself, StatusCode::OK).await;
+    let unreadable = me
+        .request(Method::GET, ME_V2)
+        .header(
+            "frontegg-user-id",
+            reqwest::header::HeaderValue::from_bytes(b"caf\xe9").unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    error(unreadable, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT").await;
 
     // After logout the token's session is over.
     let logout = me

@@ -75,6 +75,7 @@ async fn profile(gateway: Gateway, caller: CallingUser) -> Result<Response, ApiE
     security(("userToken" = [])),
     responses(
         (status = 200, description = "The user", body = UserJson),
+        (status = 400, description = "The frontegg-user-id header cannot be read", body = ErrorBody),
         (status = 401, description = "No valid access token", body = ErrorBody),
         (status = 403, description = "The frontegg-user-id header names another user", body = ErrorBody),
         (status = 404, description = "The user no longer exists", body = ErrorBody),
@@ -94,6 +95,7 @@ pub async fn get_me_v2(State(gateway): State<Gateway>, caller: CallingUser) -> R
     security(("userToken" = [])),
     responses(
         (status = 200, description = "The user", body = UserJson),
+        (status = 400, description = "The frontegg-user-id header cannot be read", body = ErrorBody),
         (status = 401, description = "No valid access token", body = ErrorBody),
         (status = 403, description = "The frontegg-user-id header names another user", body = ErrorBody),
         (status = 404, description = "The user no longer exists", body = ErrorBody),
@@ -114,7 +116,7 @@ pub async fn get_me_v3(State(gateway): State<Gateway>, caller: CallingUser) -> R
     request_body = UpdateUserRequest,
     responses(
         (status = 200, description = "The updated user", body = UserJson),
-        (status = 400, description = "A field is invalid", body = ErrorBody),
+        (status = 400, description = "A field or the frontegg-user-id header is invalid", body = ErrorBody),
         (status = 401, description = "No valid access token", body = ErrorBody),
         (status = 403, description = "The frontegg-user-id header names another user", body = ErrorBody),
         (status = 404, description = "The user no longer exists", body = ErrorBody),
@@ -205,6 +207,7 @@ async fn tenants_and_active(gateway: Gateway, caller: CallingUser) -> Result<Res
     security(("userToken" = [])),
     responses(
         (status = 200, description = "The tenants", body = CurrentUserTenantsJson),
+        (status = 400, description = "The frontegg-user-id header cannot be read", body = ErrorBody),
         (status = 401, description = "No valid access token", body = ErrorBody),
         (status = 403, description = "The frontegg-user-id header names another user", body = ErrorBody),
         (status = 404, description = "The user no longer exists", body = ErrorBody),
@@ -228,6 +231,7 @@ pub async fn my_tenants_v1(
     security(("userToken" = [])),
     responses(
         (status = 200, description = "The tenants", body = CurrentUserTenantsJson),
+        (status = 400, description = "The frontegg-user-id header cannot be read", body = ErrorBody),
         (status = 401, description = "No valid access token", body = ErrorBody),
         (status = 403, description = "The frontegg-user-id header names another user", body = ErrorBody),
         (status = 404, description = "The user no longer exists", body = ErrorBody),
@@ -252,6 +256,7 @@ pub async fn my_tenants_v3(
     params(("frontegg-user-id" = Option<String>, Header, description = "The user; taken from the token when absent")),
     responses(
         (status = 200, description = "The tenants", body = Vec<TenantJson>),
+        (status = 400, description = "The frontegg-user-id header cannot be read", body = ErrorBody),
         (status = 401, description = "No valid access token", body = ErrorBody),
         (status = 403, description = "The frontegg-user-id header names another user", body = ErrorBody),
         (status = 404, description = "The user no longer exists", body = ErrorBody),
