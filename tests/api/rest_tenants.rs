@@ -384,6 +384,7 @@ async fn tenant_listings_page_sort_and_filter() {
     assert_eq!(ids(&joined), ["t1", "t4"]);
     assert_eq!(joined["_metadata"]["totalItems"], 2);
 
+    let too_many = format!("_tenantIds={}", vec!["t1"; 1001].join(","));
     for (query, field) in [
         ("_sortBy=website", "_sortBy"),
         ("_order=sideways", "_order"),
@@ -394,6 +395,7 @@ async fn tenant_listings_page_sort_and_filter() {
         ("_offset=-1", "_offset"),
         ("_offset=x", "_offset"),
         ("_limit=1&_limit=2", "_limit"),
+        (too_many.as_str(), "_tenantIds"),
     ] {
         invalid(api.get(&format!("{V2}?{query}")).await, field).await;
     }

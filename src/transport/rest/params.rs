@@ -18,6 +18,8 @@ use crate::domain::{
 pub const TENANT_HEADER: &str = "frontegg-tenant-id";
 /// Header naming the user a management request is about.
 pub const USER_HEADER: &str = "frontegg-user-id";
+/// Most values an array parameter may list.
+pub const MAX_LIST: usize = 1000;
 
 /// The decoded query string of a request.
 #[derive(Debug, Default)]
@@ -74,15 +76,24 @@ impl Params {
     }
 
     /// Every value of `name`, whether repeated or joined with commas; empty items are dropped.
-    pub fn list(&self, name: &str) -> Vec<String> {
-        self.0
+    /// More than [`MAX_LIST`] are refused: each becomes a bound SQL parameter, and databases cap those.
+    pub fn list(&self, name: &str) -> Result<Vec<String>, Error> {
+        let values: Vec<String> = self
+            .0
             .iter()
             .filter(|(k, _)| k == name)
             .flat_map(|(_, v)| v.split(','))
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
-            .collect()
+            .collect();
+        if values.len() > MAX_LIST {
+            return Err(Error::invalid(
+                name,
+                format!("must list at most {MAX_LIST} values"),
+            ));
+        }
+        Ok(values)
     }
 
     /// One of `choices`, by its exact name.
@@ -237,7 +248,9 @@ mod tests {
 
     #[test]
     fn lists_are_repeated_or_joined() {
-        assert_eq!(params("a=x&a=y,z&a=").list("a"), ["x", "y", "z"]);
+        assert_eq!(params("a=x&a=y,z&a=").list("a").unwrap(), ["x", "y", "z"]);
+        let many = vec!["x"; MAX_LIST + 1].join(",");
+        assert!(params(&format!("a={many}")).list("a").is_err());
     }
 
     #[test]

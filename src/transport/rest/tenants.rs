@@ -431,7 +431,7 @@ pub async fn list_tenants(
         .unwrap_or_default();
     let filter = TenantFilter {
         text: params.text("_filter")?,
-        tenant_ids: params.list("_tenantIds"),
+        tenant_ids: params.list("_tenantIds")?,
         sort,
         order: params.order()?,
     };

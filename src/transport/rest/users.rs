@@ -692,7 +692,7 @@ pub async fn list_users(
     let filter = UserFilter {
         tenant_id: tenant_id.clone(),
         email: params.text("_email")?,
-        ids: params.list("ids"),
+        ids: params.list("ids")?,
         sort,
         order: params.order()?,
     };
