@@ -203,6 +203,10 @@ pub enum UserSort {
     Verified,
     /// Locked flag.
     Locked,
+    /// Sign-in provider.
+    Provider,
+    /// Current tenant.
+    TenantId,
 }
 
 /// Which users to list, and in which order.

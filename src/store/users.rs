@@ -350,6 +350,8 @@ pub async fn list(
         UserSort::Id => user::Column::Id,
         UserSort::Verified => user::Column::Verified,
         UserSort::Locked => user::Column::Locked,
+        UserSort::Provider => user::Column::Provider,
+        UserSort::TenantId => user::Column::ActiveTenantId,
     };
     let order = super::sort_order(filter.order);
     let rows = query

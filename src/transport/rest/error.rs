@@ -3,7 +3,7 @@
 
 use axum::{
     Json,
-    extract::{FromRequest, FromRequestParts, Query, Request, rejection::JsonRejection},
+    extract::{FromRequest, FromRequestParts, Path, Query, Request, rejection::JsonRejection},
     http::{StatusCode, request::Parts},
     response::{IntoResponse, Response},
 };
@@ -22,10 +22,12 @@ pub(super) fn trace_id() -> String {
 }
 
 /// The contract's error body.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ErrorBody {
+pub struct ErrorBody {
+    /// What went wrong, one entry per problem (a bad field is named first, in camelCase).
     errors: Vec<String>,
+    /// Stable UPPER_SNAKE reason to match on, such as `INVALID_ARGUMENT` or `TENANT_NOT_FOUND`.
     error_code: String,
 }
 
@@ -73,13 +75,14 @@ impl ApiError {
     }
 }
 
-/// camelCase of a snake_case field name, as the REST contract spells fields.
+/// camelCase of a snake_case field name, as the REST contract spells fields. A leading
+/// underscore stays: the contract's query parameters (`_limit`) start with one.
 fn camel(field: &str) -> String {
     let mut out = String::with_capacity(field.len());
     let mut upper = false;
     for c in field.chars() {
         match c {
-            '_' => upper = true,
+            '_' if !out.is_empty() && !out.ends_with('_') => upper = true,
             c if upper => {
                 out.extend(c.to_uppercase());
                 upper = false;
@@ -162,6 +165,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
     }
 }
 
+/// Path parameters; unreadable ones (bad percent-encoding, say) are answered with the
+/// contract's error body.
+pub struct PathParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(ApiError::unreadable(rejection.status(), rejection.body_text())),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +190,8 @@ mod tests {
         assert_eq!(camel("user_id"), "userId");
         assert_eq!(camel("last_terms_check"), "lastTermsCheck");
         assert_eq!(camel("email"), "email");
+        assert_eq!(camel("_limit"), "_limit");
+        assert_eq!(camel("_sort_by"), "_sortBy");
     }
 
     #[test]

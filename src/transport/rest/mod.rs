@@ -2,7 +2,12 @@
 //! callers and SDKs written for Frontegg work by changing only their base URL.
 
 mod error;
+mod me;
+mod openapi;
+mod params;
 mod sign_in;
+mod tenants;
+mod users;
 
 use std::sync::{
     Arc,
@@ -22,6 +27,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
 pub use error::ApiError;
+use error::ErrorBody;
+pub use openapi::ApiDoc;
 use sign_in::PublicEnvironment;
 pub use sign_in::refresh_cookie_name;
 
@@ -86,10 +93,11 @@ pub fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBo
         ready,
     };
     Router::new()
-        .route("/healthz", get(|| async { StatusCode::OK }))
-        .route("/livez", get(|| async { StatusCode::OK }))
+        .route("/healthz", get(healthz))
+        .route("/livez", get(livez))
         .route("/readyz", get(readyz))
         .route("/.well-known/jwks.json", get(jwks))
+        .route("/openapi.json", get(openapi::openapi_json))
         .route("/auth/vendor", post(sign_in::authenticate_vendor))
         .route("/identity/resources/auth/v1/user", post(sign_in::login))
         .route(
@@ -113,12 +121,82 @@ pub fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBo
             "/identity/resources/users/v1/activate/reset",
             post(sign_in::reset_activation_token),
         )
+        .merge(management_routes())
         .fallback(|| async { ApiError::no_route(StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async { ApiError::no_route(StatusCode::METHOD_NOT_ALLOWED) })
         .layer(DefaultBodyLimit::max(settings.body_limit))
         .layer(cors(settings.cors_origins))
         .layer(middleware::from_fn(trace))
         .with_state(gateway)
+}
+
+/// Tenant and user management, and the signed-in user's own routes. Each route is also listed
+/// in [`ApiDoc`]; a test checks that the two agree.
+fn management_routes() -> Router<Gateway> {
+    const TENANTS_V1: &str = "/tenants/resources/tenants/v1";
+    const USERS_V1: &str = "/identity/resources/users/v1";
+    Router::new()
+        .route(TENANTS_V1, post(tenants::create_tenant))
+        .route(
+            &format!("{TENANTS_V1}/{{tenantId}}"),
+            get(tenants::get_tenant_v1)
+                .put(tenants::update_tenant_v1)
+                .delete(tenants::delete_tenant),
+        )
+        .route(
+            &format!("{TENANTS_V1}/{{tenantId}}/metadata"),
+            post(tenants::add_tenant_metadata),
+        )
+        .route(
+            &format!("{TENANTS_V1}/{{tenantId}}/metadata/{{key}}"),
+            axum::routing::delete(tenants::delete_tenant_metadata),
+        )
+        .route("/tenants/resources/tenants/v2", get(tenants::list_tenants))
+        .route(
+            "/tenants/resources/tenants/v2/{tenantId}",
+            get(tenants::get_tenant_v2).put(tenants::update_tenant_v2),
+        )
+        .route(
+            USERS_V1,
+            post(users::create_user_v1).put(users::update_user_in_tenant),
+        )
+        .route("/identity/resources/users/v2", post(users::create_user_v2))
+        .route("/identity/resources/users/v3", get(users::list_users))
+        .route(&format!("{USERS_V1}/email"), get(users::get_user_by_email))
+        // GET names its parameter {id} in the contract, the others {userId}: one route serves all.
+        .route(
+            &format!("{USERS_V1}/{{userId}}"),
+            get(users::get_user)
+                .put(users::update_user_globally)
+                .delete(users::delete_user),
+        )
+        .route(
+            &format!("{USERS_V1}/{{userId}}/tenant"),
+            post(users::add_user_to_tenant),
+        )
+        .route(&format!("{USERS_V1}/{{userId}}/lock"), post(users::lock_user))
+        .route(&format!("{USERS_V1}/{{userId}}/unlock"), post(users::unlock_user))
+        .route(&format!("{USERS_V1}/{{userId}}/verify"), post(users::verify_user))
+        .route(
+            &format!("{USERS_V1}/{{userId}}/links/generate-activation-token"),
+            post(users::generate_activation_token),
+        )
+        .route(
+            "/identity/resources/vendor-only/users/v1",
+            post(users::create_vendor_user),
+        )
+        .route(
+            "/identity/resources/vendor-only/users/v1/{userId}",
+            get(users::get_vendor_user),
+        )
+        .route(
+            "/identity/resources/users/v2/me",
+            get(me::get_me_v2).put(me::update_me),
+        )
+        .route("/identity/resources/users/v3/me", get(me::get_me_v3))
+        .route(&format!("{USERS_V1}/me/tenants"), get(me::my_tenants_v1))
+        .route("/identity/resources/users/v2/me/tenants", get(me::my_tenants_v2))
+        .route("/identity/resources/users/v3/me/tenants", get(me::my_tenants_v3))
 }
 
 /// Runs each request in its own span, continuing the caller's trace, and names the trace in a
@@ -137,6 +215,24 @@ async fn trace(request: Request, next: Next) -> Response {
     response
 }
 
+/// `GET /healthz`.
+#[utoipa::path(get, path = "/healthz", tag = "Health", operation_id = "healthz", summary = "The process is up",
+    responses((status = 200, description = "Up")))]
+async fn healthz() -> StatusCode {
+    StatusCode::OK
+}
+
+/// `GET /livez`.
+#[utoipa::path(get, path = "/livez", tag = "Health", operation_id = "livez", summary = "The process is alive",
+    responses((status = 200, description = "Alive")))]
+async fn livez() -> StatusCode {
+    StatusCode::OK
+}
+
+/// `GET /readyz`.
+#[utoipa::path(get, path = "/readyz", tag = "Health", operation_id = "readyz",
+    summary = "The database is reachable and migrated",
+    responses((status = 200, description = "Ready"), (status = 503, description = "Not ready")))]
 async fn readyz(State(gateway): State<Gateway>) -> StatusCode {
     if gateway.ready.load(Ordering::Relaxed) {
         StatusCode::OK
@@ -146,23 +242,43 @@ async fn readyz(State(gateway): State<Gateway>) -> StatusCode {
 }
 
 /// One public key of a JWKS document (RFC 7517).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct JwkJson {
+    /// Key type: `RSA`.
     kty: &'static str,
+    /// Use: `sig`.
     #[serde(rename = "use")]
     usage: &'static str,
+    /// Algorithm: `RS256`.
     alg: &'static str,
+    /// Key id, as in the tokens' `kid` header.
     kid: String,
+    /// Modulus, base64url.
     n: String,
+    /// Exponent, base64url.
     e: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A JWKS document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct JwksJson {
+    /// The keys, the signing key first.
     keys: Vec<JwkJson>,
 }
 
 /// `GET /.well-known/jwks.json`: the public keys that verify the environment's access tokens.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "Keys",
+    operation_id = "jwks",
+    summary = "The public keys that verify the environment's access tokens",
+    params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
+    responses(
+        (status = 200, description = "The keys", body = JwksJson),
+        (status = 404, description = "No environment", body = ErrorBody),
+    )
+)]
 async fn jwks(State(gateway): State<Gateway>, PublicEnvironment(environment): PublicEnvironment) -> Response {
     let keys = gateway
         .services

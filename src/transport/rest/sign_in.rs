@@ -11,10 +11,11 @@ use axum::{
 };
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{
     Gateway,
-    error::{ApiError, JsonBody, QueryParams},
+    error::{ApiError, ErrorBody, JsonBody, QueryParams},
 };
 use crate::{
     domain::{
@@ -112,28 +113,47 @@ impl Gateway {
 }
 
 /// The contract's MFA devices of a user (none can be enrolled yet).
-#[derive(Debug, Default, Serialize)]
-struct MfaDevices {
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct MfaDevices {
+    /// WebAuthn devices.
+    #[schema(value_type = Vec<Object>)]
     webauthn: Vec<serde_json::Value>,
+    /// Phones.
+    #[schema(value_type = Vec<Object>)]
     phones: Vec<serde_json::Value>,
+    /// Authenticator apps.
+    #[schema(value_type = Vec<Object>)]
     authenticators: Vec<serde_json::Value>,
+    /// Email addresses.
+    #[schema(value_type = Vec<Object>)]
     emails: Vec<serde_json::Value>,
 }
 
 /// The contract's `AuthenticationResponseDto` for a completed sign-in.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct AuthenticationResponse {
+pub struct AuthenticationResponse {
+    /// Always `bearer`.
     token_type: &'static str,
+    /// Whether a second factor must follow (never yet).
     mfa_required: bool,
+    /// Whether a second factor is enrolled.
     mfa_enrolled: bool,
+    /// Enrolled second factors.
     mfa_devices: MfaDevices,
+    /// The access token (a JWT).
     access_token: String,
+    /// The refresh token, also set as an HttpOnly cookie.
     refresh_token: String,
+    /// Seconds until the access token expires.
     expires_in: i64,
+    /// When the access token expires.
     expires: String,
+    /// The user's id.
     user_id: String,
+    /// The user's email.
     user_email: String,
+    /// Whether the email is verified.
     email_verified: bool,
 }
 
@@ -156,22 +176,41 @@ impl From<Authentication> for AuthenticationResponse {
 }
 
 /// `VendorAuthenticationRequest`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VendorAuthentication {
+    /// The environment's client id.
     client_id: String,
+    /// The environment's secret.
     secret: String,
 }
 
 /// `VendorAuthenticationResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct VendorToken {
+pub struct VendorToken {
+    /// The environment token.
     token: String,
+    /// Seconds until it expires.
     expires_in: i64,
 }
 
 /// `POST /auth/vendor`: environment credentials for an environment token.
+#[utoipa::path(
+    post,
+    path = "/auth/vendor",
+    tag = "Environment authentication",
+    operation_id = "authenticate_vendor",
+    summary = "Exchange environment credentials for an environment token",
+    request_body = VendorAuthentication,
+    responses(
+        (status = 200, description = "An environment token", body = VendorToken),
+        (status = 400, description = "A field is missing or of the wrong type", body = ErrorBody),
+        (status = 401, description = "Wrong client id or secret", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+    )
+)]
 pub async fn authenticate_vendor(
     State(gateway): State<Gateway>,
     JsonBody(body): JsonBody<VendorAuthentication>,
@@ -189,22 +228,45 @@ pub async fn authenticate_vendor(
 }
 
 /// `AuthenticateUserPasswordDto`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordLogin {
+    /// The user's email.
     #[serde(default)]
     email: Option<String>,
+    /// Username: not supported yet.
     #[serde(default)]
     username: Option<String>,
+    /// The password.
     password: String,
+    /// Accepted and ignored.
     #[serde(default)]
     #[allow(dead_code)]
     recaptcha_token: Option<String>,
+    /// Invitations: not supported yet.
     #[serde(default)]
     invitation_token: Option<String>,
 }
 
 /// `POST /identity/resources/auth/v1/user`: password login.
+#[utoipa::path(
+    post,
+    path = "/identity/resources/auth/v1/user",
+    tag = "General",
+    operation_id = "AuthenticatioAuthenticationControllerV1_authenticateLocalUser",
+    summary = "Sign in with email and password",
+    params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
+    request_body = PasswordLogin,
+    responses(
+        (status = 200, description = "Signed in; the refresh token is also set as a cookie", body = AuthenticationResponse),
+        (status = 400, description = "A field is missing, invalid or not supported", body = ErrorBody),
+        (status = 401, description = "Wrong email or password", body = ErrorBody),
+        (status = 403, description = "The user may not sign in (locked, not activated, no tenant)", body = ErrorBody),
+        (status = 404, description = "No environment to sign in to", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+    )
+)]
 pub async fn login(
     State(gateway): State<Gateway>,
     PublicEnvironment(environment): PublicEnvironment,
@@ -229,9 +291,10 @@ pub async fn login(
 
 /// `RefreshTokenDto`: empty in the contract, where the token travels in the cookie; callers
 /// without cookies (backends) may send it in the body.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RefreshBody {
+    /// The refresh token, when not sent as the cookie.
     #[serde(default)]
     refresh_token: Option<String>,
 }
@@ -269,6 +332,24 @@ impl<T: serde::de::DeserializeOwned + Default> axum::extract::FromRequest<Gatewa
 }
 
 /// `POST /identity/resources/auth/v1/user/token/refresh`: refresh-token rotation.
+#[utoipa::path(
+    post,
+    path = "/identity/resources/auth/v1/user/token/refresh",
+    tag = "General",
+    operation_id = "AuthenticatioAuthenticationControllerV1_refreshToken",
+    summary = "Exchange the refresh token (cookie or body) for new tokens",
+    params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
+    request_body(content = Option<RefreshBody>, description = "Optional: the token may come in the cookie instead"),
+    responses(
+        (status = 201, description = "New tokens; the new refresh token is also set as a cookie", body = AuthenticationResponse),
+        (status = 400, description = "The body cannot be read", body = ErrorBody),
+        (status = 401, description = "No refresh token, or an invalid, expired or reused one", body = ErrorBody),
+        (status = 403, description = "The user may no longer sign in", body = ErrorBody),
+        (status = 404, description = "No environment", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+    )
+)]
 pub async fn refresh(
     State(gateway): State<Gateway>,
     PublicEnvironment(environment): PublicEnvironment,
@@ -283,6 +364,23 @@ pub async fn refresh(
 
 /// `POST /identity/resources/auth/v1/logout`: ends the session of the refresh cookie (or of the
 /// refresh token in the body, or of the bearer access token) and clears the cookie.
+#[utoipa::path(
+    post,
+    path = "/identity/resources/auth/v1/logout",
+    tag = "General",
+    operation_id = "AuthenticatioAuthenticationControllerV1_logout",
+    summary = "End the session and clear the refresh cookie",
+    params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
+    request_body(content = Option<RefreshBody>, description = "Optional: the token may come in the cookie or as a bearer access token"),
+    responses(
+        (status = 201, description = "Signed out"),
+        (status = 400, description = "The body cannot be read", body = ErrorBody),
+        (status = 401, description = "No token, or an invalid one", body = ErrorBody),
+        (status = 404, description = "No environment", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+    )
+)]
 pub async fn logout(
     State(gateway): State<Gateway>,
     PublicEnvironment(environment): PublicEnvironment,
@@ -304,18 +402,24 @@ pub async fn logout(
 }
 
 /// `ActivateUserDto` and `ActivateUserWithCodeDto`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ActivateBody {
+    /// The user's id.
     user_id: String,
+    /// The activation token.
     token: String,
+    /// The password to set; required when the user has none.
     #[serde(default)]
     password: Option<String>,
+    /// Accepted and ignored.
     #[serde(default)]
     #[allow(dead_code)]
     recaptcha_token: Option<String>,
+    /// When the user accepted the terms (RFC 3339).
     #[serde(default)]
     last_terms_check: Option<String>,
+    /// The activation code (the `/code` route only, where it is required).
     #[serde(default)]
     code: Option<String>,
 }
@@ -344,6 +448,23 @@ async fn activate(
 }
 
 /// `POST /identity/resources/users/v1/activate`.
+#[utoipa::path(
+    post,
+    path = "/identity/resources/users/v1/activate",
+    tag = "User Management",
+    operation_id = "UsersActivationControllerV1_activateUser",
+    summary = "Activate an invited user and sign it in",
+    params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
+    request_body = ActivateBody,
+    responses(
+        (status = 200, description = "Activated and signed in; the refresh token is also set as a cookie", body = AuthenticationResponse),
+        (status = 400, description = "A field is missing or invalid, the token or code is wrong, or the user is already activated", body = ErrorBody),
+        (status = 403, description = "The user may not sign in", body = ErrorBody),
+        (status = 404, description = "No environment", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+    )
+)]
 pub async fn activate_user(
     State(gateway): State<Gateway>,
     PublicEnvironment(environment): PublicEnvironment,
@@ -355,6 +476,23 @@ pub async fn activate_user(
 }
 
 /// `POST /identity/resources/users/v1/activate/code`.
+#[utoipa::path(
+    post,
+    path = "/identity/resources/users/v1/activate/code",
+    tag = "User Management",
+    operation_id = "UsersActivationControllerV1_activateUserWithCode",
+    summary = "Activate an invited user with its token and code, and sign it in",
+    params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
+    request_body = ActivateBody,
+    responses(
+        (status = 200, description = "Activated and signed in; the refresh token is also set as a cookie", body = AuthenticationResponse),
+        (status = 400, description = "A field is missing or invalid, the token or code is wrong, or the user is already activated", body = ErrorBody),
+        (status = 403, description = "The user may not sign in", body = ErrorBody),
+        (status = 404, description = "No environment", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+    )
+)]
 pub async fn activate_user_with_code(
     State(gateway): State<Gateway>,
     PublicEnvironment(environment): PublicEnvironment,
@@ -370,21 +508,38 @@ pub async fn activate_user_with_code(
 }
 
 /// Query of `GET /identity/resources/users/v1/activate/strategy`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct StrategyQuery {
+    /// The user's id.
     user_id: String,
+    /// The activation token.
     token: String,
 }
 
 /// `GetActivateStrategyResponseDto`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Strategy {
+pub struct Strategy {
+    /// Whether activation must set a password.
     should_set_password: bool,
 }
 
 /// `GET /identity/resources/users/v1/activate/strategy`.
+#[utoipa::path(
+    get,
+    path = "/identity/resources/users/v1/activate/strategy",
+    tag = "User Management",
+    operation_id = "UsersActivationControllerV1_getActivationStrategy",
+    summary = "Whether activating this user needs a password",
+    params(StrategyQuery, ("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
+    responses(
+        (status = 200, description = "The strategy", body = Strategy),
+        (status = 400, description = "A parameter is missing, the token is wrong, or the user is already activated", body = ErrorBody),
+        (status = 404, description = "No environment", body = ErrorBody),
+    )
+)]
 pub async fn activation_strategy(
     State(gateway): State<Gateway>,
     PublicEnvironment(environment): PublicEnvironment,
@@ -399,15 +554,34 @@ pub async fn activation_strategy(
 }
 
 /// `ResetActivationTokenDto`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResetBody {
+    /// The user's email.
     email: String,
+    /// Values for the email's template.
+    #[schema(value_type = Object)]
     email_metadata: serde_json::Map<String, serde_json::Value>,
 }
 
 /// `POST /identity/resources/users/v1/activate/reset`: a new activation token, mailed; the old
 /// one stops working. Answers alike whether or not the email names a pending user.
+#[utoipa::path(
+    post,
+    path = "/identity/resources/users/v1/activate/reset",
+    tag = "User Management",
+    operation_id = "UsersActivationControllerV1_resetActivationToken",
+    summary = "Mail a new activation token to a user not yet activated",
+    security(("environmentToken" = [])),
+    request_body = ResetBody,
+    responses(
+        (status = 201, description = "Done (alike whether or not the email names a pending user)"),
+        (status = 400, description = "A field is missing or invalid", body = ErrorBody),
+        (status = 401, description = "No valid environment token", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+    )
+)]
 pub async fn reset_activation_token(
     State(gateway): State<Gateway>,
     CallingEnvironment(environment): CallingEnvironment,
