@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod reflection;
 mod rest;
+mod rest_configurations;
 mod restart;
 mod sign_in;
 mod tenants;

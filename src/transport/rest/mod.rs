@@ -1,6 +1,7 @@
 //! The REST gateway: Frontegg's paths and JSON over the same services as the gRPC API, so
 //! callers and SDKs written for Frontegg work by changing only their base URL.
 
+mod configurations;
 mod error;
 mod sign_in;
 
@@ -112,6 +113,10 @@ pub fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBo
         .route(
             "/identity/resources/users/v1/activate/reset",
             post(sign_in::reset_activation_token),
+        )
+        .route(
+            "/identity/resources/configurations/v1",
+            get(configurations::get_configuration),
         )
         .fallback(|| async { ApiError::no_route(StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async { ApiError::no_route(StatusCode::METHOD_NOT_ALLOWED) })
