@@ -10,6 +10,7 @@ mod helpers;
 mod reflection;
 mod rest;
 mod rest_configurations;
+mod rest_prefix;
 mod restart;
 mod sign_in;
 mod tenants;

@@ -31,6 +31,9 @@ use crate::{service::Services, telemetry};
 /// Response header carrying the request's trace id.
 pub const TRACE_ID_HEADER: HeaderName = HeaderName::from_static("frontegg-trace-id");
 
+/// Prefix of every path Frontegg's browser SDK (`@frontegg/rest-api`) calls, after its base URL.
+pub const FRONTEGG_PREFIX: &str = "/frontegg";
+
 /// What the gateway's handlers share. Cheap to clone.
 #[derive(Clone)]
 pub struct Gateway {
@@ -86,7 +89,7 @@ pub fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBo
         cookie_secure: settings.cookie_secure,
         ready,
     };
-    Router::new()
+    let api = Router::new()
         .route("/healthz", get(|| async { StatusCode::OK }))
         .route("/livez", get(|| async { StatusCode::OK }))
         .route("/readyz", get(readyz))
@@ -123,7 +126,9 @@ pub fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBo
         .layer(DefaultBodyLimit::max(settings.body_limit))
         .layer(cors(settings.cors_origins))
         .layer(middleware::from_fn(trace))
-        .with_state(gateway)
+        .with_state(gateway);
+    // Frontegg's browser SDK puts `/frontegg` before every path it calls: serve both.
+    Router::new().nest(FRONTEGG_PREFIX, api.clone()).merge(api)
 }
 
 /// Runs each request in its own span, continuing the caller's trace, and names the trace in a
