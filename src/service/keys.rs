@@ -140,6 +140,8 @@ struct Verifier {
     environment_id: String,
     /// Parsed once: verifying then skips the key set-up, a third of the cost of a verification.
     key: ParsedPublicKey,
+    /// The key as an X.509 SubjectPublicKeyInfo, DER-encoded.
+    spki: Vec<u8>,
     jwk: Jwk,
     created_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
@@ -213,9 +215,11 @@ impl KeyRing {
         let mut state = State::default();
         // Rows come newest first: the first unretired key of an environment signs.
         for row in rows {
+            let (key, spki) = parse_public_key(&row)?;
             let verifier = Verifier {
                 environment_id: row.environment_id.clone(),
-                key: parse_public_key(&row)?,
+                key,
+                spki,
                 jwk: Jwk {
                     kid: row.kid.clone(),
                     n: row.public_n.clone(),
@@ -353,6 +357,17 @@ impl KeyRing {
         keys.into_iter().map(|v| v.jwk.clone()).collect()
     }
 
+    /// The PEM (`PUBLIC KEY`, X.509 SubjectPublicKeyInfo) of the key that signs the environment's
+    /// tokens now, for verifiers that take one static key rather than a JWKS.
+    pub fn signing_key_pem(&self, environment_id: &str) -> Option<String> {
+        let state = self.snapshot();
+        let signer = state.signers.get(environment_id)?;
+        state
+            .verifiers
+            .get(&signer.kid)
+            .map(|v| pem("PUBLIC KEY", &v.spki))
+    }
+
     /// Verifies a token's RS256 signature with the key its header names, then its issuer,
     /// audience, and expiry (against the clock). jsonwebtoken parses; aws-lc checks the signature
     /// with the key parsed at load.
@@ -416,8 +431,22 @@ impl KeyRing {
     }
 }
 
-/// The RS256 verification key of a stored key, from its JWK components.
-fn parse_public_key(row: &SigningKeyRow) -> Result<ParsedPublicKey> {
+/// `der` in PEM armour (RFC 7468): base64 in lines of 64 characters between labelled lines.
+fn pem(label: &str, der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in body.as_bytes().chunks(64) {
+        // Base64 output is ASCII, so every chunk is valid UTF-8.
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// The RS256 verification key of a stored key, from its JWK components, parsed and as
+/// SubjectPublicKeyInfo DER.
+fn parse_public_key(row: &SigningKeyRow) -> Result<(ParsedPublicKey, Vec<u8>)> {
     let n = URL_SAFE_NO_PAD.decode(&row.public_n).map_err(Error::internal)?;
     let e = URL_SAFE_NO_PAD.decode(&row.public_e).map_err(Error::internal)?;
     let der = PublicKeyComponents {
@@ -426,8 +455,9 @@ fn parse_public_key(row: &SigningKeyRow) -> Result<ParsedPublicKey> {
     }
     .as_der()
     .map_err(|e| Error::internal(anyhow::anyhow!("public key {}: {e}", row.kid)))?;
-    ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der.as_ref())
-        .map_err(|e| Error::internal(anyhow::anyhow!("public key {}: {e}", row.kid)))
+    let key = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der.as_ref())
+        .map_err(|e| Error::internal(anyhow::anyhow!("public key {}: {e}", row.kid)))?;
+    Ok((key, der.as_ref().to_vec()))
 }
 
 struct GeneratedKey {
@@ -464,6 +494,18 @@ mod tests {
         assert_eq!(master.open("kid-1", &sealed).unwrap(), b"private key bytes");
         assert!(master.open("kid-2", &sealed).is_err(), "bound to its kid");
         assert!(other.open("kid-1", &sealed).is_err());
+    }
+
+    #[test]
+    fn pem_wraps_base64_at_64_columns_between_labels() {
+        let der = [0x30u8; 100];
+        let text = pem("PUBLIC KEY", &der);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.first(), Some(&"-----BEGIN PUBLIC KEY-----"));
+        assert_eq!(lines.last(), Some(&"-----END PUBLIC KEY-----"));
+        let body = &lines[1..lines.len() - 1];
+        assert!(body[..body.len() - 1].iter().all(|l| l.len() == 64));
+        assert_eq!(STANDARD.decode(body.concat()).unwrap(), der);
     }
 
     #[test]

@@ -204,6 +204,13 @@ impl Tokens {
         Ok(claims.clone())
     }
 
+    /// The PEM of the key that signs the environment's access tokens now.
+    pub fn signing_key_pem(&self, environment_id: &str) -> Result<String> {
+        self.deps.keys.signing_key_pem(environment_id).ok_or_else(|| {
+            Error::internal(anyhow::anyhow!("environment {environment_id} has no signing key"))
+        })
+    }
+
     /// The public keys of the environment, the signing key first.
     pub fn jwks(&self, environment_id: &str) -> Vec<Jwk> {
         self.deps.keys.jwks(environment_id)

@@ -15,6 +15,21 @@ pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// Header in which Frontegg's backend SDKs send the environment token.
+pub const ACCESS_TOKEN: &str = "x-access-token";
+
+/// The environment token of a management request: the bearer token, else the `x-access-token`
+/// header that Frontegg's backend SDKs send instead.
+pub fn environment_token(headers: &http::HeaderMap) -> Option<&str> {
+    bearer(headers).or_else(|| {
+        headers
+            .get(ACCESS_TOKEN)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    })
+}
+
 /// The client's user agent and address, as recorded on its session.
 pub fn client_info(headers: &http::HeaderMap, ip: Option<std::net::IpAddr>) -> ClientInfo {
     ClientInfo {

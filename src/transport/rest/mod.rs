@@ -1,6 +1,7 @@
 //! The REST gateway: Frontegg's paths and JSON over the same services as the gRPC API, so
 //! callers and SDKs written for Frontegg work by changing only their base URL.
 
+mod configurations;
 mod error;
 mod me;
 mod openapi;
@@ -36,6 +37,9 @@ use crate::{service::Services, telemetry};
 
 /// Response header carrying the request's trace id.
 pub const TRACE_ID_HEADER: HeaderName = HeaderName::from_static("frontegg-trace-id");
+
+/// Prefix of every path Frontegg's browser SDK (`@frontegg/rest-api`) calls, after its base URL.
+pub const FRONTEGG_PREFIX: &str = "/frontegg";
 
 /// What the gateway's handlers share. Cheap to clone.
 #[derive(Clone)]
@@ -92,7 +96,7 @@ pub fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBo
         cookie_secure: settings.cookie_secure,
         ready,
     };
-    Router::new()
+    let api = Router::new()
         .route("/healthz", get(healthz))
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
@@ -122,12 +126,18 @@ pub fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBo
             post(sign_in::reset_activation_token),
         )
         .merge(management_routes())
+        .route(
+            "/identity/resources/configurations/v1",
+            get(configurations::get_configuration),
+        )
         .fallback(|| async { ApiError::no_route(StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async { ApiError::no_route(StatusCode::METHOD_NOT_ALLOWED) })
         .layer(DefaultBodyLimit::max(settings.body_limit))
         .layer(cors(settings.cors_origins))
         .layer(middleware::from_fn(trace))
-        .with_state(gateway)
+        .with_state(gateway);
+    // Frontegg's browser SDK puts `/frontegg` before every path it calls: serve both.
+    Router::new().nest(FRONTEGG_PREFIX, api.clone()).merge(api)
 }
 
 /// Tenant and user management, and the signed-in user's own routes. Each route is also listed

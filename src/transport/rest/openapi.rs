@@ -12,7 +12,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{error::ErrorBody, me, sign_in, tenants, users};
+use super::{configurations, error::ErrorBody, me, sign_in, tenants, users};
 
 /// Adds the two bearer schemes: environment tokens (from `/auth/vendor`) for management routes,
 /// user access tokens (from a sign-in) for the signed-in user's own routes.
@@ -61,6 +61,7 @@ impl Modify for BearerSchemes {
         sign_in::activate_user_with_code,
         sign_in::activation_strategy,
         sign_in::reset_activation_token,
+        configurations::get_configuration,
         tenants::create_tenant,
         tenants::get_tenant_v1,
         tenants::get_tenant_v2,

@@ -25,7 +25,7 @@ use crate::{
         session::{Authentication, ClientInfo},
     },
     service::activation::Activate,
-    transport::headers::{VENDOR_HOST, bearer, client_info},
+    transport::headers::{VENDOR_HOST, bearer, client_info, environment_token},
 };
 
 /// The environment a public request is for: by its `frontegg-vendor-host` header, else the default.
@@ -40,14 +40,16 @@ impl FromRequestParts<Gateway> for PublicEnvironment {
     }
 }
 
-/// The environment a management request authenticated as, by its bearer environment token.
+/// The environment a management request authenticated as, by its environment token (bearer, or
+/// `x-access-token`).
 pub struct CallingEnvironment(pub Environment);
 
 impl FromRequestParts<Gateway> for CallingEnvironment {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, gateway: &Gateway) -> Result<Self, Self::Rejection> {
-        let token = bearer(&parts.headers).ok_or(Error::Unauthenticated(AuthFailure::MissingToken))?;
+        let token =
+            environment_token(&parts.headers).ok_or(Error::Unauthenticated(AuthFailure::MissingToken))?;
         let environments = &gateway.services.environments;
         let id = environments
             .verify_token(token)
