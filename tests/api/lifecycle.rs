@@ -19,6 +19,8 @@ use crate::{
 };
 
 const PASSWORD: &str = "correct horse battery staple";
+/// Sign-ins sent at once: many more than hashing threads, within the hash queue's room.
+const LOGINS: usize = 60;
 
 /// Creates tenant "acme" and an active user `email` with [`PASSWORD`] over gRPC.
 async fn active_user(channel: &Channel, email: &str) {
@@ -72,39 +74,7 @@ async fn sigterm_lets_the_requests_in_flight_finish_flushes_spans_and_exits_zero
         ("SIGIL_SHUTDOWN_GRACE", "60s"),
     ])
     .await;
-    let channel = process.channel().await;
-    active_user(&channel, "ada@example.com").await;
-
-    // Sign-ins all at once, many more than there are hashing threads: most wait in the hash
-    // queue, which makes them slow for real.
-    const LOGINS: usize = 60;
-    let logins: Vec<_> = (0..LOGINS)
-        .map(|_| {
-            let mut auth = AuthServiceClient::new(channel.clone());
-            tokio::spawn(async move {
-                auth.login(pb::LoginRequest {
-                    email: "ada@example.com".into(),
-                    password: PASSWORD.into(),
-                    ..Default::default()
-                })
-                .await
-            })
-        })
-        .collect();
-    let in_flight =
-        "sigil_grpc_server_in_flight{grpc_service=\"identity.v1.AuthService\",grpc_method=\"Login\"}";
-    loop {
-        let serving = sample(&process, in_flight).await;
-        let queued = sample(&process, "sigil_password_hash_queue_depth").await;
-        if serving == LOGINS as f64 && queued > 0.0 {
-            break;
-        }
-        assert!(
-            logins.iter().any(|l| !l.is_finished()),
-            "the sign-ins finished before all were seen in flight"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let logins = slow_sign_ins(&process).await;
 
     process.signal("TERM");
     // The listeners stop accepting (no drain delay is configured)...
@@ -135,6 +105,58 @@ async fn sigterm_lets_the_requests_in_flight_finish_flushes_spans_and_exits_zero
         .filter(|n| *n == "identity.v1.AuthService/Login")
         .count();
     assert_eq!(login_spans, LOGINS, "spans received: {:?}", collector.names());
+}
+
+#[tokio::test]
+async fn requests_still_in_flight_when_the_grace_period_ends_do_not_hold_the_exit() {
+    let mut process = Process::start(&[("SIGIL_SHUTDOWN_GRACE", "1ms")]).await;
+    let logins = slow_sign_ins(&process).await;
+    process.signal("TERM");
+    let status = process.wait(Duration::from_secs(30)).await;
+    assert_eq!(status.code(), Some(0), "output:\n{}", process.output());
+    let mut cut_off = 0;
+    for login in logins {
+        if login.await.unwrap().is_err() {
+            cut_off += 1;
+        }
+    }
+    assert!(cut_off > 0, "every sign-in finished within a 1 ms grace period");
+}
+
+type Login = tokio::task::JoinHandle<Result<tonic::Response<pb::LoginResponse>, tonic::Status>>;
+
+/// Sign-ins that are slow for real: many more at once than there are hashing threads, so most
+/// wait in the hash queue. Returns once all are being served and some are still queued.
+async fn slow_sign_ins(process: &Process) -> Vec<Login> {
+    let channel = process.channel().await;
+    active_user(&channel, "ada@example.com").await;
+    let logins: Vec<_> = (0..LOGINS)
+        .map(|_| {
+            let mut auth = AuthServiceClient::new(channel.clone());
+            tokio::spawn(async move {
+                auth.login(pb::LoginRequest {
+                    email: "ada@example.com".into(),
+                    password: PASSWORD.into(),
+                    ..Default::default()
+                })
+                .await
+            })
+        })
+        .collect();
+    let in_flight =
+        "sigil_grpc_server_in_flight{grpc_service=\"identity.v1.AuthService\",grpc_method=\"Login\"}";
+    loop {
+        let serving = sample(process, in_flight).await;
+        let queued = sample(process, "sigil_password_hash_queue_depth").await;
+        if serving == LOGINS as f64 && queued > 0.0 {
+            return logins;
+        }
+        assert!(
+            logins.iter().any(|l| !l.is_finished()),
+            "the sign-ins finished before all were seen in flight"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 #[tokio::test]

@@ -39,8 +39,15 @@ impl TraceService for Collector {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        self.record(request.into_inner());
+        Ok(Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+impl Collector {
+    fn record(&self, request: ExportTraceServiceRequest) {
         let mut spans = self.spans.lock().unwrap();
-        for resource_spans in request.into_inner().resource_spans {
+        for resource_spans in request.resource_spans {
             let service = resource_spans
                 .resource
                 .as_ref()
@@ -50,12 +57,31 @@ impl TraceService for Collector {
                 spans.extend(scope.spans.into_iter().map(|s| (service.clone(), s)));
             }
         }
-        Ok(Response::new(ExportTraceServiceResponse::default()))
     }
-}
 
-impl Collector {
-    /// A collector listening on a port of its own.
+    /// A collector taking OTLP/HTTP with protobuf bodies at `/v1/traces`.
+    pub async fn start_http() -> (Self, SocketAddr) {
+        use prost::Message;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let collector = Self::default();
+        let sink = collector.clone();
+        let app = axum::Router::new().route(
+            "/v1/traces",
+            axum::routing::post(move |body: axum::body::Bytes| async move {
+                let request = ExportTraceServiceRequest::decode(body).unwrap();
+                sink.record(request);
+                (
+                    [("content-type", "application/x-protobuf")],
+                    ExportTraceServiceResponse::default().encode_to_vec(),
+                )
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (collector, addr)
+    }
+
+    /// A collector taking OTLP/gRPC, listening on a port of its own.
     pub async fn start() -> (Self, SocketAddr) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -369,4 +395,32 @@ async fn a_failed_call_records_its_status_code() {
     assert_eq!(server.name, "GET");
     assert_eq!(string(&server.attributes, "http.route"), None);
     assert_eq!(int(&server.attributes, "http.response.status_code"), Some(404));
+}
+
+#[tokio::test]
+async fn spans_go_over_http_protobuf_when_no_protocol_is_named() {
+    let (collector, addr) = Collector::start_http().await;
+    let endpoint = format!("http://{addr}");
+    let process = Process::start(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ])
+    .await;
+    let caller = CallerContext::new(Encoding::W3c);
+    EnvironmentAuthServiceClient::new(process.channel().await)
+        .authenticate_vendor(caller.request(pb::AuthenticateVendorRequest {
+            client_id: CLIENT_ID.into(),
+            secret: SECRET.into(),
+        }))
+        .await
+        .unwrap();
+    let (service, server) = collector
+        .wait_for(WAIT, |s| caller.is_child(s))
+        .await
+        .unwrap_or_else(|| panic!("no server span; got {:?}", collector.names()));
+    assert_eq!(service, "sigil");
+    assert_eq!(
+        server.name,
+        "identity.v1.EnvironmentAuthService/AuthenticateVendor"
+    );
 }
