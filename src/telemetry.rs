@@ -131,6 +131,12 @@ pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
     // The log filter applies to logs only: a quieter log level must not cut traces.
     let logs = logs.with_filter(EnvFilter::try_new(&config.log)?);
     tracing_subscriber::registry().with(otel).with(logs).try_init()?;
+    if env("SIGIL_OTLP_ENDPOINT").is_some() {
+        tracing::warn!(
+            "SIGIL_OTLP_ENDPOINT is no longer read: set OTEL_EXPORTER_OTLP_ENDPOINT (and \
+             OTEL_EXPORTER_OTLP_PROTOCOL=grpc for a collector's port 4317)"
+        );
+    }
     Ok(Telemetry { provider })
 }
 
