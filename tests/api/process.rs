@@ -55,9 +55,26 @@ fn collect(
 impl Process {
     /// Starts sigil on a fresh database with the test credentials, no drain delay, and `env`
     /// on top (nothing else of this process's environment is passed on), and waits until it
-    /// reports SERVING.
+    /// reports SERVING. Ports are picked free, but another test may take one before sigil binds
+    /// it: then sigil exits at once, and it is started again on other ports.
     pub async fn start(env: &[(&str, &str)]) -> Self {
-        let database = TestDatabase::new().await;
+        let mut database = TestDatabase::new().await;
+        for _ in 0..5 {
+            let mut process = Self::spawn(database, env);
+            if process.wait_serving().await {
+                return process;
+            }
+            let output = process.output();
+            assert!(
+                output.contains("Address already in use"),
+                "sigil did not report SERVING; its output:\n{output}"
+            );
+            database = std::mem::replace(&mut process.database, TestDatabase::existing(""));
+        }
+        panic!("no free ports for sigil after 5 tries");
+    }
+
+    fn spawn(database: TestDatabase, env: &[(&str, &str)]) -> Self {
         let grpc_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let http_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
@@ -78,7 +95,7 @@ impl Process {
             .expect("start the sigil binary");
         let (stdout, out_reader) = collect(child.stdout.take().unwrap());
         let (stderr, err_reader) = collect(child.stderr.take().unwrap());
-        let process = Self {
+        Self {
             child,
             grpc_addr,
             http_addr,
@@ -86,12 +103,11 @@ impl Process {
             stdout,
             stderr,
             readers: vec![out_reader, err_reader],
-        };
-        process.wait_serving().await;
-        process
+        }
     }
 
-    async fn wait_serving(&self) {
+    /// Whether sigil reports SERVING within 15 s; false as soon as it has exited.
+    async fn wait_serving(&mut self) -> bool {
         for _ in 0..300 {
             if let Ok(channel) = Channel::from_shared(format!("http://{}", self.grpc_addr))
                 .unwrap()
@@ -102,7 +118,13 @@ impl Process {
                     .await
                 && response.into_inner().status == 1
             {
-                return;
+                return true;
+            }
+            if self.child.try_wait().unwrap().is_some() {
+                for reader in std::mem::take(&mut self.readers) {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
+                }
+                return false;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
