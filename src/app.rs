@@ -25,10 +25,12 @@ use crate::{
         Deps, KeyRing, Mailer, PasswordHasher, Revocations, ServiceSettings, Services,
         environments::GeneratedCredentials, keys::MasterKey, mailer::NoMailer,
     },
-    store, telemetry,
+    store,
+    telemetry::metrics::{Metrics, PoolUsage},
     transport::grpc::{
         ActivationApi, AuthApi, EnvironmentAuthApi, TenantApi, TokenApi, UserApi,
         auth::RequireEnvironment,
+        observe::{KnownMethods, Observe},
         pb::{
             self, activation_service_server::ActivationServiceServer, auth_service_server::AuthServiceServer,
             environment_auth_service_server::EnvironmentAuthServiceServer,
@@ -115,6 +117,7 @@ pub struct Application {
     keys: Arc<KeyRing>,
     revocations: Arc<Revocations>,
     generated: Option<GeneratedCredentials>,
+    metrics: Arc<Metrics>,
 }
 
 impl Application {
@@ -149,13 +152,19 @@ impl Application {
             .await
             .context("loading signing keys")?,
         );
+        let metrics = Metrics::shared();
+        let pool = db.clone();
+        metrics.watch_pool(move || {
+            let (in_use, idle) = store::pool_usage(&pool);
+            PoolUsage { in_use, idle }
+        });
         let revocations = Arc::new(Revocations::new(db.clone(), clock.clone()));
         revocations.sync().await.context("reading session revocations")?;
         let deps = Deps {
             db: db.clone(),
             clock,
             keys: keys.clone(),
-            hasher: PasswordHasher::for_this_machine(),
+            hasher: PasswordHasher::for_this_machine(metrics.clone()),
             revocations: revocations.clone(),
             mailer,
             settings: Arc::new(ServiceSettings {
@@ -164,6 +173,7 @@ impl Application {
                 environment_token_ttl: config.environment_token_ttl,
                 key_rotation: config.key_rotation,
             }),
+            metrics: metrics.clone(),
         };
         let services = Services::new(deps);
         let generated = services
@@ -180,6 +190,7 @@ impl Application {
             keys,
             revocations,
             generated,
+            metrics,
         })
     }
 
@@ -199,12 +210,14 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes; then reports NOT_SERVING, keeps serving for the
-    /// configured delay so traffic drains away, and stops after in-flight requests finish.
+    /// configured delay so traffic drains away, stops accepting, and returns once in-flight
+    /// requests finish or the grace period ends, whichever is first.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let grpc_addr = self.grpc_addr();
+        let http_addr = self.http_addr();
         let (reporter, health_service) = tonic_health::server::health_reporter();
         let readiness = Readiness {
             reporter,
@@ -236,8 +249,14 @@ impl Application {
                 let _ = rx.wait_for(|stop| *stop).await;
             }
         };
+        let known = KnownMethods::from_descriptor_sets(&[
+            pb::FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ])?;
         let grpc = Server::builder()
-            .trace_fn(telemetry::grpc_request_span)
+            .layer(Observe::new(self.metrics.clone(), known))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
@@ -282,6 +301,7 @@ impl Application {
                 cookie_secure: self.config.cookie_secure,
                 body_limit: self.config.http_body_limit,
                 cors_origins: self.config.cors_origins()?,
+                metrics: self.metrics.clone(),
             },
             readiness.ready.clone(),
         );
@@ -305,16 +325,32 @@ impl Application {
                 .follow(self.config.revocation_sync, stop_rx.clone()),
         );
         let delay = self.config.shutdown_delay;
+        let grace = self.config.shutdown_grace;
         let stopper = tokio::spawn(async move {
             shutdown.await;
             tracing::info!(?delay, "stopping: reporting NOT_SERVING, then draining");
             readiness.stop().await;
             tokio::time::sleep(delay).await;
+            tracing::info!(?grace, "no longer accepting; waiting for requests in flight");
             let _ = stop_tx.send(true);
         });
+        let grace_over = {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+                tokio::time::sleep(grace).await;
+            }
+        };
 
-        tracing::info!(%grpc_addr, "sigil is serving");
-        let (grpc, http) = tokio::join!(grpc, async { http.await });
+        tracing::info!(%grpc_addr, %http_addr, "sigil is serving");
+        let servers = async { tokio::join!(grpc, async { http.await }) };
+        let (grpc, http) = tokio::select! {
+            results = servers => results,
+            () = grace_over => {
+                tracing::warn!(?grace, "requests still in flight at the end of the grace period; stopping");
+                (Ok(()), Ok(()))
+            }
+        };
         stopper.abort();
         watchdog.abort();
         rotation.abort();

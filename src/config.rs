@@ -93,6 +93,10 @@ pub struct Config {
     /// load balancers stop sending traffic first.
     #[arg(long, env = "SIGIL_SHUTDOWN_DELAY", default_value = "5s", value_parser = duration, global = true)]
     pub shutdown_delay: Duration,
+    /// After the drain delay, how long requests in flight may take to finish once the listeners
+    /// stop accepting; then sigil exits regardless.
+    #[arg(long, env = "SIGIL_SHUTDOWN_GRACE", default_value = "20s", value_parser = duration, global = true)]
+    pub shutdown_grace: Duration,
     /// Whether the REST gateway's refresh-token cookie is marked `Secure` (sent over HTTPS only).
     /// Turn off only for local development over plain HTTP.
     #[arg(long, env = "SIGIL_COOKIE_SECURE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
@@ -107,12 +111,10 @@ pub struct Config {
     /// Log filter, in `tracing` directive syntax.
     #[arg(long, env = "SIGIL_LOG", default_value = "info,sqlx=warn", global = true)]
     pub log: String,
-    /// Log format.
+    /// Log format: `json` lines carry the trace and span ids. Traces are configured by the
+    /// standard `OTEL_*` variables (see the telemetry module).
     #[arg(long, env = "SIGIL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
-    /// OTLP/gRPC endpoint to export traces to, such as `http://otel-collector:4317`. Unset: no export.
-    #[arg(long, env = "SIGIL_OTLP_ENDPOINT", global = true)]
-    pub otlp_endpoint: Option<String>,
 }
 
 impl Config {

@@ -1,17 +1,37 @@
-//! Telemetry: `tracing` logs (text or JSON) and OpenTelemetry traces, exported over OTLP when an
-//! endpoint is configured. Incoming W3C `traceparent` headers continue the caller's trace, so a
-//! call is traced across the service mesh.
+//! Telemetry: `tracing` logs (text, or JSON carrying trace and span ids), OpenTelemetry traces
+//! exported over OTLP as the standard `OTEL_*` variables say, and Prometheus metrics
+//! ([`metrics`]). Incoming W3C `traceparent`/`tracestate` and B3 headers (single `b3` or
+//! `x-b3-*`) continue the caller's trace, so a call is traced across the service mesh.
+
+mod json;
+pub mod metrics;
+
+use std::time::Duration;
 
 use opentelemetry::{
     global,
-    propagation::Extractor,
+    propagation::{Extractor, TextMapCompositePropagator, TextMapPropagator},
     trace::{TraceContextExt, TracerProvider as _},
 };
+use opentelemetry_propagator_b3::{B3Encoding, Propagator as B3Propagator};
 use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{
+    EnvFilter, Layer,
+    filter::{FilterExt, dynamic_filter_fn},
+    layer::SubscriberExt,
+    util::SubscriberInitExt,
+};
 
 use crate::config::{Config, LogFormat};
+
+/// Which spans reach OpenTelemetry, whatever the log filter says: sigil's own and the database's,
+/// not the HTTP/2 and exporter internals (exporting those would trace the exporter itself).
+const TRACE_FILTER: &str = "info,sqlx=warn,h2=off,hyper=off,hyper_util=off,tonic=off,tower=off,reqwest=off,\
+                            opentelemetry=off,opentelemetry_sdk=off,opentelemetry_otlp=off";
+
+/// How long shutdown waits for the last spans to reach the collector.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Keeps the trace pipeline alive; flush it with [`Telemetry::shutdown`] before exiting.
 pub struct Telemetry {
@@ -19,41 +39,108 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
-    /// Flushes spans not yet exported. Blocks: call it from a multi-threaded runtime.
+    /// Exports the spans not yet exported and stops the pipeline. Blocks: call it from a
+    /// multi-threaded runtime (or `spawn_blocking`).
     pub fn shutdown(self) {
-        if let Err(error) = self.provider.shutdown() {
-            eprintln!("flushing traces failed: {error}");
+        if let Err(error) = self.provider.shutdown_with_timeout(FLUSH_TIMEOUT) {
+            eprintln!("sigil: flushing traces failed: {error}");
         }
     }
 }
 
-/// Installs the global subscriber and the trace pipeline. Call once, inside the Tokio runtime.
+/// Reads a variable of the process environment; empty counts as unset, as the OpenTelemetry
+/// specification asks.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Whether the standard variables ask for spans to be exported over OTLP: an endpoint is set,
+/// the SDK is not disabled and no other exporter (`none`) is chosen.
+fn export_wanted(env: impl Fn(&str) -> Option<String>) -> bool {
+    let disabled = env("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let exporter_is_otlp = env("OTEL_TRACES_EXPORTER").is_none_or(|v| v.trim().eq_ignore_ascii_case("otlp"));
+    let endpoint = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| env("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    !disabled && exporter_is_otlp && endpoint.is_some()
+}
+
+/// Whether the standard variables name the service; if not, it is "sigil".
+fn service_named(env: impl Fn(&str) -> Option<String>) -> bool {
+    env("OTEL_SERVICE_NAME").is_some()
+        || env("OTEL_RESOURCE_ATTRIBUTES").is_some_and(|attributes| {
+            attributes.split(',').any(|pair| {
+                pair.split_once('=')
+                    .is_some_and(|(key, _)| key.trim() == "service.name")
+            })
+        })
+}
+
+/// The resource describing this process: the standard variables' service name and attributes
+/// (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`), with sigil's name and version by default.
+fn resource() -> Resource {
+    let mut builder = Resource::builder();
+    if !service_named(env) {
+        builder = builder.with_service_name("sigil");
+    }
+    builder
+        .with_attribute(opentelemetry::KeyValue::new(
+            "service.version",
+            env!("CARGO_PKG_VERSION"),
+        ))
+        .build()
+}
+
+/// The propagator of incoming trace context: B3 (single header or multi headers, as Envoy and
+/// Istio send them) and W3C trace context, the latter winning when a caller sends both.
+pub fn propagator() -> impl TextMapPropagator + Send + Sync + 'static {
+    TextMapCompositePropagator::new(vec![
+        Box::new(B3Propagator::with_encoding(B3Encoding::SingleAndMultiHeader)),
+        Box::new(TraceContextPropagator::new()),
+    ])
+}
+
+/// Installs the global subscriber and the trace pipeline. Call once, inside the Tokio runtime:
+/// the OTLP/gRPC exporter's connection lives on it.
+///
+/// The exporter follows the standard variables: `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), `OTEL_EXPORTER_OTLP_PROTOCOL` (`grpc`,
+/// `http/protobuf`), `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_TRACES_SAMPLER` and its argument. With no
+/// endpoint nothing is exported, while spans still give logs and errors their trace ids.
 pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
-    let mut builder =
-        SdkTracerProvider::builder().with_resource(Resource::builder().with_service_name("sigil").build());
-    if let Some(endpoint) = &config.otlp_endpoint {
-        use opentelemetry_otlp::WithExportConfig;
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
-            .with_tonic()
-            .with_endpoint(endpoint)
-            .build()?;
+    let mut builder = SdkTracerProvider::builder().with_resource(resource());
+    if export_wanted(env) {
+        let exporter = opentelemetry_otlp::SpanExporter::builder().build()?;
         builder = builder.with_batch_exporter(exporter);
     }
     let provider = builder.build();
-    global::set_text_map_propagator(TraceContextPropagator::new());
+    global::set_text_map_propagator(propagator());
     global::set_tracer_provider(provider.clone());
-    let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("sigil"));
-    let filter = EnvFilter::try_new(&config.log)?;
-    let registry = tracing_subscriber::registry().with(filter).with(otel);
-    match config.log_format {
-        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer()).try_init()?,
-        LogFormat::Json => registry
-            .with(tracing_subscriber::fmt::layer().json().flatten_event(true))
-            .try_init()?,
+    // Statements of background work (revocation sync, database pings) would each start a trace
+    // of their own every few seconds: only statements inside a request's span are traced.
+    let in_a_span = dynamic_filter_fn(|metadata, context| {
+        !metadata.target().starts_with("sea_orm") || context.lookup_current().is_some()
+    });
+    let otel = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("sigil"))
+        .with_filter(EnvFilter::try_new(TRACE_FILTER)?.and(in_a_span));
+    let logs = match config.log_format {
+        LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .event_format(json::JsonWithTrace)
+            .boxed(),
+    };
+    // The log filter applies to logs only: a quieter log level must not cut traces.
+    let logs = logs.with_filter(EnvFilter::try_new(&config.log)?);
+    tracing_subscriber::registry().with(otel).with(logs).try_init()?;
+    if env("SIGIL_OTLP_ENDPOINT").is_some() {
+        tracing::warn!(
+            "SIGIL_OTLP_ENDPOINT is no longer read: set OTEL_EXPORTER_OTLP_ENDPOINT (and \
+             OTEL_EXPORTER_OTLP_PROTOCOL=grpc for a collector's port 4317)"
+        );
     }
     Ok(Telemetry { provider })
 }
 
+/// Reads trace context from HTTP headers or gRPC metadata (which travel as HTTP/2 headers).
 struct HeaderExtractor<'a>(&'a http::HeaderMap);
 
 impl Extractor for HeaderExtractor<'_> {
@@ -66,35 +153,13 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
-/// The span of one incoming gRPC request, continuing the caller's trace if it sent one.
-pub fn grpc_request_span(request: &http::Request<()>) -> tracing::Span {
-    let span = tracing::info_span!(
-        "grpc.request",
-        otel.kind = "server",
-        rpc.system = "grpc",
-        rpc.method = %request.uri().path(),
-    );
-    let parent = global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
+/// Makes `span` a child of the trace context the caller sent in `headers`, if any.
+pub fn continue_trace(span: &tracing::Span, headers: &http::HeaderMap) {
+    let parent = global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
     if parent.span().span_context().is_valid() {
         // Fails only when no OpenTelemetry layer is installed, and then there is nothing to link.
         let _ = span.set_parent(parent);
     }
-    span
-}
-
-/// The span of one incoming HTTP request, continuing the caller's trace if it sent one.
-pub fn http_request_span<B>(request: &http::Request<B>) -> tracing::Span {
-    let span = tracing::info_span!(
-        "http.request",
-        otel.kind = "server",
-        http.request.method = %request.method(),
-        url.path = %request.uri().path(),
-    );
-    let parent = global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
-    if parent.span().span_context().is_valid() {
-        let _ = span.set_parent(parent);
-    }
-    span
 }
 
 /// The trace id of the current span, when tracing is on.
@@ -105,4 +170,92 @@ pub fn current_trace_id() -> Option<String> {
     span_context
         .is_valid()
         .then(|| span_context.trace_id().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use opentelemetry::trace::{SpanId, TraceId};
+
+    use super::*;
+
+    fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+                .filter(|v| !v.is_empty())
+        }
+    }
+
+    #[test]
+    fn spans_are_exported_only_when_an_endpoint_is_configured() {
+        assert!(!export_wanted(vars(&[])));
+        assert!(export_wanted(vars(&[(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://c:4317"
+        )])));
+        assert!(export_wanted(vars(&[(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "http://c:4318/v1/traces"
+        )])));
+        assert!(!export_wanted(vars(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317"),
+            ("OTEL_TRACES_EXPORTER", "none"),
+        ])));
+        assert!(!export_wanted(vars(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317"),
+            ("OTEL_SDK_DISABLED", "true"),
+        ])));
+    }
+
+    #[test]
+    fn the_service_is_sigil_unless_the_environment_names_it() {
+        assert!(!service_named(vars(&[])));
+        assert!(!service_named(vars(&[("OTEL_RESOURCE_ATTRIBUTES", "team=id")])));
+        assert!(service_named(vars(&[("OTEL_SERVICE_NAME", "auth")])));
+        assert!(service_named(vars(&[(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "team=id, service.name=auth"
+        )])));
+    }
+
+    fn extracted(headers: &[(&str, &str)]) -> (TraceId, SpanId) {
+        let headers: HashMap<String, String> = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let context = propagator().extract(&headers);
+        let span = context.span();
+        let span_context = span.span_context();
+        (span_context.trace_id(), span_context.span_id())
+    }
+
+    #[test]
+    fn w3c_and_both_b3_encodings_are_understood() {
+        let trace = TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
+        let span = SpanId::from_hex("00f067aa0ba902b7").unwrap();
+        assert_eq!(
+            extracted(&[(
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            )]),
+            (trace, span)
+        );
+        assert_eq!(
+            extracted(&[("b3", "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1")]),
+            (trace, span)
+        );
+        assert_eq!(
+            extracted(&[
+                ("x-b3-traceid", "4bf92f3577b34da6a3ce929d0e0e4736"),
+                ("x-b3-spanid", "00f067aa0ba902b7"),
+                ("x-b3-sampled", "1"),
+            ]),
+            (trace, span)
+        );
+        assert_eq!(extracted(&[]), (TraceId::INVALID, SpanId::INVALID));
+    }
 }

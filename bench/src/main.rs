@@ -74,6 +74,8 @@ enum Scenario {
     Refresh,
     /// Server memory: at rest after start, under a login flood, and at rest again afterwards.
     Memory,
+    /// Time from process start to SERVING on SQLite: on a new database, and restarted on it.
+    Startup,
     /// Every scenario above.
     All,
     /// A mixed load of sign-ins, validations and refreshes at a rate or at the maximum, or a soak.
@@ -760,6 +762,9 @@ async fn main() -> anyhow::Result<()> {
     if wants(Scenario::Memory) {
         memory(&args).await?;
     }
+    if wants(Scenario::Startup) {
+        startup(&args).await?;
+    }
     if wants(Scenario::Validate) {
         let in_flight = VALIDATE_CONNECTIONS * VALIDATE_STREAMS;
         for cold in [false, true] {
@@ -783,6 +788,71 @@ async fn main() -> anyhow::Result<()> {
         report(
             &format!("refresh (PostgreSQL, {} chains)", refresh_chains()),
             runs,
+        );
+    }
+    Ok(())
+}
+
+/// Starts the server in `dir` on its SQLite database and returns how long it took from the spawn
+/// to the first SERVING answer of gRPC health, polled every 2 ms.
+async fn time_to_serving(binary: &PathBuf, dir: &std::path::Path) -> anyhow::Result<Duration> {
+    let grpc_port = free_port()?;
+    let http_port = free_port()?;
+    let origin = format!("http://127.0.0.1:{grpc_port}");
+    let started = Instant::now();
+    let mut child = Command::new(binary)
+        .arg("serve")
+        .current_dir(dir)
+        .env_clear()
+        .env("SIGIL_DATABASE_URL", sqlite_url())
+        .env("SIGIL_GRPC_ADDR", format!("127.0.0.1:{grpc_port}"))
+        .env("SIGIL_HTTP_ADDR", format!("127.0.0.1:{http_port}"))
+        .env("SIGIL_BOOTSTRAP_CLIENT_ID", CLIENT_ID)
+        .env("SIGIL_BOOTSTRAP_SECRET", SECRET)
+        .env("SIGIL_SHUTDOWN_DELAY", "0s")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let took = loop {
+        if let Ok(channel) = Channel::from_shared(origin.clone())?.connect().await
+            && let Ok(response) = tonic_health::pb::health_client::HealthClient::new(channel)
+                .check(tonic_health::pb::HealthCheckRequest::default())
+                .await
+            && response.into_inner().status == 1
+        {
+            break started.elapsed();
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("the server did not become SERVING within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+    Ok(took)
+}
+
+/// Start-up time to SERVING on SQLite, a new database each run (migrations, first signing keys,
+/// bootstrap) and a restart on it.
+async fn startup(args: &Args) -> anyhow::Result<()> {
+    let binary = std::fs::canonicalize(&args.server)
+        .with_context(|| format!("{} (build it with cargo build --release)", args.server.display()))?;
+    let runs = args.repeat.max(5);
+    let (mut fresh, mut again) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let dir = tempfile_dir::Dir::new()?;
+        fresh.push(time_to_serving(&binary, &dir.0).await?.as_secs_f64() * 1000.0);
+        again.push(time_to_serving(&binary, &dir.0).await?.as_secs_f64() * 1000.0);
+    }
+    for (name, runs) in [("new database", fresh), ("restart", again)] {
+        println!(
+            "start-up to SERVING (SQLite, {name}): median {:.0} ms, min {:.0} ms, max {:.0} ms over {} runs",
+            median(runs.clone(), |r| *r),
+            runs.iter().cloned().fold(f64::INFINITY, f64::min),
+            runs.iter().cloned().fold(0.0, f64::max),
+            runs.len()
         );
     }
     Ok(())

@@ -11,6 +11,7 @@ use super::{
     Deps,
     keys::{Audience, Registered},
 };
+use crate::telemetry::metrics::TokenKind;
 use crate::{
     domain::{
         Error,
@@ -195,8 +196,10 @@ impl Environments {
             jti: uuid::Uuid::new_v4().to_string(),
             token_type: TOKEN_TYPE.to_owned(),
         };
+        let token = self.deps.keys.sign(&env.id, &claims)?;
+        self.deps.metrics.token_issued(TokenKind::Environment);
         Ok(EnvironmentToken {
-            token: self.deps.keys.sign(&env.id, &claims)?,
+            token,
             expires_in: ttl,
         })
     }

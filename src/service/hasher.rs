@@ -1,25 +1,40 @@
 //! Password hashing on a small pool of dedicated threads, off the async runtime, behind a bounded
 //! queue: a flood of sign-ins waits for (or is refused) a hashing slot instead of starving other
 //! requests. Each worker keeps its argon2id memory while busy and gives it back after a second
-//! without work, so an idle server stays small.
+//! without work, so an idle server stays small. A job carries the caller's span across to its
+//! thread, where the hashing runs in a child span; queue depth and wait are measured.
 
-use std::{thread, time::Duration};
+use std::{
+    sync::Arc,
+    thread,
+    time::{Duration, Instant},
+};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use tokio::sync::oneshot;
 
-use crate::domain::{
-    Error,
-    error::Result,
-    password::{self, Password, Workspace},
+use crate::{
+    domain::{
+        Error,
+        error::Result,
+        password::{self, Password, Workspace},
+    },
+    telemetry::metrics::Metrics,
 };
 
 /// How long a worker keeps its memory without work.
 const KEEP_MEMORY: Duration = Duration::from_secs(1);
 
-enum Job {
+enum Work {
     Hash(Password, oneshot::Sender<anyhow::Result<String>>),
     Verify(Password, String, oneshot::Sender<anyhow::Result<bool>>),
+}
+
+/// Work with the span of the request it serves and the time it was queued.
+struct Job {
+    work: Work,
+    parent: tracing::Span,
+    queued: Instant,
 }
 
 /// Hands password work to the hashing threads. Cheap to clone; the threads stop when the last
@@ -27,6 +42,7 @@ enum Job {
 #[derive(Clone, Debug)]
 pub struct PasswordHasher {
     jobs: Sender<Job>,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Job {
@@ -35,64 +51,96 @@ impl std::fmt::Debug for Job {
     }
 }
 
-fn work(jobs: Receiver<Job>) {
+fn work(jobs: Receiver<Job>, metrics: Arc<Metrics>) {
     let mut workspace = Workspace::default();
     loop {
-        match jobs.recv_timeout(KEEP_MEMORY) {
-            Ok(Job::Hash(password, reply)) => {
+        let job = match jobs.recv_timeout(KEEP_MEMORY) {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                workspace.release();
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let waited = job.queued.elapsed();
+        metrics.hash_dequeued(Some(waited));
+        let name = match job.work {
+            Work::Hash(..) => "password.hash",
+            Work::Verify(..) => "password.verify",
+        };
+        let span = tracing::info_span!(
+            parent: &job.parent,
+            "password",
+            otel.name = name,
+            queue.wait_ms = waited.as_secs_f64() * 1000.0,
+        );
+        let _entered = span.enter();
+        match job.work {
+            Work::Hash(password, reply) => {
                 let _ = reply.send(password::hash_in(&password, &mut workspace));
             }
-            Ok(Job::Verify(password, phc, reply)) => {
+            Work::Verify(password, phc, reply) => {
                 let _ = reply.send(password::verify_in(&password, &phc, &mut workspace));
             }
-            Err(RecvTimeoutError::Timeout) => workspace.release(),
-            Err(RecvTimeoutError::Disconnected) => return,
         }
     }
 }
 
 impl PasswordHasher {
-    /// `workers` hashing threads with room for `queue` jobs waiting.
-    pub fn new(workers: usize, queue: usize) -> Self {
+    /// `workers` hashing threads with room for `queue` jobs waiting, measured into `metrics`.
+    pub fn new(workers: usize, queue: usize, metrics: Arc<Metrics>) -> Self {
         let (jobs, receiver) = crossbeam_channel::bounded(queue);
         for n in 0..workers.max(1) {
             let receiver = receiver.clone();
+            let metrics = metrics.clone();
             let spawned = thread::Builder::new()
                 .name(format!("sigil-hasher-{n}"))
-                .spawn(move || work(receiver));
+                .spawn(move || work(receiver, metrics));
             if let Err(error) = spawned {
                 tracing::error!(%error, "cannot start a password hashing thread");
             }
         }
-        Self { jobs }
+        Self { jobs, metrics }
     }
 
     /// A hasher sized for this machine: one thread per core.
-    pub fn for_this_machine() -> Self {
+    pub fn for_this_machine(metrics: Arc<Metrics>) -> Self {
         let cores = thread::available_parallelism().map_or(2, |n| n.get());
-        Self::new(cores, cores * 64)
+        Self::new(cores, cores * 64, metrics)
     }
 
     /// Hashes a new password.
     pub async fn hash(&self, password: Password) -> Result<String> {
         let (reply, answer) = oneshot::channel();
-        self.submit(Job::Hash(password, reply))?;
+        self.submit(Work::Hash(password, reply))?;
         answer.await.map_err(Error::internal)?.map_err(Error::Internal)
     }
 
     /// Checks a password against a stored hash.
     pub async fn verify(&self, password: Password, phc: String) -> Result<bool> {
         let (reply, answer) = oneshot::channel();
-        self.submit(Job::Verify(password, phc, reply))?;
+        self.submit(Work::Verify(password, phc, reply))?;
         answer.await.map_err(Error::internal)?.map_err(Error::Internal)
     }
 
-    fn submit(&self, job: Job) -> Result<()> {
-        self.jobs.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => {
-                Error::Unavailable("too many password checks are waiting; retry shortly")
+    fn submit(&self, work: Work) -> Result<()> {
+        let job = Job {
+            work,
+            parent: tracing::Span::current(),
+            queued: Instant::now(),
+        };
+        // Counted before it is sent, so a thread taking it at once never counts below zero.
+        self.metrics.hash_queued();
+        self.jobs.try_send(job).map_err(|e| {
+            self.metrics.hash_dequeued(None);
+            match e {
+                TrySendError::Full(_) => {
+                    Error::Unavailable("too many password checks are waiting; retry shortly")
+                }
+                TrySendError::Disconnected(_) => {
+                    Error::internal(anyhow::anyhow!("the hashing threads are gone"))
+                }
             }
-            TrySendError::Disconnected(_) => Error::internal(anyhow::anyhow!("the hashing threads are gone")),
         })
     }
 }
@@ -105,12 +153,12 @@ mod tests {
     async fn a_full_queue_refuses_instead_of_waiting() {
         // One worker and room for one waiting job: of three jobs handed in at once (far faster
         // than a hash takes), at least one finds no room.
-        let hasher = PasswordHasher::new(1, 1);
+        let hasher = PasswordHasher::new(1, 1, Metrics::shared());
         let mut answers = Vec::new();
         let mut refused = 0;
         for _ in 0..3 {
             let (reply, answer) = oneshot::channel();
-            match hasher.submit(Job::Hash(Password::new("some password"), reply)) {
+            match hasher.submit(Work::Hash(Password::new("some password"), reply)) {
                 Ok(()) => answers.push(answer),
                 Err(error) => {
                     assert_eq!(error.reason(), "UNAVAILABLE");

@@ -21,6 +21,7 @@ use url::Url;
 use crate::{
     domain::{Clock, Error, Resource, environment::Environment, error::Result},
     store::sessions::{self, Sessions},
+    telemetry::metrics::Metrics,
 };
 pub use activation::Activation;
 pub use environments::Environments;
@@ -63,6 +64,8 @@ pub struct Deps {
     pub mailer: Arc<dyn Mailer>,
     /// Configuration.
     pub settings: Arc<ServiceSettings>,
+    /// Counters of sign-ins and issued tokens.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Deps {

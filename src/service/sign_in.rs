@@ -4,6 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{DatabaseTransaction, DbBackend};
 
 use super::{Deps, tokens::Tokens};
+use crate::telemetry::metrics::TokenKind;
 use crate::{
     domain::{
         Error,
@@ -39,6 +40,22 @@ impl SignIn {
     /// Signs a user in with email and password. An unknown email, a user without a password and
     /// a wrong password fail alike and take the same time (a hash is always checked).
     pub async fn login(
+        &self,
+        environment: &Environment,
+        email: &str,
+        password: &str,
+        client: ClientInfo,
+    ) -> Result<Authentication> {
+        let result = self.check_login(environment, email, password, client).await;
+        let outcome = match &result {
+            Ok(_) => "success".into(),
+            Err(error) => error.reason(),
+        };
+        self.deps.metrics.sign_in(&outcome);
+        result
+    }
+
+    async fn check_login(
         &self,
         environment: &Environment,
         email: &str,
@@ -110,6 +127,7 @@ impl SignIn {
         let (access_token, expires_at) =
             self.tokens
                 .issue(environment, &user, &session_id, tenant_id, now)?;
+        self.deps.metrics.token_issued(TokenKind::Refresh);
         Ok(Authentication {
             access_token,
             refresh_token,

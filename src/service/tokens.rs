@@ -19,6 +19,7 @@ use crate::domain::{
     error::{AuthFailure, Result},
     user::User,
 };
+use crate::telemetry::metrics::TokenKind;
 
 /// The `type` claim of user access tokens.
 pub const USER_TOKEN: &str = "userToken";
@@ -167,7 +168,9 @@ impl Tokens {
             metadata,
             profile_picture_url: user.profile.profile_picture_url.clone(),
         };
-        Ok((self.deps.keys.sign(&environment.id, &claims)?, expires_at))
+        let token = self.deps.keys.sign(&environment.id, &claims)?;
+        self.deps.metrics.token_issued(TokenKind::Access);
+        Ok((token, expires_at))
     }
 
     /// The claims of a valid access token of `environment_id`: genuine signature, this issuer,

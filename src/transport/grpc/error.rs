@@ -41,7 +41,9 @@ impl From<Error> for Status {
         }
         let message = match &error {
             Error::Internal(cause) => {
-                let trace_id = telemetry::current_trace_id().unwrap_or_default();
+                // Without tracing there is no trace id; a fresh id still ties the answer to the log.
+                let trace_id = telemetry::current_trace_id()
+                    .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
                 tracing::error!(error = format!("{cause:#}"), trace_id, "internal error");
                 details.set_request_info(trace_id.clone(), "");
                 format!("internal error; trace id {trace_id}")

@@ -7,6 +7,7 @@ pub mod context;
 mod convert;
 mod environment;
 pub mod error;
+pub mod observe;
 mod sign_in;
 mod tenants;
 mod tokens;

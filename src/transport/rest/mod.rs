@@ -10,14 +10,17 @@ mod sign_in;
 mod tenants;
 mod users;
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Instant,
 };
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, Request, State},
+    extract::{DefaultBodyLimit, MatchedPath, Request, State},
     http::{HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -25,7 +28,7 @@ use axum::{
 };
 use serde::Serialize;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tracing::Instrument;
+use tracing::{Instrument, field::Empty};
 
 pub use error::ApiError;
 use error::ErrorBody;
@@ -33,7 +36,10 @@ pub use openapi::ApiDoc;
 use sign_in::PublicEnvironment;
 pub use sign_in::refresh_cookie_name;
 
-use crate::{service::Services, telemetry};
+use crate::{
+    service::Services,
+    telemetry::{self, metrics::Metrics},
+};
 
 /// Response header carrying the request's trace id.
 pub const TRACE_ID_HEADER: HeaderName = HeaderName::from_static("frontegg-trace-id");
@@ -47,6 +53,7 @@ pub struct Gateway {
     services: Services,
     cookie_secure: bool,
     ready: Arc<AtomicBool>,
+    metrics: Arc<Metrics>,
 }
 
 /// Settings of the gateway.
@@ -58,6 +65,8 @@ pub struct GatewaySettings {
     pub body_limit: usize,
     /// Browser origins allowed to call with credentials.
     pub cors_origins: Vec<HeaderValue>,
+    /// Where requests are counted, and what `/metrics` shows.
+    pub metrics: Arc<Metrics>,
 }
 
 /// CORS for the configured origins, with credentials (the refresh cookie) allowed. Headers are
@@ -84,6 +93,12 @@ fn cors(origins: Vec<HeaderValue>) -> CorsLayer {
             HeaderName::from_static("x-frontegg-sdk"),
             HeaderName::from_static("traceparent"),
             HeaderName::from_static("tracestate"),
+            HeaderName::from_static("b3"),
+            HeaderName::from_static("x-b3-traceid"),
+            HeaderName::from_static("x-b3-spanid"),
+            HeaderName::from_static("x-b3-parentspanid"),
+            HeaderName::from_static("x-b3-sampled"),
+            HeaderName::from_static("x-b3-flags"),
         ])
         .expose_headers([TRACE_ID_HEADER])
         .max_age(std::time::Duration::from_secs(600))
@@ -91,15 +106,18 @@ fn cors(origins: Vec<HeaderValue>) -> CorsLayer {
 
 /// The gateway's routes. `ready` tells whether the database is reachable and migrated.
 pub fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBool>) -> Router {
+    let metrics = settings.metrics.clone();
     let gateway = Gateway {
         services,
         cookie_secure: settings.cookie_secure,
         ready,
+        metrics: settings.metrics,
     };
     let api = Router::new()
         .route("/healthz", get(healthz))
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/auth/vendor", post(sign_in::authenticate_vendor))
@@ -134,7 +152,7 @@ pub fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBo
         .method_not_allowed_fallback(|| async { ApiError::no_route(StatusCode::METHOD_NOT_ALLOWED) })
         .layer(DefaultBodyLimit::max(settings.body_limit))
         .layer(cors(settings.cors_origins))
-        .layer(middleware::from_fn(trace))
+        .layer(middleware::from_fn_with_state(metrics, trace))
         .with_state(gateway);
     // Frontegg's browser SDK puts `/frontegg` before every path it calls: serve both.
     Router::new().nest(FRONTEGG_PREFIX, api.clone()).merge(api)
@@ -209,20 +227,90 @@ fn management_routes() -> Router<Gateway> {
         .route("/identity/resources/users/v3/me/tenants", get(me::my_tenants_v3))
 }
 
-/// Runs each request in its own span, continuing the caller's trace, and names the trace in a
-/// response header so a caller can quote it.
-async fn trace(request: Request, next: Next) -> Response {
-    let span = telemetry::http_request_span(&request);
+/// Routes called by machinery rather than users.
+const UNTRACED: &[&str] = &["/healthz", "/livez", "/readyz", "/metrics"];
+
+/// Runs each request in a server span named and attributed after OpenTelemetry's HTTP
+/// conventions (`GET /readyz`), continuing the caller's trace; counts and times it by method,
+/// route and status; and names the trace in a response header so a caller can quote it.
+async fn trace(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let _in_flight = metrics.http_started();
+    // The route template, never the path: paths carry ids, and callers can make them up.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned());
+    // Methods outside HTTP's own are one value, as the conventions ask: callers make them up.
+    let method = match *request.method() {
+        Method::GET
+        | Method::HEAD
+        | Method::POST
+        | Method::PUT
+        | Method::PATCH
+        | Method::DELETE
+        | Method::OPTIONS
+        | Method::CONNECT
+        | Method::TRACE => request.method().as_str().to_owned(),
+        _ => "_OTHER".to_owned(),
+    };
+    // Probes and scrapes come every few seconds: counted, not traced.
+    let span = if route.as_deref().is_some_and(|r| UNTRACED.contains(&r)) {
+        tracing::Span::none()
+    } else {
+        tracing::info_span!(
+            "http.server",
+            otel.name = match &route {
+                Some(route) => format!("{method} {route}"),
+                None => method.clone(),
+            },
+            otel.kind = "server",
+            http.request.method = method,
+            http.route = route.as_deref(),
+            url.path = %request.uri().path(),
+            http.response.status_code = Empty,
+            otel.status_code = Empty,
+        )
+    };
+    telemetry::continue_trace(&span, request.headers());
     let trace_id = span
         .in_scope(telemetry::current_trace_id)
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let mut response = error::TRACE_ID
-        .scope(trace_id.clone(), next.run(request).instrument(span))
+        .scope(trace_id.clone(), next.run(request).instrument(span.clone()))
         .await;
+    let status = response.status();
+    let elapsed = started.elapsed();
+    span.record("http.response.status_code", i64::from(status.as_u16()));
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
+    span.in_scope(|| {
+        tracing::debug!(
+            status = status.as_u16(),
+            elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+            "HTTP request finished"
+        );
+    });
+    metrics.http_handled(
+        &method,
+        route.as_deref().unwrap_or("none"),
+        status.as_u16(),
+        elapsed,
+    );
     if let Ok(value) = HeaderValue::from_str(&trace_id) {
         response.headers_mut().insert(TRACE_ID_HEADER, value);
     }
     response
+}
+
+/// `GET /metrics`: every metric, in the OpenMetrics text format Prometheus scrapes.
+async fn metrics_text(State(gateway): State<Gateway>) -> Response {
+    (
+        [(header::CONTENT_TYPE, telemetry::metrics::CONTENT_TYPE)],
+        gateway.metrics.render(),
+    )
+        .into_response()
 }
 
 /// `GET /healthz`.

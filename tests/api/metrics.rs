@@ -1,0 +1,188 @@
+//! `GET /metrics`: scraped and parsed before and after traffic, its counters move with it.
+
+use std::collections::HashMap;
+
+use sigil::transport::grpc::pb;
+
+use crate::helpers::{CLIENT_ID, TestApp, spawn_app};
+
+/// One scrape: each sample's name and labels (as written) to its value.
+struct Scrape {
+    samples: HashMap<String, f64>,
+    content_type: String,
+}
+
+impl Scrape {
+    async fn of(app: &TestApp) -> Self {
+        let response = reqwest::get(format!("http://{}/metrics", app.http_addr))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+        let text = response.text().await.unwrap();
+        assert_eq!(
+            text.lines().last(),
+            Some("# EOF"),
+            "OpenMetrics text ends with # EOF"
+        );
+        let mut samples = HashMap::new();
+        for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+            let (series, value) = line
+                .rsplit_once(' ')
+                .unwrap_or_else(|| panic!("bad line {line:?}"));
+            let value: f64 = value.parse().unwrap_or_else(|_| panic!("bad value in {line:?}"));
+            assert!(
+                samples.insert(series.to_owned(), value).is_none(),
+                "{series} appears twice"
+            );
+        }
+        Self {
+            samples,
+            content_type,
+        }
+    }
+
+    /// The value of `series`, 0 when absent (a counter not yet touched).
+    fn get(&self, series: &str) -> f64 {
+        self.samples.get(series).copied().unwrap_or(0.0)
+    }
+
+    fn has(&self, series: &str) -> bool {
+        self.samples.contains_key(series)
+    }
+}
+
+fn grpc(metric: &str, service: &str, method: &str, code: &str) -> String {
+    format!(
+        "sigil_{metric}{{grpc_service=\"identity.v1.{service}\",grpc_method=\"{method}\",grpc_code=\"{code}\"}}"
+    )
+}
+
+#[tokio::test]
+async fn counters_move_with_grpc_and_http_traffic() {
+    let app = spawn_app().await;
+    let before = Scrape::of(&app).await;
+    assert!(before.content_type.starts_with("application/openmetrics-text"));
+    assert!(before.has("sigil_build_info{version=\"0.1.0\"}"));
+    assert!(before.has("sigil_password_hash_queue_depth"));
+    assert!(before.has("sigil_db_pool_connections{state=\"idle\"}"));
+    assert!(before.has("sigil_db_pool_connections{state=\"in_use\"}"));
+
+    // gRPC: an environment token (a hash), a refused one, a user's sign-in and a failed one.
+    app.env_token().await;
+    let refused = app
+        .auth_client()
+        .authenticate_vendor(pb::AuthenticateVendorRequest {
+            client_id: CLIENT_ID.into(),
+            secret: "wrong".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    app.active_user("ada@example.com", "correct horse battery").await;
+    app.login("ada@example.com", "correct horse battery").await;
+    let failed = app
+        .auth()
+        .login(pb::LoginRequest {
+            email: "ada@example.com".into(),
+            password: "wrong password".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(failed.code(), tonic::Code::Unauthenticated);
+    // HTTP: two probes and a path that is not served.
+    for path in ["/readyz", "/readyz", "/no/such/thing"] {
+        reqwest::get(format!("http://{}{path}", app.http_addr))
+            .await
+            .unwrap();
+    }
+
+    let after = Scrape::of(&app).await;
+    let moved = |series: &str| after.get(series) - before.get(series);
+    let vendor_ok = grpc(
+        "grpc_server_handled_total",
+        "EnvironmentAuthService",
+        "AuthenticateVendor",
+        "OK",
+    );
+    assert!(moved(&vendor_ok) >= 2.0, "{vendor_ok}: {}", moved(&vendor_ok));
+    assert_eq!(
+        moved(&grpc(
+            "grpc_server_handled_total",
+            "EnvironmentAuthService",
+            "AuthenticateVendor",
+            "UNAUTHENTICATED"
+        )),
+        1.0
+    );
+    assert_eq!(
+        moved(&grpc("grpc_server_handled_total", "AuthService", "Login", "OK")),
+        1.0
+    );
+    assert_eq!(
+        moved(&grpc(
+            "grpc_server_handling_seconds_count",
+            "AuthService",
+            "Login",
+            "UNAUTHENTICATED"
+        )),
+        1.0
+    );
+    assert_eq!(
+        moved("sigil_http_server_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"}"),
+        2.0
+    );
+    assert_eq!(
+        moved(
+            "sigil_http_server_request_duration_seconds_count{method=\"GET\",route=\"/readyz\",status=\"200\"}"
+        ),
+        2.0
+    );
+    assert_eq!(
+        moved("sigil_http_server_requests_total{method=\"GET\",route=\"none\",status=\"404\"}"),
+        1.0
+    );
+    assert_eq!(moved("sigil_sign_ins_total{outcome=\"success\"}"), 1.0);
+    assert_eq!(
+        moved("sigil_sign_ins_total{outcome=\"invalid_credentials\"}"),
+        1.0
+    );
+    assert_eq!(moved("sigil_tokens_issued_total{kind=\"access\"}"), 1.0);
+    assert_eq!(moved("sigil_tokens_issued_total{kind=\"refresh\"}"), 1.0);
+    assert!(moved("sigil_tokens_issued_total{kind=\"environment\"}") >= 2.0);
+    // Vendor checks, the new user's password, two sign-ins: each waited for a hashing thread.
+    assert!(moved("sigil_password_hash_wait_seconds_count") >= 6.0);
+    assert_eq!(after.get("sigil_password_hash_queue_depth"), 0.0);
+    // The scrape itself is the one HTTP request in flight.
+    assert_eq!(after.get("sigil_http_server_in_flight"), 1.0);
+    assert!(after.get("sigil_db_pool_connections{state=\"idle\"}") >= 1.0);
+}
+
+#[tokio::test]
+async fn methods_that_are_not_served_are_counted_as_unknown() {
+    let app = spawn_app().await;
+    let mut client = tonic::client::Grpc::new(app.channel.clone());
+    client.ready().await.unwrap();
+    let codec = tonic_prost::ProstCodec::<pb::ValidateTokenRequest, pb::ValidateTokenResponse>::default();
+    let status = client
+        .unary(
+            tonic::Request::new(pb::ValidateTokenRequest::default()),
+            "/identity.v1.TokenService/MadeUp".parse().unwrap(),
+            codec,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unimplemented);
+    let scrape = Scrape::of(&app).await;
+    assert_eq!(
+        scrape.get(
+            "sigil_grpc_server_handled_total{grpc_service=\"unknown\",grpc_method=\"unknown\",grpc_code=\"UNIMPLEMENTED\"}"
+        ),
+        1.0
+    );
+    assert!(
+        !scrape.samples.keys().any(|k| k.contains("MadeUp")),
+        "a made-up method became a label value"
+    );
+}
