@@ -478,6 +478,9 @@ async fn browsers_of_allowed_origins_may_call_with_credentials() {
     let mut config = crate::helpers::test_config(&database);
     config.cors_origins = vec!["https://app.sigil.test".into()];
     let app = crate::helpers::spawn_with(database, config, crate::helpers::TestClock::new()).await;
+    // Every header Frontegg's browser SDK may send.
+    const SDK_HEADERS: &str = "authorization,content-type,frontegg-vendor-host,frontegg-login-alias,\
+                               frontegg-requested-application-id,x-frontegg-framework,x-frontegg-sdk";
     let preflight = |origin: &'static str| {
         client()
             .request(
@@ -486,10 +489,7 @@ async fn browsers_of_allowed_origins_may_call_with_credentials() {
             )
             .header(header::ORIGIN, origin)
             .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-            .header(
-                header::ACCESS_CONTROL_REQUEST_HEADERS,
-                "content-type,frontegg-vendor-host",
-            )
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, SDK_HEADERS)
             .send()
     };
     let allowed = preflight("https://app.sigil.test").await.unwrap();
@@ -500,6 +500,13 @@ async fn browsers_of_allowed_origins_may_call_with_credentials() {
         "https://app.sigil.test"
     );
     assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
+    let allowed_headers = headers[header::ACCESS_CONTROL_ALLOW_HEADERS].to_str().unwrap();
+    for name in SDK_HEADERS.split(',') {
+        assert!(
+            allowed_headers.contains(name),
+            "{name} is not allowed: {allowed_headers}"
+        );
+    }
 
     let other = preflight("https://evil.test").await.unwrap();
     assert!(!other.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));

@@ -65,11 +65,16 @@ async fn the_sdk_prefix_serves_the_same_routes_and_errors() {
 }
 
 #[tokio::test]
-async fn paths_that_only_resemble_the_prefix_are_not_found() {
+async fn paths_that_only_resemble_the_prefix_and_operational_routes_under_it_are_not_found() {
     let app = spawn_app().await;
     for path in [
         "/fronteggidentity/resources/auth/v1/user",
         "/frontegg/frontegg/healthz",
+        // Probes, metrics and the document stay at the root, out of a public SDK path.
+        "/frontegg/healthz",
+        "/frontegg/readyz",
+        "/frontegg/metrics",
+        "/frontegg/openapi.json",
     ] {
         let response = Client::new()
             .get(format!("http://{}{path}", app.http_addr))

@@ -89,6 +89,7 @@ fn cors(origins: Vec<HeaderValue>) -> CorsLayer {
             HeaderName::from_static("frontegg-tenant-id"),
             HeaderName::from_static("frontegg-user-id"),
             HeaderName::from_static("frontegg-requested-application-id"),
+            HeaderName::from_static("frontegg-login-alias"),
             HeaderName::from_static("x-frontegg-framework"),
             HeaderName::from_static("x-frontegg-sdk"),
             HeaderName::from_static("traceparent"),
@@ -113,13 +114,10 @@ pub fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBo
         ready,
         metrics: settings.metrics,
     };
-    let api = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/livez", get(livez))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
+    // Frontegg's API. Its browser SDK puts `/frontegg` before every path it calls, so it is served
+    // at both; the operational routes only at the root.
+    let frontegg = Router::new()
         .route("/.well-known/jwks.json", get(jwks))
-        .route("/openapi.json", get(openapi::openapi_json))
         .route("/auth/vendor", post(sign_in::authenticate_vendor))
         .route("/identity/resources/auth/v1/user", post(sign_in::login))
         .route(
@@ -147,15 +145,21 @@ pub fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBo
         .route(
             "/identity/resources/configurations/v1",
             get(configurations::get_configuration),
-        )
+        );
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/livez", get(livez))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .nest(FRONTEGG_PREFIX, frontegg.clone())
+        .merge(frontegg)
         .fallback(|| async { ApiError::no_route(StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async { ApiError::no_route(StatusCode::METHOD_NOT_ALLOWED) })
         .layer(DefaultBodyLimit::max(settings.body_limit))
         .layer(cors(settings.cors_origins))
         .layer(middleware::from_fn_with_state(metrics, trace))
-        .with_state(gateway);
-    // Frontegg's browser SDK puts `/frontegg` before every path it calls: serve both.
-    Router::new().nest(FRONTEGG_PREFIX, api.clone()).merge(api)
+        .with_state(gateway)
 }
 
 /// Tenant and user management, and the signed-in user's own routes. Each route is also listed
