@@ -161,6 +161,7 @@ impl SignIn {
         let (access_token, expires_at) =
             self.tokens
                 .issue(environment, &rotated.user, &rotated.session_id, &tenant_id, now)?;
+        self.deps.metrics.token_issued(TokenKind::Refresh);
         Ok(Authentication {
             access_token,
             refresh_token: next_token,

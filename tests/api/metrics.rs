@@ -68,7 +68,8 @@ async fn counters_move_with_grpc_and_http_traffic() {
     assert!(before.has("sigil_db_pool_connections{state=\"idle\"}"));
     assert!(before.has("sigil_db_pool_connections{state=\"in_use\"}"));
 
-    // gRPC: an environment token (a hash), a refused one, a user's sign-in and a failed one.
+    // gRPC: an environment token (a hash), a refused one, a user's sign-in, its refresh and a
+    // failed sign-in.
     app.env_token().await;
     let refused = app
         .auth_client()
@@ -80,7 +81,13 @@ async fn counters_move_with_grpc_and_http_traffic() {
         .unwrap_err();
     assert_eq!(refused.code(), tonic::Code::Unauthenticated);
     app.active_user("ada@example.com", "correct horse battery").await;
-    app.login("ada@example.com", "correct horse battery").await;
+    let signed_in = app.login("ada@example.com", "correct horse battery").await;
+    app.auth()
+        .refresh_token(pb::RefreshTokenRequest {
+            refresh_token: signed_in.refresh_token,
+        })
+        .await
+        .expect("refresh");
     let failed = app
         .auth()
         .login(pb::LoginRequest {
@@ -148,8 +155,9 @@ async fn counters_move_with_grpc_and_http_traffic() {
         moved("sigil_sign_ins_total{outcome=\"invalid_credentials\"}"),
         1.0
     );
-    assert_eq!(moved("sigil_tokens_issued_total{kind=\"access\"}"), 1.0);
-    assert_eq!(moved("sigil_tokens_issued_total{kind=\"refresh\"}"), 1.0);
+    // The sign-in and the refresh each issue an access and a refresh token.
+    assert_eq!(moved("sigil_tokens_issued_total{kind=\"access\"}"), 2.0);
+    assert_eq!(moved("sigil_tokens_issued_total{kind=\"refresh\"}"), 2.0);
     assert!(moved("sigil_tokens_issued_total{kind=\"environment\"}") >= 2.0);
     // Vendor checks, the new user's password, two sign-ins: each waited for a hashing thread.
     assert!(moved("sigil_password_hash_wait_seconds_count") >= 6.0);
