@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
+use super::First;
 use super::entity::environment;
 use crate::domain::{
     Error,
@@ -26,7 +27,7 @@ fn to_domain(model: environment::Model) -> Result<Environment> {
 pub async fn find_by_client_id(db: &impl ConnectionTrait, client_id: &str) -> Result<Option<Environment>> {
     environment::Entity::find()
         .filter(environment::Column::ClientId.eq(client_id))
-        .one(db)
+        .first(db)
         .await?
         .map(to_domain)
         .transpose()
@@ -35,7 +36,7 @@ pub async fn find_by_client_id(db: &impl ConnectionTrait, client_id: &str) -> Re
 /// The environment with this id.
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<Environment>> {
     environment::Entity::find_by_id(id)
-        .one(db)
+        .first(db)
         .await?
         .map(to_domain)
         .transpose()
@@ -46,7 +47,7 @@ pub async fn find_default(db: &impl ConnectionTrait) -> Result<Option<Environmen
     environment::Entity::find()
         .filter(environment::Column::Host.is_null())
         .order_by_asc(environment::Column::CreatedAt)
-        .one(db)
+        .first(db)
         .await?
         .map(to_domain)
         .transpose()

@@ -6,6 +6,7 @@ use sea_orm::{
     sea_query::Expr,
 };
 
+use super::First;
 use super::entity::signing_key;
 pub use super::entity::signing_key::Model as SigningKeyRow;
 use crate::domain::error::Result;
@@ -30,7 +31,7 @@ pub async fn current(
         .filter(signing_key::Column::RetiredAt.is_null())
         .filter(signing_key::Column::ExpiresAt.gt(now))
         .order_by_desc(signing_key::Column::CreatedAt)
-        .one(db)
+        .first(db)
         .await?)
 }
 

@@ -15,7 +15,8 @@ use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    EntityTrait, Select, SelectTwo, Selector, SelectorTrait, SqlErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 
 use crate::domain::{Error, Resource, page::Order};
@@ -151,6 +152,59 @@ impl From<DbErr> for Error {
             }
         }
         Error::internal(error)
+    }
+}
+
+/// The first row of a query, for use in place of sea-orm's `one()`, which binds its `LIMIT 1` as
+/// a parameter: SQLite compiles a statement whose LIMIT is a parameter again at every run, cached
+/// or not, while with the literal `LIMIT 1` used here the cached statement runs as it is.
+pub(crate) trait First {
+    type Item;
+
+    /// The first row `self` selects, if any.
+    fn first<C: ConnectionTrait>(
+        self,
+        db: &C,
+    ) -> impl Future<Output = Result<Option<Self::Item>, DbErr>> + Send;
+}
+
+impl<S: SelectorTrait + Send> First for Selector<S> {
+    type Item = S::Item;
+
+    async fn first<C: ConnectionTrait>(self, db: &C) -> Result<Option<S::Item>, DbErr> {
+        let backend = db.get_database_backend();
+        if backend != DbBackend::Sqlite {
+            return self.one(db).await;
+        }
+        // SQLite has no row locks, so the statement ends with its ORDER BY, if any.
+        let mut statement = self.into_statement(backend);
+        statement.sql.push_str(" LIMIT 1");
+        db.query_one_raw(statement)
+            .await?
+            .map(S::from_raw_query_result)
+            .transpose()
+    }
+}
+
+impl<E: EntityTrait> First for Select<E> {
+    type Item = E::Model;
+
+    fn first<C: ConnectionTrait>(
+        self,
+        db: &C,
+    ) -> impl Future<Output = Result<Option<E::Model>, DbErr>> + Send {
+        self.into_model::<E::Model>().first(db)
+    }
+}
+
+impl<E: EntityTrait, F: EntityTrait> First for SelectTwo<E, F> {
+    type Item = (E::Model, Option<F::Model>);
+
+    fn first<C: ConnectionTrait>(
+        self,
+        db: &C,
+    ) -> impl Future<Output = Result<Option<Self::Item>, DbErr>> + Send {
+        self.into_model::<E::Model, F::Model>().first(db)
     }
 }
 

@@ -7,6 +7,7 @@ use sea_orm::{
 };
 
 use super::{
+    First,
     entity::{refresh_token, session, session_revocation, user},
     users::{self, UserRow},
 };
@@ -223,7 +224,7 @@ pub async fn find_refresh_token(
     let found = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(token_hash))
         .find_also_related(session::Entity)
-        .one(db)
+        .first(db)
         .await?;
     Ok(found.and_then(|(token, session)| session.map(|s| (token, s))))
 }
@@ -248,7 +249,7 @@ pub async fn use_refresh_token(
 pub async fn with_user(db: &impl ConnectionTrait, id: &str) -> Result<Option<(SessionRow, UserRow)>> {
     let found = session::Entity::find_by_id(id)
         .find_also_related(user::Entity)
-        .one(db)
+        .first(db)
         .await?;
     Ok(found.and_then(|(session, user)| user.map(|u| (session, u))))
 }

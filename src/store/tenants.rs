@@ -7,6 +7,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 
+use super::First;
 use super::entity::tenant;
 use crate::domain::{
     Error, Resource,
@@ -81,7 +82,7 @@ pub async fn find_row(
     Ok(tenant::Entity::find()
         .filter(tenant::Column::EnvironmentId.eq(environment_id))
         .filter(tenant::Column::TenantId.eq(tenant_id))
-        .one(db)
+        .first(db)
         .await?)
 }
 
@@ -92,7 +93,7 @@ pub async fn lock(db: &impl ConnectionTrait, environment_id: &str, tenant_id: &s
         .filter(tenant::Column::TenantId.eq(tenant_id))
         .filter(tenant::Column::DeletedAt.is_null())
         .lock_exclusive()
-        .one(db)
+        .first(db)
         .await?;
     row.map(to_domain)
         .transpose()?

@@ -6,6 +6,7 @@ use sea_orm::{
     sea_query::{CaseStatement, Expr, ExprTrait},
 };
 
+use super::First;
 use super::entity::user_token;
 use crate::domain::error::Result;
 
@@ -82,7 +83,7 @@ pub async fn find_live(
         .filter(user_token::Column::Kind.eq(kind.as_str()))
         .filter(user_token::Column::ConsumedAt.is_null())
         .filter(user_token::Column::ExpiresAt.gt(now))
-        .one(db)
+        .first(db)
         .await?)
 }
 

@@ -10,6 +10,7 @@ use sea_orm::{
 };
 
 use super::{
+    First,
     entity::{tenant, user, user_tenant},
     tenants::contains_pattern,
 };
@@ -103,7 +104,7 @@ async fn with_memberships(db: &impl ConnectionTrait, rows: Vec<UserRow>) -> Resu
 pub async fn find_row(db: &impl ConnectionTrait, environment_id: &str, id: &str) -> Result<Option<UserRow>> {
     Ok(user::Entity::find_by_id(id)
         .filter(user::Column::EnvironmentId.eq(environment_id))
-        .one(db)
+        .first(db)
         .await?)
 }
 
@@ -112,7 +113,7 @@ pub async fn lock_row(db: &impl ConnectionTrait, environment_id: &str, id: &str)
     user::Entity::find_by_id(id)
         .filter(user::Column::EnvironmentId.eq(environment_id))
         .lock_exclusive()
-        .one(db)
+        .first(db)
         .await?
         .ok_or(Error::NotFound(Resource::User))
 }
@@ -148,7 +149,7 @@ pub async fn find_row_by_email(
     Ok(user::Entity::find()
         .filter(user::Column::EnvironmentId.eq(environment_id))
         .filter(user::Column::Email.eq(email))
-        .one(db)
+        .first(db)
         .await?)
 }
 
