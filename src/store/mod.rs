@@ -15,7 +15,7 @@ use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, Select, SelectTwo, Selector, SelectorTrait, SqlErr, SqliteTransactionMode,
+    EntityTrait, RuntimeErr, Select, SelectTwo, Selector, SelectorTrait, SqlErr, SqliteTransactionMode,
     TransactionOptions, TransactionTrait,
 };
 
@@ -30,7 +30,7 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
     options
         .max_connections(max_connections)
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(10))
+        .connect_timeout(CONNECT_TIMEOUT)
         .acquire_timeout(Duration::from_secs(10))
         // sqlx would log every statement, parameters included.
         .sqlx_logging(false)
@@ -43,7 +43,34 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         });
     // Write-ahead logging (above) lets readers run beside the single writer. Foreign keys and a
     // busy timeout are on by default in sqlx's SQLite driver.
-    Ok(Database::connect(options).await?)
+    let started = tokio::time::Instant::now();
+    loop {
+        match Database::connect(options.clone()).await {
+            // Switching a new SQLite file to write-ahead logging fails at once, without waiting
+            // for the busy timeout, while another process holds its lock (two replicas starting
+            // together on one file): try again until the timeout.
+            Err(error) if sqlite_busy(&error) && started.elapsed() < CONNECT_TIMEOUT => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            connected => return Ok(connected?),
+        }
+    }
+}
+
+/// How long opening the pool may take, busy retries included.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether `error` is SQLite's SQLITE_BUSY ("database is locked", extended codes included).
+fn sqlite_busy(error: &DbErr) -> bool {
+    let (DbErr::Conn(RuntimeErr::SqlxError(error)) | DbErr::Exec(RuntimeErr::SqlxError(error))) = error
+    else {
+        return false;
+    };
+    let Some(code) = error.as_database_error().and_then(|e| e.code()) else {
+        return false;
+    };
+    // The primary result code is the low byte of an extended one (SQLITE_BUSY_RECOVERY is 261).
+    code.parse::<i32>().is_ok_and(|code| code & 0xff == 5)
 }
 
 /// Key of the PostgreSQL advisory lock that serializes migrations across replicas.
