@@ -3,13 +3,11 @@
 
 use std::fmt;
 
-use opentelemetry::trace::TraceContextExt;
 use serde_json::{Map, Value};
 use tracing::{
     Event, Subscriber,
     field::{Field, Visit},
 };
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::{
     fmt::{FmtContext, FormatEvent, FormatFields, format::Writer},
     registry::LookupSpan,
@@ -80,13 +78,9 @@ where
         event.record(&mut Fields(&mut line));
         if let Some(span) = ctx.lookup_current() {
             line.insert("span".into(), span.name().into());
-            // The ids live in the span's OpenTelemetry data, which the current span reaches.
-            let context = tracing::Span::current().context();
-            let otel = context.span();
-            let ids = otel.span_context();
-            if ids.is_valid() {
-                line.insert("trace_id".into(), ids.trace_id().to_string().into());
-                line.insert("span_id".into(), ids.span_id().to_string().into());
+            if let Some((trace_id, span_id)) = super::ids_of(&span) {
+                line.insert("trace_id".into(), trace_id.to_string().into());
+                line.insert("span_id".into(), span_id.to_string().into());
             }
         }
         let text = serde_json::to_string(&line).map_err(|_| fmt::Error)?;
