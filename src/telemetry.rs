@@ -112,7 +112,8 @@ pub fn propagator() -> impl TextMapPropagator + Send + Sync + 'static {
 /// The exporter follows the standard variables: `OTEL_EXPORTER_OTLP_ENDPOINT` (or
 /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), `OTEL_EXPORTER_OTLP_PROTOCOL` (`grpc`,
 /// `http/protobuf`), `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_TRACES_SAMPLER` and its argument. With no
-/// endpoint nothing is exported, while spans still give logs and errors their trace ids.
+/// endpoint no OpenTelemetry span is built, while server spans still give logs and errors a trace
+/// id (the caller's, else a new one).
 pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
     let mut builder = SdkTracerProvider::builder().with_resource(resource());
     let exporting = export_wanted(env);
