@@ -326,7 +326,12 @@ fn mib(kib: u64) -> f64 {
 
 /// Creates a tenant and `n` active users of this run (names unique to it, so a running server
 /// can be loaded again and again); returns their emails.
-async fn seed(channel: &Channel, client_id: &str, secret: &str, n: usize) -> anyhow::Result<Vec<String>> {
+pub(super) async fn seed(
+    channel: &Channel,
+    client_id: &str,
+    secret: &str,
+    n: usize,
+) -> anyhow::Result<Vec<String>> {
     let run = uuid::Uuid::new_v4().simple().to_string();
     let tenant = format!("load-{}", &run[..12]);
     let token = EnvironmentAuthServiceClient::new(channel.clone())

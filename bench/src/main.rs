@@ -26,10 +26,7 @@ use sea_orm::ConnectionTrait;
 use sigil::{
     domain::password::{self, Password},
     transport::grpc::pb::{
-        self, auth_service_client::AuthServiceClient,
-        environment_auth_service_client::EnvironmentAuthServiceClient,
-        tenant_service_client::TenantServiceClient, token_service_client::TokenServiceClient,
-        user_service_client::UserServiceClient,
+        self, auth_service_client::AuthServiceClient, token_service_client::TokenServiceClient,
     },
 };
 use tokio::process::{Child, Command};
@@ -284,44 +281,9 @@ fn bearer<T>(message: T, token: &str) -> Request<T> {
     request
 }
 
-/// Creates a tenant and `n` activated users; returns their emails.
+/// Creates a tenant and `n` activated users with the bootstrap credentials; returns their emails.
 async fn seed_users(channel: &Channel, n: usize) -> anyhow::Result<Vec<String>> {
-    let token = EnvironmentAuthServiceClient::new(channel.clone())
-        .authenticate_vendor(pb::AuthenticateVendorRequest {
-            client_id: CLIENT_ID.into(),
-            secret: SECRET.into(),
-        })
-        .await?
-        .into_inner()
-        .token;
-    TenantServiceClient::new(channel.clone())
-        .create_tenant(bearer(
-            pb::CreateTenantRequest {
-                tenant_id: "bench".into(),
-                name: "Bench".into(),
-                ..Default::default()
-            },
-            &token,
-        ))
-        .await?;
-    let mut emails = Vec::new();
-    let mut users = UserServiceClient::new(channel.clone());
-    for i in 0..n {
-        let email = format!("user{i}@bench.test");
-        users
-            .create_user(bearer(
-                pb::CreateUserRequest {
-                    tenant_id: "bench".into(),
-                    email: email.clone(),
-                    password: Some(PASSWORD.into()),
-                    ..Default::default()
-                },
-                &token,
-            ))
-            .await?;
-        emails.push(email);
-    }
-    Ok(emails)
+    load::seed(channel, CLIENT_ID, SECRET, n).await
 }
 
 async fn login(channel: &Channel, email: &str) -> anyhow::Result<pb::AuthenticationResponse> {
