@@ -295,7 +295,7 @@ impl Application {
                 let _ = rx.wait_for(|stop| *stop).await;
             }
         };
-        let gateway = rest::router(
+        let gateway = rest::service(
             self.services.clone(),
             GatewaySettings {
                 cookie_secure: self.config.cookie_secure,
@@ -307,7 +307,9 @@ impl Application {
         );
         let http = axum::serve(
             self.http_listener,
-            gateway.into_make_service_with_connect_info::<SocketAddr>(),
+            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(
+                gateway,
+            ),
         )
         .with_graceful_shutdown(http_stopped);
 

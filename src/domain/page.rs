@@ -17,6 +17,55 @@ pub enum Order {
     Desc,
 }
 
+/// Most values a list filter (ids, tenant ids, phrases) may hold, from either transport: each
+/// becomes a bound SQL parameter, and databases cap those.
+pub const MAX_LIST: usize = 1000;
+
+/// A list filter's values without empty ones, refused past [`MAX_LIST`].
+pub fn bounded_list(field: &str, values: Vec<String>) -> Result<Vec<String>, FieldViolation> {
+    let values: Vec<String> = values.into_iter().filter(|v| !v.is_empty()).collect();
+    if values.len() > MAX_LIST {
+        return Err(FieldViolation::new(
+            field,
+            format!("must list at most {MAX_LIST} values"),
+        ));
+    }
+    Ok(values)
+}
+
+/// A listing's sort field: the names the contract gives each, parsed the same way for both
+/// transports.
+pub trait SortField: Copy + Default + 'static {
+    /// Every field, under the contract's name for it.
+    const NAMES: &'static [(&'static str, Self)];
+
+    /// The field named `raw`; the default when empty; anything else is refused, naming `field`.
+    fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
+        if raw.is_empty() {
+            return Ok(Self::default());
+        }
+        Self::NAMES
+            .iter()
+            .find(|(name, _)| *name == raw)
+            .map(|(_, value)| *value)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::NAMES.iter().map(|(name, _)| *name).collect();
+                FieldViolation::new(field, format!("must be one of {}", names.join(", ")))
+            })
+    }
+}
+
+impl Order {
+    /// `ASC` or `DESC` in either case; ascending when empty.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
+        match raw.to_ascii_uppercase().as_str() {
+            "" | "ASC" => Ok(Self::Asc),
+            "DESC" => Ok(Self::Desc),
+            _ => Err(FieldViolation::new(field, "must be ASC or DESC")),
+        }
+    }
+}
+
 /// Which slice of a listing to return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
@@ -88,6 +137,19 @@ mod tests {
         assert_eq!(PageRequest::parse(201, 0).unwrap_err().field, "limit");
         assert_eq!(PageRequest::parse(-1, 0).unwrap_err().field, "limit");
         assert_eq!(PageRequest::parse(10, -1).unwrap_err().field, "offset");
+    }
+
+    #[test]
+    fn list_filters_are_bounded_and_orders_named() {
+        assert_eq!(
+            bounded_list("ids", vec!["a".into(), String::new()]).unwrap(),
+            ["a"]
+        );
+        let too_many = vec!["x".to_owned(); MAX_LIST + 1];
+        assert_eq!(bounded_list("ids", too_many).unwrap_err().field, "ids");
+        assert_eq!(Order::parse("order", "desc").unwrap(), Order::Desc);
+        assert_eq!(Order::parse("order", "").unwrap(), Order::Asc);
+        assert!(Order::parse("order", "sideways").is_err());
     }
 
     #[test]

@@ -6,8 +6,8 @@ use super::{
     email::Email,
     error::{FieldViolation, Result},
     field::{self, MAX_TEXT, MAX_URL},
-    metadata::Metadata,
-    page::Order,
+    metadata,
+    page::{Order, SortField},
 };
 
 /// Longest logo accepted inline, in characters (a small data URL).
@@ -28,8 +28,8 @@ pub struct Tenant {
     pub is_reseller: bool,
     /// The parent tenant's id, if any.
     pub parent_tenant_id: Option<String>,
-    /// Metadata object.
-    pub metadata: Metadata,
+    /// Metadata: any JSON value, an object unless a caller stored something else.
+    pub metadata: serde_json::Value,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -99,6 +99,8 @@ pub struct CreateTenant {
     pub is_reseller: bool,
     /// Parent tenant's id; empty for none.
     pub parent_tenant_id: String,
+    /// Metadata, serialized JSON of any kind; empty for an empty object.
+    pub metadata: String,
 }
 
 /// A checked request to create a tenant.
@@ -114,6 +116,8 @@ pub struct NewTenant {
     pub is_reseller: bool,
     /// Parent tenant's id.
     pub parent_tenant_id: Option<String>,
+    /// Metadata.
+    pub metadata: serde_json::Value,
 }
 
 impl CreateTenant {
@@ -133,6 +137,10 @@ impl CreateTenant {
             profile: self.profile.parse()?,
             is_reseller: self.is_reseller,
             parent_tenant_id,
+            metadata: match self.metadata.as_str() {
+                "" => serde_json::Value::Object(serde_json::Map::new()),
+                raw => metadata::parse_value("metadata", raw)?,
+            },
         })
     }
 }
@@ -245,6 +253,14 @@ pub enum TenantSort {
     Name,
     /// Tenant id.
     TenantId,
+}
+
+impl SortField for TenantSort {
+    const NAMES: &'static [(&'static str, Self)] = &[
+        ("createdAt", Self::CreatedAt),
+        ("name", Self::Name),
+        ("tenantId", Self::TenantId),
+    ];
 }
 
 /// Which tenants to list, and in which order.

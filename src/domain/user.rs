@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 
 use super::{
     email::Email,
-    error::Result,
+    error::{FieldViolation, Result},
     field::{self, MAX_TEXT},
     metadata,
-    page::Order,
+    page::{self, Order, SortField},
     password::{Password, PasswordPolicy},
 };
 
@@ -209,6 +209,19 @@ pub enum UserSort {
     TenantId,
 }
 
+impl SortField for UserSort {
+    const NAMES: &'static [(&'static str, Self)] = &[
+        ("createdAt", Self::CreatedAt),
+        ("name", Self::Name),
+        ("email", Self::Email),
+        ("id", Self::Id),
+        ("verified", Self::Verified),
+        ("isLocked", Self::Locked),
+        ("provider", Self::Provider),
+        ("tenantId", Self::TenantId),
+    ];
+}
+
 /// Which users to list, and in which order.
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
@@ -218,10 +231,55 @@ pub struct UserFilter {
     pub email: Option<String>,
     /// Only these ids, when not empty.
     pub ids: Vec<String>,
+    /// Words to find in the email or name.
+    pub phrases: Phrases,
     /// Sort field.
     pub sort: UserSort,
     /// Sort direction.
     pub order: Order,
+}
+
+/// The phrase search of a user listing: words looked for in each user's email and name,
+/// ignoring case. A user matches when it holds every `contains` word, none of the `excludes`,
+/// and (when any are given) at least one of the `optional`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Phrases {
+    /// Words that must all appear.
+    pub contains: Vec<String>,
+    /// Words that must not appear.
+    pub excludes: Vec<String>,
+    /// Words of which one must appear.
+    pub optional: Vec<String>,
+}
+
+impl Phrases {
+    /// Checks each list: bounded, and each word at most [`MAX_TEXT`] characters.
+    pub fn parse(
+        contains: Vec<String>,
+        excludes: Vec<String>,
+        optional: Vec<String>,
+    ) -> Result<Self, FieldViolation> {
+        let words = |field: &str, values: Vec<String>| {
+            let values = page::bounded_list(field, values)?;
+            if values.iter().any(|v| v.chars().count() > MAX_TEXT) {
+                return Err(FieldViolation::new(
+                    field,
+                    format!("words must be at most {MAX_TEXT} characters"),
+                ));
+            }
+            Ok(values)
+        };
+        Ok(Self {
+            contains: words("_phraseSearchContains", contains)?,
+            excludes: words("_phraseSearchExcludes", excludes)?,
+            optional: words("_phraseSearchOptional", optional)?,
+        })
+    }
+
+    /// Whether no word is given.
+    pub fn is_empty(&self) -> bool {
+        self.contains.is_empty() && self.excludes.is_empty() && self.optional.is_empty()
+    }
 }
 
 #[cfg(test)]

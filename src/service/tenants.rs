@@ -67,6 +67,11 @@ impl Tenants {
         tenants::list(&self.deps.db, environment_id, &filter, page).await
     }
 
+    /// Every tenant of the environment, by tenant id (the unpaged listing Frontegg's clients read).
+    pub async fn all(&self, environment_id: &str) -> Result<Vec<Tenant>> {
+        tenants::all(&self.deps.db, environment_id).await
+    }
+
     /// Changes the fields that `update` sets.
     pub async fn update(
         &self,
@@ -102,11 +107,14 @@ impl Tenants {
         Ok(())
     }
 
-    /// Merges the keys of a serialized JSON object into the tenant's metadata.
+    /// Merges serialized JSON into the tenant's metadata: an object's keys into an object, any
+    /// other value in place of what was there.
     pub async fn add_metadata(&self, environment_id: &str, tenant_id: &str, raw: &str) -> Result<Tenant> {
-        let additions = metadata::parse("metadata", raw)?;
-        self.change_metadata(environment_id, tenant_id, |metadata| metadata.extend(additions))
-            .await
+        let additions = metadata::parse_value("metadata", raw)?;
+        self.change_metadata(environment_id, tenant_id, |metadata| {
+            metadata::merge(metadata, additions)
+        })
+        .await
     }
 
     /// Removes one key from the tenant's metadata.
@@ -115,7 +123,9 @@ impl Tenants {
             return Err(Error::invalid("key", "must not be empty"));
         }
         self.change_metadata(environment_id, tenant_id, |metadata| {
-            metadata.remove(key);
+            if let serde_json::Value::Object(map) = metadata {
+                map.remove(key);
+            }
         })
         .await
     }
@@ -124,14 +134,12 @@ impl Tenants {
         &self,
         environment_id: &str,
         tenant_id: &str,
-        change: impl FnOnce(&mut metadata::Metadata),
+        change: impl FnOnce(&mut serde_json::Value),
     ) -> Result<Tenant> {
         let txn = store::begin(&self.deps.db).await?;
         let mut tenant = tenants::lock(&txn, environment_id, tenant_id).await?;
         change(&mut tenant.metadata);
-        let size = serde_json::Value::Object(tenant.metadata.clone())
-            .to_string()
-            .len();
+        let size = tenant.metadata.to_string().len();
         if size > metadata::MAX_BYTES {
             return Err(Error::invalid(
                 "metadata",

@@ -62,13 +62,14 @@ pub struct AccessClaims {
     pub permissions: Vec<String>,
     /// The user's metadata object.
     pub metadata: serde_json::Value,
-    /// The user's profile picture, when it has one.
-    #[serde(
-        rename = "profilePictureUrl",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// The user's profile picture; null when it has none (Frontegg's tokens always carry it).
+    #[serde(rename = "profilePictureUrl", default)]
     pub profile_picture_url: Option<String>,
+    /// The application signed in to. Frontegg's SDKs require it (its FastAPI integration refuses
+    /// a token without it); sigil has one application per environment, named by the
+    /// environment's id.
+    #[serde(rename = "applicationId")]
+    pub application_id: String,
 }
 
 impl Registered for AccessClaims {
@@ -167,6 +168,7 @@ impl Tokens {
             permissions: Vec::new(),
             metadata,
             profile_picture_url: user.profile.profile_picture_url.clone(),
+            application_id: environment.id.clone(),
         };
         let token = self.deps.keys.sign(&environment.id, &claims)?;
         self.deps.metrics.token_issued(TokenKind::Access);

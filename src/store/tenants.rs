@@ -12,7 +12,6 @@ use super::entity::tenant;
 use crate::domain::{
     Error, Resource,
     error::Result,
-    metadata::Metadata,
     page::{Page, PageRequest},
     tenant::{NewTenant, Tenant, TenantFilter, TenantProfile, TenantSort},
 };
@@ -21,7 +20,7 @@ use crate::domain::{
 pub type TenantRow = tenant::Model;
 
 pub(crate) fn to_domain(row: TenantRow) -> Result<Tenant> {
-    let metadata: Metadata = serde_json::from_str(&row.metadata)
+    let metadata: serde_json::Value = serde_json::from_str(&row.metadata)
         .map_err(|e| Error::internal(anyhow::anyhow!("tenant {} has bad metadata: {e}", row.id)))?;
     Ok(Tenant {
         id: row.id,
@@ -66,7 +65,7 @@ fn to_row(environment_id: &str, tenant: &Tenant, deleted_at: Option<DateTime<Utc
         creator_email: p.creator_email,
         is_reseller: tenant.is_reseller,
         parent_tenant_id: tenant.parent_tenant_id.clone(),
-        metadata: serde_json::Value::Object(tenant.metadata.clone()).to_string(),
+        metadata: tenant.metadata.to_string(),
         created_at: tenant.created_at,
         updated_at: tenant.updated_at,
         deleted_at,
@@ -137,7 +136,7 @@ pub async fn insert_or_revive(
         profile: new.profile,
         is_reseller: new.is_reseller,
         parent_tenant_id: new.parent_tenant_id,
-        metadata: Metadata::new(),
+        metadata: new.metadata,
         created_at: now,
         updated_at: now,
     };
@@ -235,4 +234,17 @@ pub async fn list(
         .await?;
     let items = rows.into_iter().map(to_domain).collect::<Result<Vec<_>>>()?;
     Ok(Page::new(items, total, page))
+}
+
+/// Every live tenant of the environment, by tenant id.
+pub async fn all(db: &impl ConnectionTrait, environment_id: &str) -> Result<Vec<Tenant>> {
+    tenant::Entity::find()
+        .filter(tenant::Column::EnvironmentId.eq(environment_id))
+        .filter(tenant::Column::DeletedAt.is_null())
+        .order_by_asc(tenant::Column::TenantId)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
 }

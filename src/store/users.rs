@@ -4,9 +4,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, JoinType, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, RelationDef, RelationTrait, Set,
-    sea_query::{Expr, ExprTrait, Query, SubQueryStatement},
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef, RelationTrait, Set,
+    sea_query::{Expr, ExprTrait, Func, Query, SubQueryStatement},
 };
 
 use super::{
@@ -18,7 +18,7 @@ use crate::domain::{
     Resource,
     error::{Error, Result},
     page::{Page, PageRequest},
-    user::{Membership, User, UserFilter, UserProfile, UserSort},
+    user::{Membership, Phrases, User, UserFilter, UserProfile, UserSort},
 };
 
 /// The stored form of a user.
@@ -343,6 +343,9 @@ pub async fn list(
     if !filter.ids.is_empty() {
         query = query.filter(user::Column::Id.is_in(filter.ids.iter().cloned()));
     }
+    if !filter.phrases.is_empty() {
+        query = query.filter(phrase_condition(&filter.phrases));
+    }
     let total = query.clone().count(db).await?;
     let column = match filter.sort {
         UserSort::CreatedAt => user::Column::CreatedAt,
@@ -363,6 +366,36 @@ pub async fn list(
         .all(db)
         .await?;
     Ok(Page::new(with_memberships(db, rows).await?, total, page))
+}
+
+/// Users whose email or name holds the phrases' words, ignoring case.
+fn phrase_condition(phrases: &Phrases) -> Condition {
+    let holds = |word: &str| {
+        let pattern = contains_pattern(word);
+        Expr::expr(Func::lower(Expr::col(user::Column::Email)))
+            .like(pattern.clone())
+            .or(Expr::expr(Func::lower(Func::coalesce([
+                Expr::col(user::Column::Name),
+                Expr::val(""),
+            ])))
+            .like(pattern))
+    };
+    let mut condition = Condition::all();
+    for word in &phrases.contains {
+        condition = condition.add(holds(word));
+    }
+    for word in &phrases.excludes {
+        condition = condition.add(holds(word).not());
+    }
+    if !phrases.optional.is_empty() {
+        condition = condition.add(
+            phrases
+                .optional
+                .iter()
+                .fold(Condition::any(), |any, word| any.add(holds(word))),
+        );
+    }
+    condition
 }
 
 /// Sets the user's current tenant.

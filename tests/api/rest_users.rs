@@ -143,7 +143,7 @@ async fn bad_user_input_is_a_4xx_naming_the_field() {
     }
     for wrong_type in [
         json!({"email": "bob@example.com", "provider": "myspace"}),
-        json!({"email": "bob@example.com", "metadata": {"team": "blue"}}),
+        json!({"email": "bob@example.com", "metadata": [1]}),
         json!({"email": 7}),
         json!({"email": "bob@example.com", "roleIds": "admin"}),
     ] {

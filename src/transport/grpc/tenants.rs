@@ -4,12 +4,12 @@ use tonic::{Request, Response, Status};
 
 use super::{
     auth::environment,
-    convert::{order, text, timestamp},
+    convert::{order, page_metadata, text, timestamp},
     pb::{self, tenant_service_server::TenantService},
 };
 use crate::{
     domain::{
-        page::PageRequest,
+        page::{self, PageRequest},
         tenant::{CreateTenant, Tenant, TenantFilter, TenantProfileInput, TenantSort, UpdateTenant},
     },
     service::Tenants,
@@ -45,7 +45,7 @@ fn to_pb(tenant: Tenant) -> pb::Tenant {
         creator_email: text(p.creator_email),
         is_reseller: tenant.is_reseller,
         parent_tenant_id: text(tenant.parent_tenant_id),
-        metadata: serde_json::Value::Object(tenant.metadata).to_string(),
+        metadata: tenant.metadata.to_string(),
         created_at: Some(timestamp(tenant.created_at)),
         updated_at: Some(timestamp(tenant.updated_at)),
     }
@@ -76,6 +76,7 @@ impl TenantService for TenantApi {
             },
             is_reseller: r.is_reseller,
             parent_tenant_id: r.parent_tenant_id,
+            metadata: r.metadata,
         };
         let tenant = self.tenants.create(&env, create).await?;
         Ok(Response::new(pb::CreateTenantResponse {
@@ -102,23 +103,23 @@ impl TenantService for TenantApi {
         let r = request.into_inner();
         let page = PageRequest::parse(r.limit.into(), r.offset.into()).map_err(crate::domain::Error::from)?;
         let sort = match pb::TenantSortBy::try_from(r.sort_by) {
+            Ok(pb::TenantSortBy::Unspecified | pb::TenantSortBy::CreatedAt) => TenantSort::CreatedAt,
             Ok(pb::TenantSortBy::Name) => TenantSort::Name,
             Ok(pb::TenantSortBy::TenantId) => TenantSort::TenantId,
-            _ => TenantSort::CreatedAt,
+            Err(_) => {
+                return Err(crate::domain::Error::invalid("sort_by", "is not a known sort field").into());
+            }
         };
         let filter = TenantFilter {
             text: Some(r.filter).filter(|f| !f.is_empty()),
-            tenant_ids: r.tenant_ids,
+            tenant_ids: page::bounded_list("tenant_ids", r.tenant_ids).map_err(crate::domain::Error::from)?,
             sort,
-            order: order(r.order),
+            order: order(r.order)?,
         };
         let listed = self.tenants.list(&env, filter, page).await?;
         Ok(Response::new(pb::ListTenantsResponse {
+            metadata: Some(page_metadata(&listed)),
             items: listed.items.into_iter().map(to_pb).collect(),
-            metadata: Some(pb::PaginationMetadata {
-                total_items: listed.total_items as i64,
-                total_pages: listed.total_pages as i64,
-            }),
         }))
     }
 

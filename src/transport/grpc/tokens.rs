@@ -69,6 +69,8 @@ impl TokenService for TokenApi {
             roles: claims.roles,
             permissions: claims.permissions,
             metadata: claims.metadata.to_string(),
+            profile_picture_url: claims.profile_picture_url.unwrap_or_default(),
+            application_id: claims.application_id,
         }))
     }
 }

@@ -4,17 +4,40 @@ use tonic::{Request, Response, Status};
 
 use super::{
     auth::environment,
-    convert::{order, text, timestamp},
+    convert::{order, page_metadata, text, timestamp},
     pb::{self, user_service_server::UserService},
 };
 use crate::{
     domain::{
         Error,
-        page::PageRequest,
-        user::{CreateUser, UpdateUser, User, UserFilter, UserSort},
+        page::{self, PageRequest},
+        user::{CreateUser, Phrases, UpdateUser, User, UserFilter, UserSort},
     },
     service::Users,
 };
+
+/// The filter and page of a user listing, checked.
+fn listing(r: pb::ListUsersRequest, phrases: Phrases) -> Result<(UserFilter, PageRequest), Error> {
+    let page = PageRequest::parse(r.limit.into(), r.offset.into())?;
+    let sort = match pb::UserSortBy::try_from(r.sort_by) {
+        Ok(pb::UserSortBy::Unspecified | pb::UserSortBy::CreatedAt) => UserSort::CreatedAt,
+        Ok(pb::UserSortBy::Name) => UserSort::Name,
+        Ok(pb::UserSortBy::Email) => UserSort::Email,
+        Ok(pb::UserSortBy::Id) => UserSort::Id,
+        Ok(pb::UserSortBy::Verified) => UserSort::Verified,
+        Ok(pb::UserSortBy::IsLocked) => UserSort::Locked,
+        Err(_) => return Err(Error::invalid("sort_by", "is not a known sort field")),
+    };
+    let filter = UserFilter {
+        tenant_id: Some(r.tenant_id).filter(|t| !t.is_empty()),
+        email: Some(r.email).filter(|e| !e.is_empty()),
+        ids: page::bounded_list("ids", r.ids)?,
+        phrases,
+        sort,
+        order: order(r.order)?,
+    };
+    Ok((filter, page))
+}
 
 /// gRPC face of user management.
 pub struct UserApi {
@@ -115,30 +138,26 @@ impl UserService for UserApi {
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<pb::ListUsersResponse>, Status> {
         let env = environment(&request)?;
-        let r = request.into_inner();
-        let page = PageRequest::parse(r.limit.into(), r.offset.into()).map_err(Error::from)?;
-        let sort = match pb::UserSortBy::try_from(r.sort_by) {
-            Ok(pb::UserSortBy::Name) => UserSort::Name,
-            Ok(pb::UserSortBy::Email) => UserSort::Email,
-            Ok(pb::UserSortBy::Id) => UserSort::Id,
-            Ok(pb::UserSortBy::Verified) => UserSort::Verified,
-            Ok(pb::UserSortBy::IsLocked) => UserSort::Locked,
-            _ => UserSort::CreatedAt,
-        };
-        let filter = UserFilter {
-            tenant_id: Some(r.tenant_id).filter(|t| !t.is_empty()),
-            email: Some(r.email).filter(|e| !e.is_empty()),
-            ids: r.ids,
-            sort,
-            order: order(r.order),
-        };
+        let (filter, page) = listing(request.into_inner(), Phrases::default())?;
         let listed = self.users.list(&env, filter, page).await?;
         Ok(Response::new(pb::ListUsersResponse {
+            metadata: Some(page_metadata(&listed)),
             items: listed.items.into_iter().map(to_pb).collect(),
-            metadata: Some(pb::PaginationMetadata {
-                total_items: listed.total_items as i64,
-                total_pages: listed.total_pages as i64,
-            }),
+        }))
+    }
+
+    async fn search_users(
+        &self,
+        request: Request<pb::SearchUsersRequest>,
+    ) -> Result<Response<pb::SearchUsersResponse>, Status> {
+        let env = environment(&request)?;
+        let r = request.into_inner();
+        let phrases = Phrases::parse(r.contains, r.excludes, r.optional).map_err(Error::from)?;
+        let (filter, page) = listing(r.listing.unwrap_or_default(), phrases)?;
+        let listed = self.users.list(&env, filter, page).await?;
+        Ok(Response::new(pb::SearchUsersResponse {
+            metadata: Some(page_metadata(&listed)),
+            items: listed.items.into_iter().map(to_pb).collect(),
         }))
     }
 

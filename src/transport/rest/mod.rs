@@ -27,7 +27,11 @@ use axum::{
     routing::{get, post},
 };
 use serde::Serialize;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower::Layer;
+use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
+    normalize_path::{NormalizePath, NormalizePathLayer},
+};
 use tracing::{Instrument, field::Empty};
 
 pub use error::ApiError;
@@ -105,8 +109,18 @@ fn cors(origins: Vec<HeaderValue>) -> CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
-/// The gateway's routes. `ready` tells whether the database is reachable and migrated.
-pub fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBool>) -> Router {
+/// The gateway: its routes, each also answering with a trailing slash (Frontegg's Python SDK
+/// calls `/auth/vendor/`), because Frontegg does. `ready` tells whether the database is
+/// reachable and migrated.
+pub fn service(
+    services: Services,
+    settings: GatewaySettings,
+    ready: Arc<AtomicBool>,
+) -> NormalizePath<Router> {
+    NormalizePathLayer::trim_trailing_slash().layer(router(services, settings, ready))
+}
+
+fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBool>) -> Router {
     let metrics = settings.metrics.clone();
     let gateway = Gateway {
         services,
@@ -168,7 +182,10 @@ fn management_routes() -> Router<Gateway> {
     const TENANTS_V1: &str = "/tenants/resources/tenants/v1";
     const USERS_V1: &str = "/identity/resources/users/v1";
     Router::new()
-        .route(TENANTS_V1, post(tenants::create_tenant))
+        .route(
+            TENANTS_V1,
+            get(tenants::list_all_tenants).post(tenants::create_tenant),
+        )
         .route(
             &format!("{TENANTS_V1}/{{tenantId}}"),
             get(tenants::get_tenant_v1)
@@ -190,11 +207,14 @@ fn management_routes() -> Router<Gateway> {
         )
         .route(
             USERS_V1,
-            post(users::create_user_v1).put(users::update_user_in_tenant),
+            get(users::list_users_v1)
+                .post(users::create_user_v1)
+                .put(users::update_user_in_tenant),
         )
         .route("/identity/resources/users/v2", post(users::create_user_v2))
         .route("/identity/resources/users/v3", get(users::list_users))
         .route(&format!("{USERS_V1}/email"), get(users::get_user_by_email))
+        .route(&format!("{USERS_V1}/query/phrase"), get(users::search_users))
         // GET names its parameter {id} in the contract, the others {userId}: one route serves all.
         .route(
             &format!("{USERS_V1}/{{userId}}"),

@@ -11,16 +11,13 @@ use serde::Serialize;
 use super::error::ApiError;
 use crate::domain::{
     Error,
-    page::{DEFAULT_LIMIT, MAX_LIMIT, Order, Page, PageRequest},
+    page::{self, DEFAULT_LIMIT, MAX_LIMIT, Order, Page, PageRequest, SortField},
 };
 
 /// Header naming the tenant a management request is about.
 pub const TENANT_HEADER: &str = "frontegg-tenant-id";
 /// Header naming the user a management request is about.
 pub const USER_HEADER: &str = "frontegg-user-id";
-/// Most values an array parameter may list.
-pub const MAX_LIST: usize = 1000;
-
 /// The decoded query string of a request.
 #[derive(Debug, Default)]
 pub struct Params(Vec<(String, String)>);
@@ -75,49 +72,27 @@ impl Params {
         }
     }
 
-    /// Every value of `name`, whether repeated or joined with commas; empty items are dropped.
-    /// More than [`MAX_LIST`] are refused: each becomes a bound SQL parameter, and databases cap those.
+    /// Every value of `name`, whether repeated or joined with commas; empty items are dropped,
+    /// and more than [`page::MAX_LIST`] refused.
     pub fn list(&self, name: &str) -> Result<Vec<String>, Error> {
-        let values: Vec<String> = self
+        let values = self
             .0
             .iter()
             .filter(|(k, _)| k == name)
             .flat_map(|(_, v)| v.split(','))
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
+            .map(|v| v.trim().to_owned())
             .collect();
-        if values.len() > MAX_LIST {
-            return Err(Error::invalid(
-                name,
-                format!("must list at most {MAX_LIST} values"),
-            ));
-        }
-        Ok(values)
+        Ok(page::bounded_list(name, values)?)
     }
 
-    /// One of `choices`, by its exact name.
-    pub fn choice<T: Copy>(&self, name: &str, choices: &[(&str, T)]) -> Result<Option<T>, Error> {
-        match self.one(name)? {
-            None | Some("") => Ok(None),
-            Some(raw) => choices
-                .iter()
-                .find(|(label, _)| *label == raw)
-                .map(|(_, value)| Some(*value))
-                .ok_or_else(|| {
-                    let labels: Vec<_> = choices.iter().map(|(label, _)| *label).collect();
-                    Error::invalid(name, format!("must be one of {}", labels.join(", ")))
-                }),
-        }
+    /// `name`: a sort field under its contract name, or the listing's default when absent.
+    pub fn sort<T: SortField>(&self, name: &str) -> Result<T, Error> {
+        Ok(T::parse(name, self.one(name)?.unwrap_or_default())?)
     }
 
     /// `_order`: `ASC` or `DESC`, in either case.
     pub fn order(&self) -> Result<Order, Error> {
-        match self.one("_order")?.map(str::to_ascii_uppercase).as_deref() {
-            None | Some("") | Some("ASC") => Ok(Order::Asc),
-            Some("DESC") => Ok(Order::Desc),
-            Some(_) => Err(Error::invalid("_order", "must be ASC or DESC")),
-        }
+        Ok(Order::parse("_order", self.one("_order")?.unwrap_or_default())?)
     }
 
     /// `_limit` and `_offset`, where the offset counts pages of `_limit` items, as the contract
@@ -249,14 +224,16 @@ mod tests {
     #[test]
     fn lists_are_repeated_or_joined() {
         assert_eq!(params("a=x&a=y,z&a=").list("a").unwrap(), ["x", "y", "z"]);
-        let many = vec!["x"; MAX_LIST + 1].join(",");
+        let many = vec!["x"; page::MAX_LIST + 1].join(",");
         assert!(params(&format!("a={many}")).list("a").is_err());
     }
 
     #[test]
-    fn choices_name_the_parameter() {
+    fn sorts_name_the_parameter() {
         let p = params("_sortBy=nope");
-        let error = p.choice("_sortBy", &[("name", 1)]).unwrap_err();
+        let error = p
+            .sort::<crate::domain::tenant::TenantSort>("_sortBy")
+            .unwrap_err();
         assert_eq!(error.violations()[0].field, "_sortBy");
         assert!(params("_order=sideways").order().is_err());
         assert_eq!(params("_order=desc").order().unwrap(), Order::Desc);

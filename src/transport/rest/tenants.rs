@@ -17,8 +17,8 @@ use super::{
     sign_in::CallingEnvironment,
 };
 use crate::domain::{
-    Error,
-    tenant::{CreateTenant, Tenant, TenantFilter, TenantProfileInput, TenantSort, UpdateTenant},
+    Error, metadata,
+    tenant::{CreateTenant, Tenant, TenantFilter, TenantProfileInput, UpdateTenant},
 };
 
 /// A tenant as the contract answers it. Optional fields that are unset are left out.
@@ -33,7 +33,7 @@ pub struct TenantJson {
     pub name: String,
     /// The environment the tenant belongs to.
     pub vendor_id: String,
-    /// Metadata: a JSON object, serialized.
+    /// Metadata: JSON (an object unless a caller stored another value), serialized.
     pub metadata: String,
     /// Whether the tenant resells.
     pub is_reseller: bool,
@@ -93,7 +93,7 @@ impl TenantJson {
             tenant_id: tenant.tenant_id,
             name: tenant.name,
             vendor_id: vendor_id.to_owned(),
-            metadata: serde_json::Value::Object(tenant.metadata).to_string(),
+            metadata: tenant.metadata.to_string(),
             is_reseller: tenant.is_reseller,
             deleted_at: None,
             created_at: time(tenant.created_at),
@@ -159,6 +159,10 @@ pub struct CreateTenantRequest {
     /// The parent tenant; it must exist.
     #[serde(default)]
     parent_tenant_id: Option<String>,
+    /// Metadata: any JSON value, or JSON text in a string; an empty object when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    metadata: serde_json::Value,
 }
 
 /// `UpdateTenantRequest` (the contract leaves its fields open; these are the ones sigil
@@ -207,7 +211,8 @@ pub struct UpdateTenantRequest {
 /// `AddTenantMetadataRequest`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AddTenantMetadataRequest {
-    /// Keys to merge into the tenant's metadata: a JSON object, or one serialized in a string.
+    /// Keys to merge into the tenant's metadata: a JSON object, or one serialized in a string;
+    /// any other JSON value replaces the metadata.
     #[schema(value_type = Object)]
     metadata: serde_json::Value,
 }
@@ -336,6 +341,7 @@ pub async fn create_tenant(
         },
         is_reseller: body.is_reseller.unwrap_or_default(),
         parent_tenant_id: body.parent_tenant_id.unwrap_or_default(),
+        metadata: metadata::from_wire(body.metadata),
     };
     let tenant = gateway.services.tenants.create(&environment.id, create).await?;
     Ok((
@@ -345,12 +351,33 @@ pub async fn create_tenant(
         .into_response())
 }
 
-async fn get(gateway: Gateway, environment_id: &str, tenant_id: &str) -> Result<Response, ApiError> {
-    let tenant = gateway.services.tenants.get(environment_id, tenant_id).await?;
-    Ok(Json(TenantJson::new(tenant, environment_id)).into_response())
+/// `GET /tenants/resources/tenants/v1`: every tenant, unpaged, as Frontegg's clients list them.
+#[utoipa::path(
+    get,
+    path = "/tenants/resources/tenants/v1",
+    tag = "Accounts",
+    operation_id = "TenantControllerV1_getTenants",
+    summary = "List every account (tenant), by tenant id",
+    security(("environmentToken" = [])),
+    responses(
+        (status = 200, description = "The tenants", body = Vec<TenantJson>),
+        (status = 401, description = "No valid environment token", body = ErrorBody),
+    )
+)]
+pub async fn list_all_tenants(
+    State(gateway): State<Gateway>,
+    CallingEnvironment(environment): CallingEnvironment,
+) -> Result<Response, ApiError> {
+    let tenants = gateway.services.tenants.all(&environment.id).await?;
+    let items: Vec<_> = tenants
+        .into_iter()
+        .map(|t| TenantJson::new(t, &environment.id))
+        .collect();
+    Ok(Json(items).into_response())
 }
 
-/// `GET /tenants/resources/tenants/v1/{tenantId}`.
+/// `GET /tenants/resources/tenants/v1/{tenantId}`: the tenant in a one-element array, which is
+/// what Frontegg answers and its clients parse.
 #[utoipa::path(
     get,
     path = "/tenants/resources/tenants/v1/{tenantId}",
@@ -360,7 +387,7 @@ async fn get(gateway: Gateway, environment_id: &str, tenant_id: &str) -> Result<
     security(("environmentToken" = [])),
     params(TenantPath),
     responses(
-        (status = 200, description = "The tenant", body = TenantJson),
+        (status = 200, description = "The tenant, alone in an array", body = Vec<TenantJson>),
         (status = 400, description = "The id cannot be read", body = ErrorBody),
         (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
@@ -371,7 +398,12 @@ pub async fn get_tenant_v1(
     CallingEnvironment(environment): CallingEnvironment,
     PathParams(path): PathParams<TenantPath>,
 ) -> Result<Response, ApiError> {
-    get(gateway, &environment.id, &path.tenant_id).await
+    let tenant = gateway
+        .services
+        .tenants
+        .get(&environment.id, &path.tenant_id)
+        .await?;
+    Ok(Json([TenantJson::new(tenant, &environment.id)]).into_response())
 }
 
 /// `GET /tenants/resources/tenants/v2/{tenantId}`.
@@ -395,7 +427,12 @@ pub async fn get_tenant_v2(
     CallingEnvironment(environment): CallingEnvironment,
     PathParams(path): PathParams<TenantPath>,
 ) -> Result<Response, ApiError> {
-    get(gateway, &environment.id, &path.tenant_id).await
+    let tenant = gateway
+        .services
+        .tenants
+        .get(&environment.id, &path.tenant_id)
+        .await?;
+    Ok(Json(TenantJson::new(tenant, &environment.id)).into_response())
 }
 
 /// `GET /tenants/resources/tenants/v2`.
@@ -419,16 +456,7 @@ pub async fn list_tenants(
     params: Params,
 ) -> Result<Response, ApiError> {
     let page = params.page()?;
-    let sort = params
-        .choice(
-            "_sortBy",
-            &[
-                ("createdAt", TenantSort::CreatedAt),
-                ("name", TenantSort::Name),
-                ("tenantId", TenantSort::TenantId),
-            ],
-        )?
-        .unwrap_or_default();
+    let sort = params.sort("_sortBy")?;
     let filter = TenantFilter {
         text: params.text("_filter")?,
         tenant_ids: params.list("_tenantIds")?,
@@ -598,7 +626,7 @@ pub async fn delete_tenant(
     request_body = AddTenantMetadataRequest,
     responses(
         (status = 201, description = "The tenant with its merged metadata", body = TenantJson),
-        (status = 400, description = "The metadata is not a JSON object", body = ErrorBody),
+        (status = 400, description = "The metadata is not JSON or too large", body = ErrorBody),
         (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 413, description = "The body is too large", body = ErrorBody),
@@ -611,11 +639,7 @@ pub async fn add_tenant_metadata(
     PathParams(path): PathParams<TenantPath>,
     JsonBody(body): JsonBody<AddTenantMetadataRequest>,
 ) -> Result<Response, ApiError> {
-    let raw = match body.metadata {
-        serde_json::Value::String(raw) => raw,
-        object @ serde_json::Value::Object(_) => object.to_string(),
-        _ => return Err(Error::invalid("metadata", "must be a JSON object").into()),
-    };
+    let raw = metadata::from_wire(body.metadata);
     let tenant = gateway
         .services
         .tenants

@@ -20,8 +20,8 @@ use super::{
     tenants::time,
 };
 use crate::domain::{
-    Error, Resource,
-    user::{CreateUser, UpdateUser, User, UserFilter, UserSort},
+    Error, Resource, metadata,
+    user::{CreateUser, Phrases, UpdateUser, User, UserFilter},
 };
 
 /// Metadata as answered when a user has none: an empty object, so that callers can always parse it.
@@ -235,8 +235,8 @@ pub struct CreateUserRequest {
     /// How the user signs in; only `local` is supported.
     #[serde(default)]
     provider: Option<Provider>,
-    /// Metadata: a JSON object, serialized.
-    #[serde(default)]
+    /// Metadata: a JSON object, or one serialized in a string.
+    #[serde(default, deserialize_with = "metadata::deserialize_text")]
     metadata: Option<String>,
     /// Accepted; sigil sends no invitation email on creation.
     #[serde(default)]
@@ -276,11 +276,11 @@ pub struct CreateVendorUserRequest {
     /// Phone number.
     #[serde(default)]
     phone_number: Option<String>,
-    /// Metadata: a JSON object, serialized.
-    #[serde(default)]
+    /// Metadata: a JSON object, or one serialized in a string.
+    #[serde(default, deserialize_with = "metadata::deserialize_text")]
     metadata: Option<String>,
-    /// Environment-only metadata: a JSON object, serialized.
-    #[serde(default)]
+    /// Environment-only metadata: a JSON object, or one serialized in a string.
+    #[serde(default, deserialize_with = "metadata::deserialize_text")]
     vendor_metadata: Option<String>,
     /// Roles to assign: not supported yet, must be empty.
     #[serde(default)]
@@ -667,33 +667,30 @@ pub async fn list_users(
     headers: HeaderMap,
     params: Params,
 ) -> Result<Response, ApiError> {
+    list(gateway, environment, &headers, &params, Phrases::default()).await
+}
+
+/// A page of users matching the listing parameters and `phrases`.
+async fn list(
+    gateway: Gateway,
+    environment: crate::domain::environment::Environment,
+    headers: &HeaderMap,
+    params: &Params,
+    phrases: Phrases,
+) -> Result<Response, ApiError> {
     params.refuse(&["_namePrefix", "_identifier", "_identifierType", "_externalIds"])?;
     params.boolean("_includeSubTenants")?;
     let page = params.page()?;
-    let sort = params
-        .choice(
-            "_sortBy",
-            &[
-                ("createdAt", UserSort::CreatedAt),
-                ("name", UserSort::Name),
-                ("email", UserSort::Email),
-                ("id", UserSort::Id),
-                ("verified", UserSort::Verified),
-                ("isLocked", UserSort::Locked),
-                ("provider", UserSort::Provider),
-                ("tenantId", UserSort::TenantId),
-            ],
-        )?
-        .unwrap_or_default();
     let tenant_id = match params.text("_tenantId")? {
         Some(tenant_id) => Some(tenant_id),
-        None => header(&headers, TENANT_HEADER)?.map(str::to_owned),
+        None => header(headers, TENANT_HEADER)?.map(str::to_owned),
     };
     let filter = UserFilter {
         tenant_id: tenant_id.clone(),
         email: params.text("_email")?,
         ids: params.list("ids")?,
-        sort,
+        phrases,
+        sort: params.sort("_sortBy")?,
         order: params.order()?,
     };
     let listed = gateway.services.users.list(&environment.id, filter, page).await?;
@@ -709,6 +706,94 @@ pub async fn list_users(
         links,
     })
     .into_response())
+}
+
+/// Query of `GET /identity/resources/users/v1/query/phrase`, beside the listing's own.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PhraseQuery {
+    /// Words (repeated, or joined with commas) that must all appear in the email or name.
+    #[param(rename = "_phraseSearchContains")]
+    contains: Option<Vec<String>>,
+    /// Words that must not appear.
+    #[param(rename = "_phraseSearchExcludes")]
+    excludes: Option<Vec<String>>,
+    /// Words of which at least one must appear.
+    #[param(rename = "_phraseSearchOptional")]
+    optional: Option<Vec<String>>,
+    /// Approximate (fuzzy) matching: not supported; `true` is refused.
+    #[param(rename = "_phraseSearchApproximate")]
+    approximate: Option<bool>,
+}
+
+/// `GET /identity/resources/users/v1/query/phrase`.
+#[utoipa::path(
+    get,
+    path = "/identity/resources/users/v1/query/phrase",
+    tag = "User Management",
+    operation_id = "UsersControllerV1_searchUsers",
+    summary = "Find users by words in their email or name, a page at a time",
+    security(("environmentToken" = [])),
+    params(
+        UserListQuery,
+        PhraseQuery,
+        ("frontegg-tenant-id" = Option<String>, Header, description = "Keeps the members of this tenant when `_tenantId` is absent"),
+    ),
+    responses(
+        (status = 200, description = "A page of users", body = UserPage),
+        (status = 400, description = "A parameter is invalid or not supported", body = ErrorBody),
+        (status = 401, description = "No valid environment token", body = ErrorBody),
+    )
+)]
+pub async fn search_users(
+    State(gateway): State<Gateway>,
+    CallingEnvironment(environment): CallingEnvironment,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, ApiError> {
+    if params.boolean("_phraseSearchApproximate")? == Some(true) {
+        return Err(Error::invalid(
+            "_phraseSearchApproximate",
+            "approximate matching is not supported: words match exactly, ignoring case",
+        )
+        .into());
+    }
+    let phrases = Phrases::parse(
+        params.list("_phraseSearchContains")?,
+        params.list("_phraseSearchExcludes")?,
+        params.list("_phraseSearchOptional")?,
+    )
+    .map_err(Error::from)?;
+    list(gateway, environment, &headers, &params, phrases).await
+}
+
+/// `GET /identity/resources/users/v1`: the v3 listing at the path Frontegg's clients (the Rust
+/// crate among them) page through users with.
+#[utoipa::path(
+    get,
+    path = "/identity/resources/users/v1",
+    tag = "User Management",
+    operation_id = "UsersControllerV1_getUsers",
+    summary = "List users a page at a time",
+    security(("environmentToken" = [])),
+    params(
+        UserListQuery,
+        ("frontegg-tenant-id" = Option<String>, Header, description = "Keeps the members of this tenant when `_tenantId` is absent"),
+    ),
+    responses(
+        (status = 200, description = "A page of users", body = UserPage),
+        (status = 400, description = "A parameter is invalid or not supported", body = ErrorBody),
+        (status = 401, description = "No valid environment token", body = ErrorBody),
+    )
+)]
+pub async fn list_users_v1(
+    State(gateway): State<Gateway>,
+    CallingEnvironment(environment): CallingEnvironment,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, ApiError> {
+    list(gateway, environment, &headers, &params, Phrases::default()).await
 }
 
 /// Reads a field that may be null: absent stays `None` (unchanged), null becomes an empty string
@@ -730,11 +815,11 @@ pub struct UpdateVendorUserRequest {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(max_length = 4095)]
     profile_picture_url: Option<String>,
-    /// New metadata: a JSON object, serialized.
-    #[serde(default)]
+    /// New metadata: a JSON object, or one serialized in a string.
+    #[serde(default, deserialize_with = "metadata::deserialize_text")]
     metadata: Option<String>,
-    /// New environment-only metadata: a JSON object, serialized.
-    #[serde(default)]
+    /// New environment-only metadata: a JSON object, or one serialized in a string.
+    #[serde(default, deserialize_with = "metadata::deserialize_text")]
     vendor_metadata: Option<String>,
     /// New multi-factor bypass flag.
     #[serde(default)]
@@ -758,8 +843,8 @@ pub struct UpdateUserRequest {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(max_length = 4095)]
     profile_picture_url: Option<String>,
-    /// New metadata: a JSON object, serialized.
-    #[serde(default)]
+    /// New metadata: a JSON object, or one serialized in a string.
+    #[serde(default, deserialize_with = "metadata::deserialize_text")]
     metadata: Option<String>,
     /// New display name.
     #[serde(default)]
