@@ -88,13 +88,18 @@ impl Tenants {
         Ok(tenant)
     }
 
-    /// Deletes a tenant: its sessions are revoked, its memberships end, users left with no tenant are deleted, members whose
+    /// Deletes a tenant: its sessions and every session of its members are revoked, its memberships end, users left with no tenant are deleted, members whose
     /// current tenant it was move to their oldest remaining one, and sub-tenants move to its parent.
     pub async fn delete(&self, environment_id: &str, tenant_id: &str) -> Result<()> {
         let environment = self.deps.environment(environment_id).await?;
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
         let tenant = tenants::lock(&txn, environment_id, tenant_id).await?;
+        // The members' tokens list the tenant in `tenantIds` whatever tenant their session is in,
+        // and a tenant created later with the same id must not be claimed by them.
+        self.deps
+            .revoke_sessions(&txn, &environment, Sessions::OfMembersOf(&tenant.id), now)
+            .await?;
         self.deps
             .revoke_sessions(&txn, &environment, Sessions::InTenant(&tenant.tenant_id), now)
             .await?;

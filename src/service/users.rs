@@ -158,7 +158,8 @@ impl Users {
         Ok(user)
     }
 
-    /// Ends the user's membership of a tenant and revokes its sessions there.
+    /// Ends the user's membership of a tenant and revokes all of its sessions, since each of
+    /// their tokens claims the tenant.
     pub async fn remove_from_tenant(
         &self,
         environment_id: &str,
@@ -174,13 +175,10 @@ impl Users {
             return Err(Error::NotFound(Resource::Membership));
         }
         users::repoint_active_tenants(&txn, environment_id, &tenant.tenant_id, Some(user_id), now).await?;
+        // Every token of the user lists the tenant in `tenantIds`, whatever tenant its session is
+        // in: all of the user's sessions end, and a new sign-in issues tokens without it.
         self.deps
-            .revoke_sessions(
-                &txn,
-                &environment,
-                Sessions::OfUserInTenant(user_id, &tenant.tenant_id),
-                now,
-            )
+            .revoke_sessions(&txn, &environment, Sessions::OfUser(user_id), now)
             .await?;
         let user = users::get(&txn, environment_id, user_id).await?;
         txn.commit().await?;

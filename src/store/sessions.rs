@@ -3,12 +3,14 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    FromQueryResult, QueryFilter, QueryResult, QuerySelect, Set, Statement, sea_query::Expr, sqlx,
+    FromQueryResult, QueryFilter, QueryResult, QuerySelect, Set, Statement,
+    sea_query::{Expr, ExprTrait, Query},
+    sqlx,
 };
 
 use super::{
     First,
-    entity::{refresh_token, session, session_revocation, user},
+    entity::{refresh_token, session, session_revocation, user, user_tenant},
     users::{self, UserRow},
 };
 use crate::domain::{
@@ -355,10 +357,11 @@ pub enum Sessions<'a> {
     Id(&'a str),
     /// Every session of a user.
     OfUser(&'a str),
-    /// A user's sessions in one tenant.
-    OfUserInTenant(&'a str, &'a str),
     /// Every session in a tenant (by tenant id).
     InTenant(&'a str),
+    /// Every session, in any tenant, of the members of a tenant (by its row id): their tokens
+    /// list the tenant in `tenantIds`.
+    OfMembersOf(&'a str),
 }
 
 /// Revokes the live sessions `which` selects: marks them revoked and records the revocations
@@ -373,10 +376,16 @@ pub async fn revoke(
     let condition = match which {
         Sessions::Id(id) => Condition::all().add(session::Column::Id.eq(id)),
         Sessions::OfUser(user_id) => Condition::all().add(session::Column::UserId.eq(user_id)),
-        Sessions::OfUserInTenant(user_id, tenant_id) => Condition::all()
-            .add(session::Column::UserId.eq(user_id))
-            .add(session::Column::TenantId.eq(tenant_id)),
         Sessions::InTenant(tenant_id) => Condition::all().add(session::Column::TenantId.eq(tenant_id)),
+        Sessions::OfMembersOf(tenant_row_id) => Condition::all().add(
+            session::Column::UserId.in_subquery(
+                Query::select()
+                    .column(user_tenant::Column::UserId)
+                    .from(user_tenant::Entity)
+                    .and_where(Expr::col(user_tenant::Column::TenantRef).eq(tenant_row_id))
+                    .to_owned(),
+            ),
+        ),
     };
     let ids: Vec<String> = session::Entity::find()
         .select_only()

@@ -199,3 +199,50 @@ async fn a_locked_users_token_stops_working() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_user_removed_from_a_tenant_keeps_no_token_that_claims_it() {
+    let app = spawn_app().await;
+    let (id, _) = ann(&app).await;
+    let signed_in = ok(
+        Api::anonymous(&app)
+            .post(
+                "/identity/resources/auth/v1/user",
+                json!({"email": "ann@example.com", "password": PASSWORD}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let token = signed_in["accessToken"].as_str().unwrap();
+    let refresh_token = signed_in["refreshToken"].as_str().unwrap();
+    let me = Api::bearer(&app, token);
+    let profile = ok(me.get(ME_V2).await, StatusCode::OK).await;
+    assert_eq!(profile["tenantIds"], json!(["acme", "globex"]));
+
+    // Removed from globex, which is not the tenant of her session.
+    let api = Api::environment(&app).await;
+    let removed = api
+        .request(Method::DELETE, &format!("/identity/resources/users/v1/{id}"))
+        .header("frontegg-tenant-id", "globex")
+        .send()
+        .await
+        .unwrap();
+    ok(removed, StatusCode::OK).await;
+    error(me.get(ME_V2).await, StatusCode::UNAUTHORIZED, "SESSION_REVOKED").await;
+    error(
+        Api::anonymous(&app)
+            .post(
+                "/identity/resources/auth/v1/user/token/refresh",
+                json!({"refreshToken": refresh_token}),
+            )
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "SESSION_REVOKED",
+    )
+    .await;
+
+    let again = sign_in(&app, "ann@example.com", PASSWORD).await;
+    let profile = ok(Api::bearer(&app, &again).get(ME_V2).await, StatusCode::OK).await;
+    assert_eq!(profile["tenantIds"], json!(["acme"]));
+}

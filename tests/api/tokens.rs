@@ -213,3 +213,97 @@ async fn a_revocation_reaches_every_replica() {
     let status = last.expect("the other replica learned of the revocation within two seconds");
     assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
 }
+
+/// The claims of a token, read without verifying it.
+fn claims_of(token: &str) -> serde_json::Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_user_removed_from_a_tenant_keeps_no_token_that_claims_it() {
+    let app = spawn_app().await;
+    let user = app.active_user("ann@example.com", PASSWORD).await;
+    let (mut tenants, mut users) = app.clients().await;
+    tenants
+        .create_tenant(crate::helpers::tenant("globex", "Globex"))
+        .await
+        .unwrap();
+    users
+        .add_user_to_tenant(pb::AddUserToTenantRequest {
+            user_id: user.id.clone(),
+            tenant_id: "globex".into(),
+        })
+        .await
+        .unwrap();
+    let auth = app.login("ann@example.com", PASSWORD).await;
+    let claims = claims_of(&auth.access_token);
+    assert_eq!(claims["tenantId"], "acme");
+    assert_eq!(claims["tenantIds"], serde_json::json!(["acme", "globex"]));
+
+    // Removed from globex, which is not the tenant of her session: her token still claims it.
+    users
+        .remove_user_from_tenant(pb::RemoveUserFromTenantRequest {
+            user_id: user.id.clone(),
+            tenant_id: "globex".into(),
+        })
+        .await
+        .unwrap();
+    let status = app.validate(&auth.access_token).await.unwrap_err();
+    assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
+    let status = app
+        .auth()
+        .refresh_token(pb::RefreshTokenRequest {
+            refresh_token: auth.refresh_token.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
+
+    // A new sign-in claims only the tenants she is in.
+    let again = app.login("ann@example.com", PASSWORD).await;
+    let claims = claims_of(&again.access_token);
+    assert_eq!(claims["tenantIds"], serde_json::json!(["acme"]));
+    app.validate(&again.access_token).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_deleted_tenant_is_claimed_by_no_token_of_its_former_members() {
+    let app = spawn_app().await;
+    let user = app.active_user("ann@example.com", PASSWORD).await;
+    let (mut tenants, mut users) = app.clients().await;
+    tenants
+        .create_tenant(crate::helpers::tenant("globex", "Globex"))
+        .await
+        .unwrap();
+    users
+        .add_user_to_tenant(pb::AddUserToTenantRequest {
+            user_id: user.id.clone(),
+            tenant_id: "globex".into(),
+        })
+        .await
+        .unwrap();
+    let auth = app.login("ann@example.com", PASSWORD).await;
+    assert_eq!(
+        claims_of(&auth.access_token)["tenantIds"],
+        serde_json::json!(["acme", "globex"])
+    );
+    tenants
+        .delete_tenant(pb::DeleteTenantRequest {
+            tenant_id: "globex".into(),
+        })
+        .await
+        .unwrap();
+    let status = app.validate(&auth.access_token).await.unwrap_err();
+    assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
+    let again = app.login("ann@example.com", PASSWORD).await;
+    assert_eq!(
+        claims_of(&again.access_token)["tenantIds"],
+        serde_json::json!(["acme"])
+    );
+}
