@@ -43,8 +43,9 @@ use crate::{
 
 /// How often the database is pinged to keep the health status true.
 const DB_CHECK_INTERVAL: Duration = Duration::from_secs(5);
-/// How often signing keys are checked for rotation and reloaded.
-const KEY_CHECK_INTERVAL: Duration = Duration::from_secs(15 * 60);
+/// How often signing keys are reloaded (picking up keys made elsewhere) and checked for
+/// rotation.
+pub const KEY_CHECK_INTERVAL: Duration = Duration::from_secs(15 * 60);
 
 /// The gRPC services whose health is reported, besides the server as a whole ("").
 const SERVICES: &[&str] = &[
@@ -113,6 +114,7 @@ pub struct Application {
     grpc_listener: TcpListener,
     http_listener: TcpListener,
     db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
     services: Services,
     keys: Arc<KeyRing>,
     revocations: Arc<Revocations>,
@@ -158,11 +160,22 @@ impl Application {
             let (in_use, idle) = store::pool_usage(&pool);
             PoolUsage { in_use, idle }
         });
-        let revocations = Arc::new(Revocations::new(db.clone(), clock.clone()));
+        let revocations = Arc::new(Revocations::new(
+            db.clone(),
+            clock.clone(),
+            metrics.clone(),
+            config.revocation_max_staleness,
+        ));
         revocations.sync().await.context("reading session revocations")?;
+        // Weak: the metrics must not keep the revocations (which count into them) alive.
+        let watched = Arc::downgrade(&revocations);
+        metrics.watch_revocation_sync(move || {
+            let age = watched.upgrade()?.sync_age()?;
+            Some(age.to_std().unwrap_or_default())
+        });
         let deps = Deps {
             db: db.clone(),
-            clock,
+            clock: clock.clone(),
             keys: keys.clone(),
             hasher: PasswordHasher::for_this_machine(metrics.clone()),
             revocations: revocations.clone(),
@@ -186,6 +199,7 @@ impl Application {
             grpc_listener,
             http_listener,
             db,
+            clock,
             services,
             keys,
             revocations,
@@ -317,10 +331,17 @@ impl Application {
         readiness.set(store::ping(&self.db).await).await;
         let watchdog = tokio::spawn(watch_database(
             self.db.clone(),
+            self.clock.clone(),
             readiness.clone(),
             stop_rx.clone(),
         ));
-        let rotation = tokio::spawn(rotate_keys(self.db.clone(), self.keys.clone(), stop_rx.clone()));
+        let rotation = tokio::spawn(check_keys(
+            self.db.clone(),
+            self.clock.clone(),
+            self.keys.clone(),
+            self.metrics.clone(),
+            stop_rx.clone(),
+        ));
         let revocations = tokio::spawn(
             self.revocations
                 .clone()
@@ -364,11 +385,17 @@ impl Application {
     }
 }
 
-/// Keeps the health status in step with the database's reachability.
-async fn watch_database(db: DatabaseConnection, readiness: Readiness, stop: watch::Receiver<bool>) {
+/// Keeps the health status in step with the database's reachability, checking every
+/// [`DB_CHECK_INTERVAL`] of the clock.
+async fn watch_database(
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+    readiness: Readiness,
+    stop: watch::Receiver<bool>,
+) {
     let mut was_up = true;
     loop {
-        tokio::time::sleep(DB_CHECK_INTERVAL).await;
+        clock.sleep(DB_CHECK_INTERVAL).await;
         if *stop.borrow() {
             return;
         }
@@ -385,10 +412,17 @@ async fn watch_database(db: DatabaseConnection, readiness: Readiness, stop: watc
     }
 }
 
-/// Rotates signing keys that are due and picks up keys made by other replicas.
-async fn rotate_keys(db: DatabaseConnection, keys: Arc<KeyRing>, stop: watch::Receiver<bool>) {
+/// Every [`KEY_CHECK_INTERVAL`] of the clock, reloads the signing keys (picking up keys made by
+/// other replicas) and rotates keys that are due.
+async fn check_keys(
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+    keys: Arc<KeyRing>,
+    metrics: Arc<Metrics>,
+    stop: watch::Receiver<bool>,
+) {
     loop {
-        tokio::time::sleep(KEY_CHECK_INTERVAL).await;
+        clock.sleep(KEY_CHECK_INTERVAL).await;
         if *stop.borrow() {
             return;
         }
@@ -400,6 +434,7 @@ async fn rotate_keys(db: DatabaseConnection, keys: Arc<KeyRing>, stop: watch::Re
             Ok::<_, crate::domain::Error>(())
         }
         .await;
+        metrics.key_check(result.is_ok());
         if let Err(error) = result {
             tracing::warn!(error = %error, "checking signing keys failed");
         }

@@ -86,6 +86,16 @@ pub struct Config {
     /// How often each replica reads new session revocations when no announcement arrives.
     #[arg(long, env = "SIGIL_REVOCATION_SYNC", default_value = "1s", value_parser = duration, global = true)]
     pub revocation_sync: Duration,
+    /// How long a replica that cannot read session revocations keeps validating access tokens;
+    /// past it, validation answers UNAVAILABLE (503) rather than trust a stale revocation list.
+    #[arg(
+        long,
+        env = "SIGIL_REVOCATION_MAX_STALENESS",
+        default_value = "30s",
+        value_parser = duration,
+        global = true
+    )]
+    pub revocation_max_staleness: Duration,
     /// How long a signing key signs before a new one replaces it, such as `30d`.
     #[arg(long, env = "SIGIL_KEY_ROTATION", default_value = "30d", value_parser = duration, global = true)]
     pub key_rotation: Duration,
@@ -195,6 +205,10 @@ impl Config {
             "SIGIL_ENVIRONMENT_TOKEN_TTL must be shorter than SIGIL_KEY_ROTATION"
         );
         anyhow::ensure!(
+            self.revocation_max_staleness > self.revocation_sync,
+            "SIGIL_REVOCATION_MAX_STALENESS must be longer than SIGIL_REVOCATION_SYNC"
+        );
+        anyhow::ensure!(
             self.database_max_connections() >= 2,
             "SIGIL_DATABASE_MAX_CONNECTIONS must be at least 2"
         );
@@ -212,6 +226,7 @@ mod tests {
         assert_eq!(config.grpc_addr.to_string(), "0.0.0.0:50051");
         assert_eq!(config.http_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(config.environment_token_ttl, Duration::from_secs(3600));
+        assert_eq!(config.revocation_max_staleness, Duration::from_secs(30));
         assert_eq!(config.app_url().as_str(), "http://localhost:8080/");
         assert_eq!(config.issuer(), "http://localhost:8080");
     }
@@ -223,6 +238,14 @@ mod tests {
         assert_eq!(cli.config.database_url(), "sqlite://x.db");
         let cli = Cli::parse_from(["sigil", "--grpc-addr", "127.0.0.1:1", "serve"]);
         assert_eq!(cli.config.grpc_addr.to_string(), "127.0.0.1:1");
+    }
+
+    #[test]
+    fn the_staleness_bound_must_exceed_the_sync_interval() {
+        let config = Cli::parse_from(["sigil", "--revocation-max-staleness", "1s"]).config;
+        assert!(config.validate().is_err());
+        let config = Cli::parse_from(["sigil", "--revocation-max-staleness", "2s"]).config;
+        assert!(config.validate().is_ok());
     }
 
     #[test]

@@ -176,7 +176,8 @@ impl Tokens {
     }
 
     /// The claims of a valid access token of `environment_id`: genuine signature, this issuer,
-    /// addressed to the environment, unexpired, and of a session not revoked. Answers from memory.
+    /// addressed to the environment, unexpired, and of a session not revoked. Answers from memory;
+    /// UNAVAILABLE when the revocations in memory are older than the staleness bound.
     pub async fn validate(&self, environment_id: &str, token: &str) -> Result<AccessClaims> {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let verified = match self.verified.get(&key) {
@@ -203,6 +204,8 @@ impl Tokens {
         if claims.exp <= self.deps.clock.now().timestamp() {
             return Err(Error::Unauthenticated(AuthFailure::ExpiredToken));
         }
+        // Fail closed: a set of revocations not read for too long may miss this session's.
+        self.deps.revocations.ensure_fresh()?;
         if self.deps.revocations.is_revoked(&claims.sid) {
             return Err(Error::Unauthenticated(AuthFailure::SessionRevoked));
         }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    FromQueryResult, QueryFilter, QueryResult, QuerySelect, Set, Statement,
+    FromQueryResult, QueryFilter, QueryOrder, QueryResult, QuerySelect, Set, Statement,
     sea_query::{Expr, ExprTrait, Query},
     sqlx,
 };
@@ -408,6 +408,7 @@ pub async fn revoke(
         session_id: Set(id.clone()),
         revoked_at: Set(now),
         forget_after: Set(forget_after),
+        ..Default::default()
     });
     session_revocation::Entity::insert_many(rows)
         .on_conflict_do_nothing_on([session_revocation::Column::SessionId])
@@ -421,20 +422,37 @@ pub async fn revoke(
     Ok(ids.len())
 }
 
-/// Revocations recorded at or after `since`, with how long each must be remembered.
-pub async fn revocations_since(
-    db: &impl ConnectionTrait,
-    since: DateTime<Utc>,
-) -> Result<Vec<(String, DateTime<Utc>, DateTime<Utc>)>> {
-    Ok(session_revocation::Entity::find()
+/// A recorded revocation, as replicas read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationRow {
+    /// Its number in the database sequence.
+    pub seq: i64,
+    /// The revoked session.
+    pub session_id: String,
+    /// When no access token of the session can be valid any more.
+    pub forget_after: DateTime<Utc>,
+}
+
+/// Revocations numbered above `after`, in the order of their numbers.
+pub async fn revocations_after(db: &impl ConnectionTrait, after: i64) -> Result<Vec<RevocationRow>> {
+    let rows: Vec<(i64, String, DateTime<Utc>)> = session_revocation::Entity::find()
         .select_only()
+        .column(session_revocation::Column::Seq)
         .column(session_revocation::Column::SessionId)
-        .column(session_revocation::Column::RevokedAt)
         .column(session_revocation::Column::ForgetAfter)
-        .filter(session_revocation::Column::RevokedAt.gte(since))
+        .filter(session_revocation::Column::Seq.gt(after))
+        .order_by_asc(session_revocation::Column::Seq)
         .into_tuple()
         .all(db)
-        .await?)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, session_id, forget_after)| RevocationRow {
+            seq,
+            session_id,
+            forget_after,
+        })
+        .collect())
 }
 
 /// Deletes revocations no token can outlive any more.

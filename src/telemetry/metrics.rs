@@ -6,7 +6,7 @@
 //! `unknown`), HTTP route templates (not paths), status codes, and fixed outcome and kind names.
 
 use std::{
-    sync::{Arc, OnceLock},
+    sync::{Arc, OnceLock, atomic::AtomicU64},
     time::Duration,
 };
 
@@ -88,6 +88,7 @@ pub struct PoolUsage {
 }
 
 type PoolProbe = Box<dyn Fn() -> PoolUsage + Send + Sync>;
+type AgeProbe = Box<dyn Fn() -> Option<Duration> + Send + Sync>;
 
 /// What sigil counts. Cheap to share behind an `Arc`.
 pub struct Metrics {
@@ -104,6 +105,10 @@ pub struct Metrics {
     hash_wait_seconds: Histogram,
     db_connections: Family<StateLabels, Gauge>,
     pool_probe: OnceLock<PoolProbe>,
+    revocation_syncs: Family<OutcomeLabels, Counter>,
+    revocation_sync_age: Gauge<f64, AtomicU64>,
+    revocation_probe: OnceLock<AgeProbe>,
+    key_checks: Family<OutcomeLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -216,6 +221,25 @@ impl Metrics {
             "Database pool connections, by state: in_use or idle",
             db_connections.clone(),
         );
+        let revocation_syncs = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "revocation_syncs",
+            "Reads of the session revocations other replicas recorded, by outcome: ok or error",
+            revocation_syncs.clone(),
+        );
+        let revocation_sync_age = Gauge::<f64, AtomicU64>::default();
+        registry.register_with_unit(
+            "revocation_sync_age",
+            "Time since the last successful read of session revocations began (by sigil's clock)",
+            Unit::Seconds,
+            revocation_sync_age.clone(),
+        );
+        let key_checks = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "signing_key_checks",
+            "Periodic checks of the signing keys (reload, and rotation when enabled), by outcome: ok or error",
+            key_checks.clone(),
+        );
         registry.register(
             "build",
             "sigil's version; the value is always 1",
@@ -237,6 +261,10 @@ impl Metrics {
             hash_wait_seconds,
             db_connections,
             pool_probe: OnceLock::new(),
+            revocation_syncs,
+            revocation_sync_age,
+            revocation_probe: OnceLock::new(),
+            key_checks,
         }
     }
 
@@ -250,8 +278,37 @@ impl Metrics {
         let _ = self.pool_probe.set(Box::new(probe));
     }
 
+    /// Reads the age of the revocation cache at each scrape (`None` before its first read). Set
+    /// once; later calls are ignored.
+    pub fn watch_revocation_sync(&self, probe: impl Fn() -> Option<Duration> + Send + Sync + 'static) {
+        let _ = self.revocation_probe.set(Box::new(probe));
+    }
+
+    /// A read of the session revocations ended, successfully or not.
+    pub fn revocation_sync(&self, ok: bool) {
+        self.revocation_syncs
+            .get_or_create(&OutcomeLabels {
+                outcome: if ok { "ok" } else { "error" }.to_owned(),
+            })
+            .inc();
+    }
+
+    /// A periodic check of the signing keys ended, successfully or not.
+    pub fn key_check(&self, ok: bool) {
+        self.key_checks
+            .get_or_create(&OutcomeLabels {
+                outcome: if ok { "ok" } else { "error" }.to_owned(),
+            })
+            .inc();
+    }
+
     /// The metrics in the OpenMetrics text format.
     pub fn render(&self) -> String {
+        if let Some(probe) = self.revocation_probe.get() {
+            // Before the first read there is no age: NaN says "unknown" to Prometheus.
+            self.revocation_sync_age
+                .set(probe().map_or(f64::NAN, |age| age.as_secs_f64()));
+        }
         if let Some(probe) = self.pool_probe.get() {
             let usage = probe();
             self.db_connections

@@ -7,13 +7,14 @@ use sigil::transport::grpc::pb;
 use crate::helpers::{CLIENT_ID, TestApp, spawn_app};
 
 /// One scrape: each sample's name and labels (as written) to its value.
-struct Scrape {
+pub struct Scrape {
     samples: HashMap<String, f64>,
     content_type: String,
 }
 
 impl Scrape {
-    async fn of(app: &TestApp) -> Self {
+    /// Scrapes `app`.
+    pub async fn of(app: &TestApp) -> Self {
         let response = reqwest::get(format!("http://{}/metrics", app.http_addr))
             .await
             .unwrap();
@@ -43,11 +44,11 @@ impl Scrape {
     }
 
     /// The value of `series`, 0 when absent (a counter not yet touched).
-    fn get(&self, series: &str) -> f64 {
+    pub fn get(&self, series: &str) -> f64 {
         self.samples.get(series).copied().unwrap_or(0.0)
     }
 
-    fn has(&self, series: &str) -> bool {
+    pub fn has(&self, series: &str) -> bool {
         self.samples.contains_key(series)
     }
 }
@@ -67,6 +68,9 @@ async fn counters_move_with_grpc_and_http_traffic() {
     assert!(before.has("sigil_password_hash_queue_depth"));
     assert!(before.has("sigil_db_pool_connections{state=\"idle\"}"));
     assert!(before.has("sigil_db_pool_connections{state=\"in_use\"}"));
+    // The revocations were read at start, a moment ago by the (unmoved) test clock.
+    assert!(before.get("sigil_revocation_syncs_total{outcome=\"ok\"}") >= 1.0);
+    assert!(before.get("sigil_revocation_sync_age_seconds") < 1.0);
 
     // gRPC: an environment token (a hash), a refused one, a user's sign-in, its refresh and a
     // failed sign-in.

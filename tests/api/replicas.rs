@@ -6,7 +6,12 @@
 
 use std::{future::Future, time::Duration};
 
-use sigil::{Config, transport::grpc::pb};
+use sea_orm::DbBackend;
+use sigil::{
+    Config,
+    store::sessions::{self, Sessions},
+    transport::grpc::pb,
+};
 use tonic::{Code, Status};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -35,8 +40,10 @@ fn quick_sync(database: &TestDatabase) -> Config {
     config
 }
 
-/// Retries `call` for up to three seconds until it fails; returns the failure.
-async fn refused_within_seconds<F, Fut, T>(mut call: F) -> Status
+/// Retries `call` for up to three seconds until it fails, moving `clocks` on by the sync
+/// interval between tries (on SQLite the periodic read, which runs on the clock, is the only
+/// path between replicas); returns the failure.
+async fn refused_within_seconds<F, Fut, T>(clocks: &[&TestClock], mut call: F) -> Status
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Status>>,
@@ -46,6 +53,9 @@ where
             return status;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
+        for clock in clocks {
+            clock.advance(Duration::from_millis(100));
+        }
     }
     panic!("still accepted after three seconds");
 }
@@ -95,7 +105,7 @@ async fn a_session_ended_on_one_replica_is_refused_on_the_other() {
         })
         .await
         .unwrap();
-    let status = refused_within_seconds(|| second.validate(&auth.access_token)).await;
+    let status = refused_within_seconds(&[&second.clock], || second.validate(&auth.access_token)).await;
     assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
     let status = refresh(&second, &auth.refresh_token).await.unwrap_err();
     assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
@@ -114,7 +124,7 @@ async fn a_refresh_token_rotated_on_one_replica_is_refused_on_the_other() {
     let status = refresh(&first, &rotated.refresh_token).await.unwrap_err();
     assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
     // The replica that issued the newest access token learns of the revocation too.
-    let status = refused_within_seconds(|| first.validate(&rotated.access_token)).await;
+    let status = refused_within_seconds(&[&first.clock], || first.validate(&rotated.access_token)).await;
     assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
 }
 
@@ -261,4 +271,153 @@ async fn replicas_starting_together_without_credentials_generate_them_once() {
             .await
             .expect("the generated credentials work on every replica");
     }
+}
+
+#[tokio::test]
+async fn a_replica_whose_clock_runs_ahead_does_not_hide_later_revocations() {
+    let database = TestDatabase::new().await;
+    let config = quick_sync(&database);
+    let first = spawn_with(database, config.clone(), TestClock::new()).await;
+    // Half an hour ahead: far more than any overlap a reader could allow, less than a token's life.
+    let fast = TestClock::new();
+    fast.advance(Duration::from_secs(30 * 60));
+    let ahead = spawn_with(TestDatabase::existing(&first.database.url), config, fast).await;
+    first.active_user("ann@example.com", PASSWORD).await;
+    first.active_user("bob@example.com", PASSWORD).await;
+    let ann = first.login("ann@example.com", PASSWORD).await;
+    let bob = first.login("bob@example.com", PASSWORD).await;
+
+    // The replica ahead ends ann's session: its revocation is stamped half an hour ahead.
+    ahead
+        .auth()
+        .logout(pb::LogoutRequest {
+            refresh_token: ann.refresh_token.clone(),
+        })
+        .await
+        .unwrap();
+    let status = refused_within_seconds(&[&first.clock], || first.validate(&ann.access_token)).await;
+    assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
+
+    // Later, by the other replica's clock, bob's session ends: both replicas must learn of it.
+    first
+        .auth()
+        .logout(pb::LogoutRequest {
+            refresh_token: bob.refresh_token.clone(),
+        })
+        .await
+        .unwrap();
+    let status = refused_within_seconds(&[&first.clock], || first.validate(&bob.access_token)).await;
+    assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
+    let status = refused_within_seconds(&[&ahead.clock], || ahead.validate(&bob.access_token)).await;
+    assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
+}
+
+fn on_postgres(app: &TestApp) -> bool {
+    app.db.get_database_backend() == DbBackend::Postgres
+}
+
+/// Waits until `count` connections to the test database are listening for announcements.
+async fn listening(app: &TestApp, count: i64) {
+    for _ in 0..150 {
+        let listeners = app
+            .count(
+                "pg_stat_activity",
+                "datname = current_database() AND query LIKE 'LISTEN%'",
+            )
+            .await;
+        if listeners >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the replicas are not listening for announcements");
+}
+
+/// The claims of a token, unverified.
+fn claims(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn on_postgresql_an_announcement_alone_carries_a_revocation_to_another_replica() {
+    let hourly = |database: &TestDatabase| {
+        let mut config = test_config(database);
+        config.revocation_sync = Duration::from_secs(3600);
+        config
+    };
+    let (first, second) = two_replicas(hourly).await;
+    if !on_postgres(&first) {
+        // SQLite has no announcements: the periodic read is its only path (tested above).
+        return;
+    }
+    listening(&first, 2).await;
+    first.active_user("ann@example.com", PASSWORD).await;
+    let auth = first.login("ann@example.com", PASSWORD).await;
+    second.validate(&auth.access_token).await.unwrap();
+
+    first
+        .auth()
+        .logout(pb::LogoutRequest {
+            refresh_token: auth.refresh_token.clone(),
+        })
+        .await
+        .unwrap();
+    // The clocks stand still: the hourly read never comes.
+    let status = refused_within_seconds(&[], || second.validate(&auth.access_token)).await;
+    assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
+}
+
+#[tokio::test]
+async fn on_postgresql_a_revocation_committed_after_a_later_numbered_one_still_reaches_every_replica() {
+    let (first, second) = two_replicas(quick_sync).await;
+    if !on_postgres(&first) {
+        // SQLite commits one writer at a time: numbers are read in the order they commit.
+        return;
+    }
+    first.active_user("ann@example.com", PASSWORD).await;
+    first.active_user("bob@example.com", PASSWORD).await;
+    let ann = first.login("ann@example.com", PASSWORD).await;
+    let bob = first.login("bob@example.com", PASSWORD).await;
+
+    // Ann's session is revoked in a transaction that takes its number and stays open.
+    let ann_claims = claims(&ann.access_token);
+    let now = chrono::Utc::now();
+    let held = sigil::store::begin(&first.db).await.unwrap();
+    sessions::revoke(
+        &held,
+        ann_claims["aud"].as_str().unwrap(),
+        Sessions::Id(ann_claims["sid"].as_str().unwrap()),
+        now,
+        now + chrono::Duration::hours(1),
+    )
+    .await
+    .unwrap();
+    // Bob's revocation takes the next number and commits first; both replicas read past it.
+    first
+        .auth()
+        .logout(pb::LogoutRequest {
+            refresh_token: bob.refresh_token.clone(),
+        })
+        .await
+        .unwrap();
+    let clocks = [&*first.clock];
+    refused_within_seconds(&clocks, || first.validate(&bob.access_token)).await;
+    refused_within_seconds(&clocks, || second.validate(&bob.access_token)).await;
+    first
+        .validate(&ann.access_token)
+        .await
+        .expect("not committed yet");
+
+    held.commit().await.unwrap();
+    let status = refused_within_seconds(&clocks, || second.validate(&ann.access_token)).await;
+    assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
+    let status = refused_within_seconds(&clocks, || first.validate(&ann.access_token)).await;
+    assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
 }

@@ -4,12 +4,16 @@ use std::time::Duration;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use jwt_simple::prelude::{JWTClaims, NoCustomClaims, RS256PublicKey, RSAPublicKeyLike, VerificationOptions};
+use reqwest::StatusCode;
 use sigil::{domain::secret::Secret, transport::grpc::pb};
 use tonic::Code;
 
-use crate::helpers::{
-    TestApp, TestClock, TestDatabase, assert_error, build, spawn_app, spawn_with, test_config,
+use crate::{
+    helpers::{TestApp, TestClock, TestDatabase, assert_error, build, spawn_app, spawn_with, test_config},
+    metrics::Scrape,
 };
+
+const ME: &str = "/identity/resources/users/v2/me";
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -207,7 +211,11 @@ async fn a_revocation_reaches_every_replica() {
                 last = Some(status);
                 break;
             }
-            Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            Ok(_) => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                // On SQLite the periodic read, which runs on the clock, is the only path.
+                clock.advance(Duration::from_millis(200));
+            }
         }
     }
     let status = last.expect("the other replica learned of the revocation within two seconds");
@@ -306,4 +314,63 @@ async fn a_deleted_tenant_is_claimed_by_no_token_of_its_former_members() {
         claims_of(&again.access_token)["tenantIds"],
         serde_json::json!(["acme"])
     );
+}
+
+/// Polls `app` (three seconds at most) until `series` reaches `value`.
+async fn metric_reaches(app: &TestApp, series: &str, value: f64) {
+    for _ in 0..150 {
+        if Scrape::of(app).await.get(series) >= value {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{series} did not reach {value}");
+}
+
+#[tokio::test]
+async fn past_the_staleness_bound_validation_fails_closed_until_revocations_are_read_again() {
+    const FAILED: &str = "sigil_revocation_syncs_total{outcome=\"error\"}";
+    const SUCCEEDED: &str = "sigil_revocation_syncs_total{outcome=\"ok\"}";
+    let database = TestDatabase::new().await;
+    let mut config = test_config(&database);
+    config.revocation_sync = Duration::from_secs(10);
+    config.revocation_max_staleness = Duration::from_secs(30);
+    let clock = TestClock::new();
+    let app = spawn_with(database, config, clock.clone()).await;
+    app.active_user("ann@example.com", PASSWORD).await;
+    let auth = app.login("ann@example.com", PASSWORD).await;
+    let me = crate::http::Api::bearer(&app, &auth.access_token);
+    app.validate(&auth.access_token).await.unwrap();
+    assert_eq!(me.get(ME).await.status(), 200);
+
+    // The revocations can no longer be read: their table is gone.
+    app.db_execute("ALTER TABLE session_revocations RENAME TO session_revocations_away")
+        .await;
+    clock.advance(Duration::from_secs(11));
+    metric_reaches(&app, FAILED, 1.0).await;
+    app.validate(&auth.access_token)
+        .await
+        .expect("within the bound, the revocations in memory are trusted");
+    clock.advance(Duration::from_secs(20));
+    metric_reaches(&app, FAILED, 2.0).await;
+    let status = app.validate(&auth.access_token).await.unwrap_err();
+    assert_error(&status, Code::Unavailable, "UNAVAILABLE");
+    crate::http::error(me.get(ME).await, StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE").await;
+    assert!(Scrape::of(&app).await.get("sigil_revocation_sync_age_seconds") >= 31.0);
+    // An expired token is still told apart.
+    clock.advance(Duration::from_secs(3600));
+    let status = app.validate(&auth.access_token).await.unwrap_err();
+    assert_error(&status, Code::Unauthenticated, "TOKEN_EXPIRED");
+
+    // Once a read succeeds again, tokens validate again.
+    app.db_execute("ALTER TABLE session_revocations_away RENAME TO session_revocations")
+        .await;
+    let fresh = app.login("ann@example.com", PASSWORD).await;
+    let succeeded = Scrape::of(&app).await.get(SUCCEEDED);
+    clock.advance(Duration::from_secs(10));
+    metric_reaches(&app, SUCCEEDED, succeeded + 1.0).await;
+    app.validate(&fresh.access_token).await.unwrap();
+    assert!(Scrape::of(&app).await.get("sigil_revocation_sync_age_seconds") < 30.0);
+    let me = crate::http::Api::bearer(&app, &fresh.access_token);
+    assert_eq!(me.get(ME).await.status(), 200);
 }
