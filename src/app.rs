@@ -23,7 +23,9 @@ use crate::{
     domain::{Clock, SystemClock},
     service::{
         Deps, KeyRing, Mailer, PasswordHasher, Revocations, ServiceSettings, Services,
-        environments::GeneratedCredentials, keys::MasterKey, mailer::NoMailer,
+        environments::GeneratedCredentials,
+        keys::{KeySettings, MasterKeys},
+        mailer::NoMailer,
     },
     store,
     telemetry::metrics::{Metrics, PoolUsage},
@@ -43,8 +45,8 @@ use crate::{
 
 /// How often the database is pinged to keep the health status true.
 const DB_CHECK_INTERVAL: Duration = Duration::from_secs(5);
-/// How often signing keys are reloaded (picking up keys made elsewhere) and checked for
-/// rotation.
+/// How often signing keys are reloaded (picking up keys made elsewhere) and, with automatic
+/// rotation, checked for rotation.
 pub const KEY_CHECK_INTERVAL: Duration = Duration::from_secs(15 * 60);
 
 /// The gRPC services whose health is reported, besides the server as a whole ("").
@@ -132,7 +134,7 @@ impl Application {
     pub async fn build_with(config: Config, overrides: Overrides) -> anyhow::Result<Self> {
         config.validate()?;
         let Overrides { clock, mailer } = overrides;
-        let master = config.master_key.as_ref().map(MasterKey::parse).transpose()?;
+        let masters = MasterKeys::parse(config.master_key.as_ref(), config.master_key_previous.as_ref())?;
         let grpc_listener = TcpListener::bind(config.grpc_addr)
             .await
             .with_context(|| format!("binding the gRPC address {}", config.grpc_addr))?;
@@ -147,9 +149,12 @@ impl Application {
             KeyRing::load(
                 db.clone(),
                 clock.clone(),
-                config.issuer(),
-                config.key_rotation,
-                master,
+                KeySettings {
+                    issuer: config.issuer(),
+                    rotation: config.key_rotation.period(),
+                    environment_token_ttl: config.environment_token_ttl,
+                },
+                masters,
             )
             .await
             .context("loading signing keys")?,
@@ -184,7 +189,7 @@ impl Application {
                 issuer: config.issuer(),
                 app_url: config.app_url(),
                 environment_token_ttl: config.environment_token_ttl,
-                key_rotation: config.key_rotation,
+                key_rotation: config.key_rotation.period(),
             }),
             metrics: metrics.clone(),
         };
@@ -413,7 +418,8 @@ async fn watch_database(
 }
 
 /// Every [`KEY_CHECK_INTERVAL`] of the clock, reloads the signing keys (picking up keys made by
-/// other replicas) and rotates keys that are due.
+/// other replicas or by `sigil keys rotate`) and, with automatic rotation, rotates keys that are
+/// due.
 async fn check_keys(
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
@@ -429,7 +435,7 @@ async fn check_keys(
         let result = async {
             keys.reload().await?;
             for environment in store::environments::list(&db).await? {
-                keys.ensure_current(&environment.id).await?;
+                keys.ensure_current(&environment).await?;
             }
             Ok::<_, crate::domain::Error>(())
         }

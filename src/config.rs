@@ -20,12 +20,35 @@ pub struct Cli {
 }
 
 /// The commands of the `sigil` binary.
-#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+#[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
 pub enum Command {
     /// Run the gRPC server and the HTTP listener (the default).
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Manage the signing keys in the database (see docs/operations.md, "Key material").
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `sigil keys ...`: work on the signing keys in the database, then exit.
+#[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
+pub enum KeysCommand {
+    /// Make a new signing key for every environment (or one): it signs from now on, and the
+    /// keys it replaces keep verifying until the tokens they signed have expired. Running
+    /// replicas sign with it within 15 minutes, or at once when restarted. Backends that keep the
+    /// one `publicKey` of `configurations/v1` (Frontegg's SDKs) refuse new tokens until they
+    /// restart.
+    Rotate {
+        /// Only this environment (its id).
+        #[arg(long)]
+        environment: Option<String>,
+    },
+    /// Seal every signing key with SIGIL_MASTER_KEY: keys sealed with SIGIL_MASTER_KEY_PREVIOUS
+    /// are opened and sealed again, unsealed keys are sealed, keys already sealed with
+    /// SIGIL_MASTER_KEY stay as they are. Refuses, changing nothing, when a key is sealed with
+    /// neither.
+    Reseal,
 }
 
 /// Log output format.
@@ -40,6 +63,38 @@ pub enum LogFormat {
 
 fn duration(raw: &str) -> Result<Duration, humantime::DurationError> {
     humantime::parse_duration(raw)
+}
+
+/// Whether signing keys rotate by themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyRotation {
+    /// Never: a key signs until `sigil keys rotate` replaces it.
+    #[default]
+    Off,
+    /// A key signs this long, then a new one replaces it.
+    Every(Duration),
+}
+
+impl KeyRotation {
+    /// The rotation period, if keys rotate by themselves.
+    pub fn period(self) -> Option<Duration> {
+        match self {
+            KeyRotation::Off => None,
+            KeyRotation::Every(period) => Some(period),
+        }
+    }
+}
+
+fn key_rotation(raw: &str) -> Result<KeyRotation, String> {
+    let raw = raw.trim();
+    if raw.eq_ignore_ascii_case("off") {
+        return Ok(KeyRotation::Off);
+    }
+    match humantime::parse_duration(raw) {
+        Ok(period) if !period.is_zero() => Ok(KeyRotation::Every(period)),
+        Ok(_) => Err("a rotation period must be longer than zero; `off` disables rotation".into()),
+        Err(error) => Err(format!("`off` or a duration such as `30d`: {error}")),
+    }
 }
 
 /// Every setting of sigil.
@@ -83,6 +138,15 @@ pub struct Config {
     /// stored unsealed. Once set, keep it: sealed keys do not open without it.
     #[arg(long, env = "SIGIL_MASTER_KEY", hide_env_values = true, global = true)]
     pub master_key: Option<Secret>,
+    /// The previous master key, while changing it: keys it sealed still open, and `sigil keys
+    /// reseal` seals them again with `SIGIL_MASTER_KEY`.
+    #[arg(
+        long,
+        env = "SIGIL_MASTER_KEY_PREVIOUS",
+        hide_env_values = true,
+        global = true
+    )]
+    pub master_key_previous: Option<Secret>,
     /// How often each replica reads new session revocations when no announcement arrives.
     #[arg(long, env = "SIGIL_REVOCATION_SYNC", default_value = "1s", value_parser = duration, global = true)]
     pub revocation_sync: Duration,
@@ -96,9 +160,10 @@ pub struct Config {
         global = true
     )]
     pub revocation_max_staleness: Duration,
-    /// How long a signing key signs before a new one replaces it, such as `30d`.
-    #[arg(long, env = "SIGIL_KEY_ROTATION", default_value = "30d", value_parser = duration, global = true)]
-    pub key_rotation: Duration,
+    /// Automatic rotation of signing keys: `off` (the default: keys change only with `sigil keys
+    /// rotate`), or how long a key signs before a new one replaces it, such as `30d`.
+    #[arg(long, env = "SIGIL_KEY_ROTATION", default_value = "off", value_parser = key_rotation, global = true)]
+    pub key_rotation: KeyRotation,
     /// How long to keep serving after a stop signal while health reports NOT_SERVING, so that
     /// load balancers stop sending traffic first.
     #[arg(long, env = "SIGIL_SHUTDOWN_DELAY", default_value = "5s", value_parser = duration, global = true)]
@@ -200,10 +265,13 @@ impl Config {
     /// Checks settings that depend on each other.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.bootstrap_credentials()?;
-        anyhow::ensure!(
-            self.environment_token_ttl < self.key_rotation,
-            "SIGIL_ENVIRONMENT_TOKEN_TTL must be shorter than SIGIL_KEY_ROTATION"
-        );
+        if let Some(period) = self.key_rotation.period() {
+            // A retired key verifies for one more period: tokens it signed last must expire first.
+            anyhow::ensure!(
+                self.environment_token_ttl < period,
+                "SIGIL_ENVIRONMENT_TOKEN_TTL must be shorter than SIGIL_KEY_ROTATION"
+            );
+        }
         anyhow::ensure!(
             self.revocation_max_staleness > self.revocation_sync,
             "SIGIL_REVOCATION_MAX_STALENESS must be longer than SIGIL_REVOCATION_SYNC"
@@ -226,6 +294,7 @@ mod tests {
         assert_eq!(config.grpc_addr.to_string(), "0.0.0.0:50051");
         assert_eq!(config.http_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(config.environment_token_ttl, Duration::from_secs(3600));
+        assert_eq!(config.key_rotation, KeyRotation::Off);
         assert_eq!(config.revocation_max_staleness, Duration::from_secs(30));
         assert_eq!(config.app_url().as_str(), "http://localhost:8080/");
         assert_eq!(config.issuer(), "http://localhost:8080");
@@ -238,6 +307,40 @@ mod tests {
         assert_eq!(cli.config.database_url(), "sqlite://x.db");
         let cli = Cli::parse_from(["sigil", "--grpc-addr", "127.0.0.1:1", "serve"]);
         assert_eq!(cli.config.grpc_addr.to_string(), "127.0.0.1:1");
+        let cli = Cli::parse_from(["sigil", "keys", "rotate", "--environment", "e1"]);
+        assert_eq!(
+            cli.command,
+            Some(Command::Keys(KeysCommand::Rotate {
+                environment: Some("e1".into())
+            }))
+        );
+        let cli = Cli::parse_from(["sigil", "keys", "reseal", "--database-url", "sqlite://x.db"]);
+        assert_eq!(cli.command, Some(Command::Keys(KeysCommand::Reseal)));
+        assert_eq!(cli.config.database_url(), "sqlite://x.db");
+    }
+
+    #[test]
+    fn key_rotation_is_off_or_a_period_longer_than_environment_tokens_live() {
+        let parse = |value: &str| Cli::try_parse_from(["sigil", "--key-rotation", value]);
+        assert_eq!(parse("off").unwrap().config.key_rotation, KeyRotation::Off);
+        assert_eq!(parse("OFF").unwrap().config.key_rotation, KeyRotation::Off);
+        let config = parse("30d").unwrap().config;
+        assert_eq!(
+            config.key_rotation,
+            KeyRotation::Every(Duration::from_secs(30 * 24 * 3600))
+        );
+        assert!(config.validate().is_ok());
+        assert!(parse("0s").is_err());
+        assert!(parse("sometimes").is_err());
+        let config = parse("30m").unwrap().config;
+        assert!(
+            config.validate().is_err(),
+            "environment tokens live 1h by default"
+        );
+        let mut config = Cli::parse_from(["sigil", "--environment-token-ttl", "90d"]).config;
+        assert!(config.validate().is_ok(), "without rotation, any lifetime");
+        config.key_rotation = KeyRotation::Every(Duration::from_secs(3600));
+        assert!(config.validate().is_err());
     }
 
     #[test]
@@ -262,9 +365,11 @@ mod tests {
         let mut config = Cli::parse_from(["sigil"]).config;
         config.bootstrap_secret = Some(Secret::new("hunter2"));
         config.master_key = Some(Secret::new("master-secret"));
+        config.master_key_previous = Some(Secret::new("older-secret"));
         let debug = format!("{config:?}");
         assert!(!debug.contains("hunter2"));
         assert!(!debug.contains("master-secret"));
+        assert!(!debug.contains("older-secret"));
     }
 
     #[test]

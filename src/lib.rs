@@ -4,6 +4,7 @@
 //! `service` -> `store`. `domain` knows nothing of gRPC, HTTP or the database.
 
 pub mod app;
+pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod service;

@@ -1,11 +1,12 @@
-//! The `sigil` binary: parse the configuration, start telemetry, then serve or migrate.
+//! The `sigil` binary: parse the configuration, start telemetry, then serve, migrate, or manage
+//! signing keys.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use sigil::{
-    Application,
-    config::{Cli, Command},
+    Application, commands,
+    config::{Cli, Command, KeysCommand},
     store, telemetry,
 };
 
@@ -35,6 +36,12 @@ fn main() -> ExitCode {
         let result = match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(cli.config).await,
             Command::Migrate => migrate(cli.config).await,
+            Command::Keys(KeysCommand::Rotate { environment }) => {
+                rotate_keys(cli.config, environment.as_deref()).await
+            }
+            Command::Keys(KeysCommand::Reseal) => commands::reseal_keys(&cli.config)
+                .await
+                .map(|resealed| println!("{resealed}")),
         };
         let code = match result {
             Ok(()) => ExitCode::SUCCESS,
@@ -72,6 +79,23 @@ async fn migrate(config: sigil::Config) -> anyhow::Result<()> {
     let db = store::connect(config.database_url(), 2).await?;
     store::migrate(&db).await?;
     tracing::info!("migrations are up to date");
+    Ok(())
+}
+
+async fn rotate_keys(config: sigil::Config, environment: Option<&str>) -> anyhow::Result<()> {
+    let rotated = commands::rotate_keys(&config, environment).await?;
+    if rotated.is_empty() {
+        println!("no environment yet: no key to rotate");
+        return Ok(());
+    }
+    for rotated in rotated {
+        println!("{rotated}");
+    }
+    println!(
+        "Running replicas sign with the new keys within 15 minutes, or at once when restarted. \
+         Backends that keep the `publicKey` of configurations/v1 (Frontegg's SDKs) refuse new \
+         tokens until they restart; see docs/operations.md."
+    );
     Ok(())
 }
 

@@ -165,7 +165,7 @@ impl Environments {
         };
         txn.commit().await?;
         for env in store::environments::list(&self.deps.db).await? {
-            self.deps.keys.ensure_current(&env.id).await?;
+            self.deps.keys.ensure_current(&env).await?;
         }
         *self.cache.write().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(generated)

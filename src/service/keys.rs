@@ -1,10 +1,12 @@
 //! The key ring: RS256 signing keys per environment, kept in the database and cached in memory.
 //!
-//! Each environment has one key that signs. After the rotation period a new key takes over and the
-//! old one keeps verifying for one more period, so tokens it signed stay valid to their expiry
-//! (token lifetimes are shorter than the period). Keys are loaded at start, reloaded periodically
-//! and whenever a token names a key this replica has not seen, so keys made by another replica
-//! are picked up. With a master key configured, private keys are sealed at rest (AES-256-GCM).
+//! Each environment has one key that signs. A key signs until a newer one replaces it: by hand
+//! (`sigil keys rotate`), or, when automatic rotation is configured, once it is a period old.
+//! The key replaced keeps verifying until every token it signed has expired. Keys are loaded at
+//! start, reloaded periodically and whenever a token names a key this replica has not seen, so
+//! keys made by another replica (or by `sigil keys rotate`) are picked up. With a master key
+//! configured, private keys are sealed at rest (AES-256-GCM), and each key records which master
+//! key sealed it, so the master key can be changed (`sigil keys reseal`).
 
 use std::{
     collections::HashMap,
@@ -25,8 +27,10 @@ use jsonwebtoken::Algorithm;
 use sea_orm::DatabaseConnection;
 use serde::{Serialize, de::DeserializeOwned};
 
+use sha2::{Digest, Sha256};
+
 use crate::{
-    domain::{Clock, Error, error::AuthFailure, error::Result, secret::Secret},
+    domain::{Clock, Error, environment::Environment, error::AuthFailure, error::Result, secret::Secret},
     store::{
         self,
         keys::{self, SigningKeyRow},
@@ -79,26 +83,50 @@ pub struct Jwk {
 
 /// The key that seals private keys at rest: 32 bytes, given base64-encoded.
 #[derive(Clone)]
-pub struct MasterKey(Arc<LessSafeKey>);
+pub struct MasterKey {
+    key: Arc<LessSafeKey>,
+    id: String,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MasterKey({})", self.id)
+    }
+}
 
 impl MasterKey {
     /// Parses a base64-encoded 32-byte key.
     pub fn parse(encoded: &Secret) -> anyhow::Result<Self> {
         let bytes = STANDARD
             .decode(encoded.expose().trim())
-            .map_err(|_| anyhow::anyhow!("SIGIL_MASTER_KEY must be base64"))?;
-        anyhow::ensure!(bytes.len() == 32, "SIGIL_MASTER_KEY must encode exactly 32 bytes");
+            .map_err(|_| anyhow::anyhow!("a master key must be base64"))?;
+        anyhow::ensure!(bytes.len() == 32, "a master key must encode exactly 32 bytes");
         let key =
             UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| anyhow::anyhow!("unusable master key"))?;
-        Ok(Self(Arc::new(LessSafeKey::new(key))))
+        // A one-way, domain-separated digest of a random 256-bit key reveals nothing of it.
+        let digest = Sha256::new()
+            .chain_update(b"sigil master key id\0")
+            .chain_update(&bytes)
+            .finalize();
+        let id = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Self {
+            key: Arc::new(LessSafeKey::new(key)),
+            id,
+        })
+    }
+
+    /// The key's id, recorded beside each key it seals: the first 8 bytes of a SHA-256 digest of
+    /// it, in hex.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// Encrypts `plain`, bound to `kid`: base64 of nonce, ciphertext and tag.
-    fn seal(&self, kid: &str, plain: &[u8]) -> Result<String> {
+    pub(crate) fn seal(&self, kid: &str, plain: &[u8]) -> Result<String> {
         let mut nonce = [0u8; NONCE_LEN];
         aws_lc_rs::rand::fill(&mut nonce).map_err(|_| Error::internal(anyhow::anyhow!("no randomness")))?;
         let mut sealed = plain.to_vec();
-        self.0
+        self.key
             .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(kid), &mut sealed)
             .map_err(|_| Error::internal(anyhow::anyhow!("sealing a key failed")))?;
         let mut out = nonce.to_vec();
@@ -106,26 +134,95 @@ impl MasterKey {
         Ok(STANDARD.encode(out))
     }
 
-    /// Decrypts what [`MasterKey::seal`] made for `kid`.
-    fn open(&self, kid: &str, sealed: &str) -> Result<Vec<u8>> {
-        let bytes = STANDARD.decode(sealed).map_err(Error::internal)?;
+    /// Decrypts what [`MasterKey::seal`] made for `kid`; `None` when it does not open with this
+    /// key.
+    pub(crate) fn open(&self, kid: &str, sealed: &str) -> Option<Vec<u8>> {
+        let bytes = STANDARD.decode(sealed).ok()?;
         if bytes.len() < NONCE_LEN {
-            return Err(Error::internal(anyhow::anyhow!("sealed key {kid} is truncated")));
+            return None;
         }
         let (nonce, sealed) = bytes.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce)
-            .map_err(|_| Error::internal(anyhow::anyhow!("bad nonce")))?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
         let mut buffer = sealed.to_vec();
-        let plain = self
-            .0
-            .open_in_place(nonce, Aad::from(kid), &mut buffer)
-            .map_err(|_| {
-                Error::internal(anyhow::anyhow!(
-                    "signing key {kid} does not open with SIGIL_MASTER_KEY (a different master key?)"
-                ))
-            })?;
-        Ok(plain.to_vec())
+        let plain = self.key.open_in_place(nonce, Aad::from(kid), &mut buffer).ok()?;
+        Some(plain.to_vec())
     }
+}
+
+/// The master keys a process was given: the current one seals, and both open.
+#[derive(Debug, Clone, Default)]
+pub struct MasterKeys {
+    /// `SIGIL_MASTER_KEY`: seals every key sigil writes.
+    pub current: Option<MasterKey>,
+    /// `SIGIL_MASTER_KEY_PREVIOUS`: still opens keys it sealed, while the master key changes.
+    pub previous: Option<MasterKey>,
+}
+
+impl MasterKeys {
+    /// Parses the configured keys.
+    pub fn parse(current: Option<&Secret>, previous: Option<&Secret>) -> anyhow::Result<Self> {
+        let parse = |key: Option<&Secret>, name: &str| {
+            key.map(MasterKey::parse)
+                .transpose()
+                .map_err(|error| anyhow::anyhow!("{name}: {error}"))
+        };
+        Ok(Self {
+            current: parse(current, "SIGIL_MASTER_KEY")?,
+            previous: parse(previous, "SIGIL_MASTER_KEY_PREVIOUS")?,
+        })
+    }
+
+    /// The private key of `row`, opened with the master key that sealed it. The error names the
+    /// master key needed and the ones configured.
+    pub(crate) fn open(
+        &self,
+        row: &SigningKeyRow,
+    ) -> std::result::Result<(Vec<u8>, Option<&MasterKey>), String> {
+        if !row.encrypted {
+            let plain = STANDARD
+                .decode(&row.private_key)
+                .map_err(|_| format!("signing key {} is not valid base64", row.kid))?;
+            return Ok((plain, None));
+        }
+        let candidates = [self.current.as_ref(), self.previous.as_ref()];
+        let candidates = candidates.into_iter().flatten().filter(|master| {
+            row.sealed_by
+                .as_deref()
+                .is_none_or(|sealed_by| sealed_by == master.id())
+        });
+        for master in candidates {
+            if let Some(plain) = master.open(&row.kid, &row.private_key) {
+                return Ok((plain, Some(master)));
+            }
+        }
+        let configured =
+            |key: &Option<MasterKey>| key.as_ref().map_or("unset".to_owned(), |k| k.id().to_owned());
+        let sealer = row
+            .sealed_by
+            .as_deref()
+            .map_or("a master key whose id was not recorded".to_owned(), |id| {
+                format!("master key {id}")
+            });
+        Err(format!(
+            "signing key {} is sealed by {sealer}, which neither SIGIL_MASTER_KEY ({}) nor \
+             SIGIL_MASTER_KEY_PREVIOUS ({}) opens; give the master key that sealed it (to change \
+             master keys, see `sigil keys reseal`)",
+            row.kid,
+            configured(&self.current),
+            configured(&self.previous),
+        ))
+    }
+}
+
+/// How the key ring makes and retires keys.
+#[derive(Debug, Clone)]
+pub struct KeySettings {
+    /// The issuer (`iss`) of every token.
+    pub issuer: String,
+    /// How long a key signs before a new one replaces it by itself; `None`: only by hand.
+    pub rotation: Option<Duration>,
+    /// The lifetime of environment tokens, which the keys sign too.
+    pub environment_token_ttl: Duration,
 }
 
 struct Signer {
@@ -157,39 +254,48 @@ struct State {
 pub struct KeyRing {
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
-    issuer: String,
-    rotation: Duration,
-    master: Option<MasterKey>,
+    settings: KeySettings,
+    masters: MasterKeys,
     state: RwLock<Arc<State>>,
     last_reload: tokio::sync::Mutex<Option<Instant>>,
 }
 
 impl KeyRing {
-    /// Loads every live key; with a master key, first seals keys still stored in the clear.
+    /// Loads every live key. With a master key, first seals keys stored in the clear and records
+    /// the sealer of keys sealed before sealers were recorded; without one, warns that keys are
+    /// stored unsealed.
     pub async fn load(
         db: DatabaseConnection,
         clock: Arc<dyn Clock>,
-        issuer: String,
-        rotation: Duration,
-        master: Option<MasterKey>,
+        settings: KeySettings,
+        masters: MasterKeys,
     ) -> Result<Self> {
         let ring = Self {
             db,
             clock,
-            issuer,
-            rotation,
-            master,
+            settings,
+            masters,
             state: RwLock::new(Arc::default()),
             last_reload: tokio::sync::Mutex::new(None),
         };
-        if let Some(master) = &ring.master {
-            for row in keys::all(&ring.db).await? {
-                if !row.encrypted {
-                    let plain = STANDARD.decode(&row.private_key).map_err(Error::internal)?;
-                    keys::seal(&ring.db, &row.kid, &master.seal(&row.kid, &plain)?).await?;
-                    tracing::info!(kid = %row.kid, "sealed a signing key with the master key");
+        match &ring.masters.current {
+            Some(master) => {
+                for row in keys::all(&ring.db).await? {
+                    if !row.encrypted {
+                        let plain = STANDARD.decode(&row.private_key).map_err(Error::internal)?;
+                        keys::seal(&ring.db, &row.kid, &master.seal(&row.kid, &plain)?, master.id()).await?;
+                        tracing::info!(kid = %row.kid, "sealed a signing key with the master key");
+                    } else if row.sealed_by.is_none()
+                        && let Ok((_, Some(sealer))) = ring.masters.open(&row)
+                    {
+                        keys::record_sealer(&ring.db, &row.kid, sealer.id()).await?;
+                    }
                 }
             }
+            None => tracing::warn!(
+                "SIGIL_MASTER_KEY is not set: private signing keys are stored unsealed in the database, \
+                 where anyone who reads it (or a backup) can forge tokens; see docs/operations.md, Key material"
+            ),
         }
         ring.reload().await?;
         Ok(ring)
@@ -197,7 +303,7 @@ impl KeyRing {
 
     /// The issuer (`iss`) of every token.
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        &self.settings.issuer
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -248,69 +354,113 @@ impl KeyRing {
     }
 
     fn private_key(&self, row: &SigningKeyRow) -> Result<Vec<u8>> {
-        match (&self.master, row.encrypted) {
-            (_, false) => STANDARD.decode(&row.private_key).map_err(Error::internal),
-            (Some(master), true) => master.open(&row.kid, &row.private_key),
-            (None, true) => Err(Error::internal(anyhow::anyhow!(
-                "signing key {} is sealed and SIGIL_MASTER_KEY is not set",
-                row.kid
-            ))),
-        }
+        self.masters
+            .open(row)
+            .map(|(plain, _)| plain)
+            .map_err(|message| Error::internal(anyhow::anyhow!(message)))
     }
 
-    /// Makes sure `environment_id` has a key that may still sign, generating one when it has none
-    /// or its key is due for rotation. Replicas doing this at once take turns on a lock, and one
-    /// that finds a fresh key made meanwhile by another keeps that one instead of adding its own.
-    pub async fn ensure_current(&self, environment_id: &str) -> Result<()> {
+    /// Makes sure the environment has a key that may still sign: generates one when it has none,
+    /// or, with automatic rotation, when its key is a period old. Replicas doing this at once
+    /// take turns on a lock, and one that finds a fresh key made meanwhile by another keeps that
+    /// one instead of adding its own.
+    pub async fn ensure_current(&self, environment: &Environment) -> Result<()> {
         let now = self.now();
-        let due = |created_at: DateTime<Utc>| created_at + self.rotation <= now;
-        let due_here = match self.snapshot().signers.get(environment_id) {
-            Some(signer) => due(signer.created_at),
+        let due_here = match self.snapshot().signers.get(&environment.id) {
+            Some(signer) => self.due(signer.created_at, now),
             None => true,
         };
-        if !due_here {
-            return Ok(());
+        if due_here {
+            self.replace(environment, false).await?;
         }
+        Ok(())
+    }
+
+    /// Makes a new key that signs the environment's tokens from now on, whatever the age of the
+    /// current one, and returns its id. The keys it replaces keep verifying until every token
+    /// they signed has expired.
+    pub async fn rotate(&self, environment: &Environment) -> Result<String> {
+        self.replace(environment, true).await
+    }
+
+    /// Whether a key made at `created_at` is due for automatic rotation at `now`.
+    fn due(&self, created_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        self.settings.rotation.is_some_and(|period| {
+            chrono::Duration::from_std(period)
+                .ok()
+                .and_then(|period| created_at.checked_add_signed(period))
+                .is_some_and(|due| due <= now)
+        })
+    }
+
+    /// How long a key keeps verifying once replaced: past the life of any token it signed (and,
+    /// with automatic rotation, one whole period, as before).
+    fn retention(&self, environment: &Environment) -> chrono::Duration {
+        let access = chrono::Duration::seconds(environment.settings.access_token_ttl_secs);
+        let std = |d: Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+        let mut keep = access.max(std(self.settings.environment_token_ttl));
+        if let Some(period) = self.settings.rotation {
+            keep = keep.max(std(period));
+        }
+        keep
+    }
+
+    /// Adds a new signing key for the environment and retires the others; unless `force`, only
+    /// if no other replica did so meanwhile. Returns the id of the key that signs.
+    async fn replace(&self, environment: &Environment, force: bool) -> Result<String> {
+        let now = self.now();
         // Generating takes a while: done before taking the lock, and wasted only in a race.
         let generated = tokio::task::spawn_blocking(generate)
             .await
             .map_err(Error::internal)??;
-        let rotation = chrono::Duration::from_std(self.rotation).map_err(Error::internal)?;
         let kid = uuid::Uuid::new_v4().to_string();
-        let (private_key, encrypted) = match &self.master {
-            Some(master) => (master.seal(&kid, &generated.pkcs8)?, true),
-            None => (STANDARD.encode(&generated.pkcs8), false),
+        let (private_key, encrypted, sealed_by) = match &self.masters.current {
+            Some(master) => (
+                master.seal(&kid, &generated.pkcs8)?,
+                true,
+                Some(master.id().to_owned()),
+            ),
+            None => (STANDARD.encode(&generated.pkcs8), false, None),
         };
+        let verify_until = now
+            .checked_add_signed(self.retention(environment))
+            .unwrap_or_else(keys::never_expires)
+            .min(keys::never_expires());
         let txn = store::begin(&self.db).await?;
         store::serialize(&txn, store::Lock::SigningKeys).await?;
-        let made_meanwhile = keys::current(&txn, environment_id, now)
-            .await?
-            .is_some_and(|key| !due(key.created_at));
-        if !made_meanwhile {
-            keys::insert(
-                &txn,
-                SigningKeyRow {
-                    kid,
-                    environment_id: environment_id.to_owned(),
-                    algorithm: "RS256".into(),
-                    private_key,
-                    encrypted,
-                    public_n: generated.n,
-                    public_e: generated.e,
-                    created_at: now,
-                    retired_at: None,
-                    // Signs for one period, then verifies for one more.
-                    expires_at: now + rotation * 2,
-                },
-            )
-            .await?;
-            keys::retire_older(&txn, environment_id, now).await?;
-        }
+        let made_meanwhile = match keys::current(&txn, &environment.id, now).await? {
+            Some(key) if !force && !self.due(key.created_at, now) => Some(key.kid),
+            _ => None,
+        };
+        let signing = match made_meanwhile {
+            Some(kid) => kid,
+            None => {
+                keys::insert(
+                    &txn,
+                    SigningKeyRow {
+                        kid: kid.clone(),
+                        environment_id: environment.id.clone(),
+                        algorithm: "RS256".into(),
+                        private_key,
+                        encrypted,
+                        public_n: generated.n,
+                        public_e: generated.e,
+                        created_at: now,
+                        retired_at: None,
+                        // Signs until a newer key retires it.
+                        expires_at: keys::never_expires(),
+                        sealed_by,
+                    },
+                )
+                .await?;
+                keys::retire_others(&txn, &environment.id, &kid, now, verify_until).await?;
+                tracing::info!(environment_id = %environment.id, %kid, "generated a new signing key");
+                kid
+            }
+        };
         txn.commit().await?;
-        if !made_meanwhile {
-            tracing::info!(environment_id, "generated a new signing key");
-        }
-        self.reload().await
+        self.reload().await?;
+        Ok(signing)
     }
 
     /// Signs `claims` with the environment's current key, as a compact JWS (RS256).
@@ -405,7 +555,7 @@ impl KeyRing {
             Audience::Fixed(audience) => audience,
             Audience::SigningEnvironment => verifier.environment_id.as_str(),
         };
-        if claims.iss() != self.issuer || claims.aud() != audience {
+        if claims.iss() != self.settings.issuer || claims.aud() != audience {
             return Err(AuthFailure::InvalidToken);
         }
         if claims.exp() <= now.timestamp() {
@@ -492,8 +642,67 @@ mod tests {
         let sealed = master.seal("kid-1", b"private key bytes").unwrap();
         assert!(!sealed.contains("private"));
         assert_eq!(master.open("kid-1", &sealed).unwrap(), b"private key bytes");
-        assert!(master.open("kid-2", &sealed).is_err(), "bound to its kid");
-        assert!(other.open("kid-1", &sealed).is_err());
+        assert!(master.open("kid-2", &sealed).is_none(), "bound to its kid");
+        assert!(other.open("kid-1", &sealed).is_none());
+    }
+
+    #[test]
+    fn a_master_key_id_is_short_stable_and_reveals_nothing_of_the_key() {
+        let encoded = STANDARD.encode([7u8; 32]);
+        let master = MasterKey::parse(&Secret::new(encoded.clone())).unwrap();
+        assert_eq!(master.id().len(), 16);
+        assert!(master.id().chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(
+            master.id(),
+            MasterKey::parse(&Secret::new(encoded.clone())).unwrap().id()
+        );
+        let other = MasterKey::parse(&Secret::new(STANDARD.encode([8u8; 32]))).unwrap();
+        assert_ne!(master.id(), other.id());
+        assert!(!format!("{master:?}").contains(&encoded));
+    }
+
+    fn row(kid: &str, private_key: String, sealed_by: Option<&str>) -> SigningKeyRow {
+        SigningKeyRow {
+            kid: kid.into(),
+            environment_id: "env".into(),
+            algorithm: "RS256".into(),
+            private_key,
+            encrypted: true,
+            public_n: String::new(),
+            public_e: String::new(),
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            retired_at: None,
+            expires_at: DateTime::<Utc>::UNIX_EPOCH,
+            sealed_by: sealed_by.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_key_opens_with_the_master_key_that_sealed_it_current_or_previous() {
+        let old = MasterKey::parse(&Secret::new(STANDARD.encode([1u8; 32]))).unwrap();
+        let new = MasterKey::parse(&Secret::new(STANDARD.encode([2u8; 32]))).unwrap();
+        let masters = MasterKeys {
+            current: Some(new.clone()),
+            previous: Some(old.clone()),
+        };
+        let by_old = row("a", old.seal("a", b"pkcs8").unwrap(), Some(old.id()));
+        let (plain, sealer) = masters.open(&by_old).unwrap();
+        assert_eq!(
+            (plain.as_slice(), sealer.unwrap().id()),
+            (&b"pkcs8"[..], old.id())
+        );
+        // Sealed before sealers were recorded: whichever opens it.
+        let unrecorded = row("b", old.seal("b", b"pkcs8").unwrap(), None);
+        assert_eq!(masters.open(&unrecorded).unwrap().1.unwrap().id(), old.id());
+
+        let only_new = MasterKeys {
+            current: Some(new.clone()),
+            previous: None,
+        };
+        let error = only_new.open(&by_old).unwrap_err();
+        assert!(error.contains(old.id()) && error.contains(new.id()), "{error}");
+        assert!(error.contains("sigil keys reseal"), "{error}");
+        assert!(MasterKeys::default().open(&by_old).is_err());
     }
 
     #[test]
@@ -512,5 +721,7 @@ mod tests {
     fn master_keys_must_be_32_bytes_of_base64() {
         assert!(MasterKey::parse(&Secret::new("not base64!")).is_err());
         assert!(MasterKey::parse(&Secret::new(STANDARD.encode([1u8; 16]))).is_err());
+        let error = MasterKeys::parse(None, Some(&Secret::new("nope"))).unwrap_err();
+        assert!(error.to_string().contains("SIGIL_MASTER_KEY_PREVIOUS"));
     }
 }

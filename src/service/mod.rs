@@ -43,8 +43,9 @@ pub struct ServiceSettings {
     pub app_url: Url,
     /// Lifetime of an environment token.
     pub environment_token_ttl: Duration,
-    /// How long a signing key signs before a new one takes over.
-    pub key_rotation: Duration,
+    /// How long a signing key signs before a new one takes over by itself; `None`: only when
+    /// rotated by hand.
+    pub key_rotation: Option<Duration>,
 }
 
 /// What every service needs. Cheap to clone.

@@ -9,6 +9,7 @@ mod environment;
 mod health;
 mod helpers;
 mod http;
+mod keys;
 mod lifecycle;
 mod metrics;
 mod process;

@@ -183,3 +183,19 @@ impl Process {
         lines.join("\n")
     }
 }
+
+/// Runs `sigil` with `args` to its end (one-off commands such as `keys rotate`), with only `env`
+/// for environment, and returns what it printed and its exit status.
+pub async fn run(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let run = Command::new(env!("CARGO_BIN_EXE_sigil"))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("sigil finished within a minute")
+        .expect("run the sigil binary")
+}

@@ -9,6 +9,7 @@ use std::{future::Future, time::Duration};
 use sea_orm::DbBackend;
 use sigil::{
     Config,
+    config::KeyRotation,
     store::sessions::{self, Sessions},
     transport::grpc::pb,
 };
@@ -132,7 +133,7 @@ async fn a_refresh_token_rotated_on_one_replica_is_refused_on_the_other() {
 async fn a_signing_key_rotated_on_one_replica_is_trusted_by_the_other() {
     let with_rotation = |database: &TestDatabase| {
         let mut config = test_config(database);
-        config.key_rotation = Duration::from_secs(2 * 3600);
+        config.key_rotation = KeyRotation::Every(Duration::from_secs(2 * 3600));
         config
     };
     let (first, second) = two_replicas(with_rotation).await;
@@ -173,7 +174,7 @@ async fn a_signing_key_rotated_on_one_replica_is_trusted_by_the_other() {
 async fn replicas_rotating_a_due_key_at_once_make_one_new_key() {
     let with_rotation = |database: &TestDatabase| {
         let mut config = test_config(database);
-        config.key_rotation = Duration::from_secs(2 * 3600);
+        config.key_rotation = KeyRotation::Every(Duration::from_secs(2 * 3600));
         config
     };
     let (first, second) = two_replicas(with_rotation).await;

@@ -204,13 +204,15 @@ async fn only_a_current_environment_token_reads_the_configuration() {
 async fn after_a_key_rotation_the_configuration_gives_the_new_signing_key() {
     let clock = TestClock::new();
     let database = TestDatabase::new().await;
-    let config = test_config(&database);
+    let mut config = test_config(&database);
+    let period = Duration::from_secs(30 * 24 * 3600);
+    config.key_rotation = sigil::config::KeyRotation::Every(period);
     let app = spawn_with(database, config.clone(), clock.clone()).await;
     let before = configuration(&app).await["publicKey"].clone();
     let database = app.stop().await;
 
     // Past the rotation period, a start makes a new signing key.
-    clock.advance(config.key_rotation + Duration::from_secs(60));
+    clock.advance(period + Duration::from_secs(60));
     let app = spawn_with(database, config, clock).await;
     let token = access_token(&app, "cy@example.com").await;
     let after = configuration(&app).await;

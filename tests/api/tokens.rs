@@ -5,7 +5,7 @@ use std::time::Duration;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use jwt_simple::prelude::{JWTClaims, NoCustomClaims, RS256PublicKey, RSAPublicKeyLike, VerificationOptions};
 use reqwest::StatusCode;
-use sigil::{domain::secret::Secret, transport::grpc::pb};
+use sigil::{config::KeyRotation, domain::secret::Secret, transport::grpc::pb};
 use tonic::Code;
 
 use crate::{
@@ -110,7 +110,7 @@ async fn validation_rejects_forged_foreign_and_environment_tokens() {
 async fn after_rotation_the_new_key_signs_and_the_old_one_still_verifies() {
     let database = TestDatabase::new().await;
     let mut config = test_config(&database);
-    config.key_rotation = Duration::from_secs(2 * 3600);
+    config.key_rotation = KeyRotation::Every(Duration::from_secs(2 * 3600));
     let clock = TestClock::new();
     let app = spawn_with(database, config.clone(), clock.clone()).await;
     app.active_user("ann@example.com", PASSWORD).await;
@@ -124,13 +124,6 @@ async fn after_rotation_the_new_key_signs_and_the_old_one_still_verifies() {
     let keys = jwks(&app).await;
     assert_eq!(keys.len(), 2, "the retired key is still published");
     let after = app.login("ann@example.com", PASSWORD).await;
-    let kid = |t: &str| {
-        jwt_simple::token::Token::decode_metadata(t)
-            .unwrap()
-            .key_id()
-            .unwrap()
-            .to_owned()
-    };
     assert_ne!(kid(&after.access_token), kid(&before.access_token));
     assert_eq!(
         keys[0].kid,
@@ -314,6 +307,87 @@ async fn a_deleted_tenant_is_claimed_by_no_token_of_its_former_members() {
         claims_of(&again.access_token)["tenantIds"],
         serde_json::json!(["acme"])
     );
+}
+
+#[tokio::test]
+async fn with_default_settings_the_signing_key_does_not_rotate_as_time_passes() {
+    let database = TestDatabase::new().await;
+    let config = test_config(&database);
+    let clock = TestClock::new();
+    let app = spawn_with(database, config.clone(), clock.clone()).await;
+    app.active_user("ann@example.com", PASSWORD).await;
+    let before = app.login("ann@example.com", PASSWORD).await;
+    let database = app.stop().await;
+
+    // Far past the old 30-day default, a start keeps the key.
+    clock.advance(Duration::from_secs(61 * 24 * 3600));
+    let app = spawn_with(database, config, clock.clone()).await;
+    let after = app.login("ann@example.com", PASSWORD).await;
+    assert_eq!(kid(&after.access_token), kid(&before.access_token));
+    assert_eq!(jwks(&app).await.len(), 1);
+    assert_eq!(app.count("signing_keys", "1=1").await, 1);
+
+    // Nor does the periodic check, which runs on the clock, once the clock passes it.
+    clock.advance(Duration::from_secs(61 * 24 * 3600));
+    key_checks_reach(&app, 1.0).await;
+    let later = app.login("ann@example.com", PASSWORD).await;
+    assert_eq!(kid(&later.access_token), kid(&before.access_token));
+    assert_eq!(app.count("signing_keys", "1=1").await, 1);
+}
+
+/// Waits (three seconds at most) until the periodic key check has succeeded `count` times.
+async fn key_checks_reach(app: &TestApp, count: f64) {
+    for _ in 0..150 {
+        let scrape = Scrape::of(app).await;
+        assert_eq!(
+            scrape.get("sigil_signing_key_checks_total{outcome=\"error\"}"),
+            0.0
+        );
+        if scrape.get("sigil_signing_key_checks_total{outcome=\"ok\"}") >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the key check did not run");
+}
+
+fn kid(token: &str) -> String {
+    jwt_simple::token::Token::decode_metadata(token)
+        .unwrap()
+        .key_id()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn automatic_rotation_when_enabled_runs_as_the_clock_passes_without_a_restart() {
+    let database = TestDatabase::new().await;
+    let mut config = test_config(&database);
+    config.key_rotation = KeyRotation::Every(Duration::from_secs(2 * 3600));
+    let clock = TestClock::new();
+    let app = spawn_with(database, config, clock.clone()).await;
+    app.active_user("ann@example.com", PASSWORD).await;
+
+    // Checks at one hour and at 1 h 45 find the key young enough.
+    clock.advance(Duration::from_secs(3600));
+    key_checks_reach(&app, 1.0).await;
+    clock.advance(Duration::from_secs(45 * 60));
+    key_checks_reach(&app, 2.0).await;
+    assert_eq!(app.count("signing_keys", "1=1").await, 1);
+    let before = app.login("ann@example.com", PASSWORD).await;
+    // Past the period, the next check rotates it.
+    clock.advance(Duration::from_secs(20 * 60));
+    key_checks_reach(&app, 3.0).await;
+    assert_eq!(app.count("signing_keys", "1=1").await, 2);
+    let after = app.login("ann@example.com", PASSWORD).await;
+    assert_ne!(kid(&after.access_token), kid(&before.access_token));
+    let keys = jwks(&app).await;
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0].kid, kid(&after.access_token), "the signing key first");
+    app.validate(&before.access_token)
+        .await
+        .expect("the retired key still verifies");
+    app.validate(&after.access_token).await.unwrap();
 }
 
 /// Polls `app` (three seconds at most) until `series` reaches `value`.

@@ -14,6 +14,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub retired_at: Option<DateTimeUtc>,
     pub expires_at: DateTimeUtc,
+    /// The id of the master key that sealed `private_key`; `None` when unsealed, or sealed
+    /// before ids were recorded.
+    pub sealed_by: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
