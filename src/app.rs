@@ -115,6 +115,7 @@ pub struct Application {
     config: Config,
     grpc_listener: TcpListener,
     http_listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
     services: Services,
@@ -141,6 +142,14 @@ impl Application {
         let http_listener = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("binding the HTTP address {}", config.http_addr))?;
+        let metrics_listener = match config.metrics_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding the metrics address {addr}"))?,
+            ),
+            None => None,
+        };
         let db = store::connect(config.database_url(), config.database_max_connections())
             .await
             .context("connecting to the database")?;
@@ -203,6 +212,7 @@ impl Application {
             config,
             grpc_listener,
             http_listener,
+            metrics_listener,
             db,
             clock,
             services,
@@ -223,6 +233,13 @@ impl Application {
         self.http_listener.local_addr().unwrap_or(self.config.http_addr)
     }
 
+    /// The address of the separate metrics listener, when one is configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
+    }
+
     /// Credentials generated on this first start, to show once.
     pub fn generated_credentials(&self) -> Option<&GeneratedCredentials> {
         self.generated.as_ref()
@@ -237,6 +254,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let grpc_addr = self.grpc_addr();
         let http_addr = self.http_addr();
+        let metrics_addr = self.metrics_addr();
         let (reporter, health_service) = tonic_health::server::health_reporter();
         let readiness = Readiness {
             reporter,
@@ -321,6 +339,7 @@ impl Application {
                 body_limit: self.config.http_body_limit,
                 cors_origins: self.config.cors_origins()?,
                 metrics: self.metrics.clone(),
+                serve_metrics: self.metrics_listener.is_none(),
             },
             readiness.ready.clone(),
         );
@@ -331,6 +350,14 @@ impl Application {
             ),
         )
         .with_graceful_shutdown(http_stopped);
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let mut rx = stop_rx.clone();
+            axum::serve(listener, rest::metrics_service(self.metrics.clone())).with_graceful_shutdown(
+                async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                },
+            )
+        });
 
         // Serving starts only now that the database is migrated and the environment bootstrapped.
         readiness.set(store::ping(&self.db).await).await;
@@ -370,13 +397,19 @@ impl Application {
             }
         };
 
-        tracing::info!(%grpc_addr, %http_addr, "sigil is serving");
-        let servers = async { tokio::join!(grpc, async { http.await }) };
-        let (grpc, http) = tokio::select! {
+        tracing::info!(%grpc_addr, %http_addr, ?metrics_addr, "sigil is serving");
+        let metrics_served = async {
+            match metrics_server {
+                Some(server) => server.await,
+                None => Ok(()),
+            }
+        };
+        let servers = async { tokio::join!(grpc, async { http.await }, metrics_served) };
+        let (grpc, http, metrics_served) = tokio::select! {
             results = servers => results,
             () = grace_over => {
                 tracing::warn!(?grace, "requests still in flight at the end of the grace period; stopping");
-                (Ok(()), Ok(()))
+                (Ok(()), Ok(()), Ok(()))
             }
         };
         stopper.abort();
@@ -386,6 +419,7 @@ impl Application {
         self.db.close_by_ref().await.ok();
         grpc.context("gRPC server")?;
         http.context("HTTP listener")?;
+        metrics_served.context("metrics listener")?;
         Ok(())
     }
 }

@@ -114,6 +114,10 @@ pub struct Config {
     /// Address the HTTP listener (probes; the REST gateway) listens on.
     #[arg(long, env = "SIGIL_HTTP_ADDR", default_value = "0.0.0.0:8080", global = true)]
     pub http_addr: SocketAddr,
+    /// Address of a separate listener serving only `GET /metrics`. Set, `/metrics` is no longer
+    /// served on the HTTP address. Unset: `/metrics` is served on the HTTP address.
+    #[arg(long, env = "SIGIL_METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<SocketAddr>,
     /// Client id of the default environment, created or updated at start. Set with the secret.
     #[arg(long, env = "SIGIL_BOOTSTRAP_CLIENT_ID", global = true)]
     pub bootstrap_client_id: Option<String>,
@@ -276,6 +280,12 @@ impl Config {
             self.revocation_max_staleness > self.revocation_sync,
             "SIGIL_REVOCATION_MAX_STALENESS must be longer than SIGIL_REVOCATION_SYNC"
         );
+        if let (Some(metrics), http) = (self.metrics_addr, self.http_addr)
+            && metrics == http
+            && metrics.port() != 0
+        {
+            anyhow::bail!("SIGIL_METRICS_ADDR must differ from SIGIL_HTTP_ADDR");
+        }
         anyhow::ensure!(
             self.database_max_connections() >= 2,
             "SIGIL_DATABASE_MAX_CONNECTIONS must be at least 2"
@@ -296,6 +306,7 @@ mod tests {
         assert_eq!(config.environment_token_ttl, Duration::from_secs(3600));
         assert_eq!(config.key_rotation, KeyRotation::Off);
         assert_eq!(config.revocation_max_staleness, Duration::from_secs(30));
+        assert_eq!(config.metrics_addr, None);
         assert_eq!(config.app_url().as_str(), "http://localhost:8080/");
         assert_eq!(config.issuer(), "http://localhost:8080");
     }
@@ -348,6 +359,15 @@ mod tests {
         let config = Cli::parse_from(["sigil", "--revocation-max-staleness", "1s"]).config;
         assert!(config.validate().is_err());
         let config = Cli::parse_from(["sigil", "--revocation-max-staleness", "2s"]).config;
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn the_metrics_listener_needs_its_own_address() {
+        let config = Cli::parse_from(["sigil", "--metrics-addr", "0.0.0.0:8080"]).config;
+        assert!(config.validate().is_err());
+        let config = Cli::parse_from(["sigil", "--metrics-addr", "127.0.0.1:9090"]).config;
+        assert_eq!(config.metrics_addr, Some("127.0.0.1:9090".parse().unwrap()));
         assert!(config.validate().is_ok());
     }
 

@@ -107,6 +107,8 @@ impl TestDatabase {
 pub struct TestApp {
     pub mailer: Arc<MemoryMailer>,
     pub http_addr: std::net::SocketAddr,
+    /// The separate metrics listener's address, when one is configured.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     pub channel: Channel,
     pub clock: Arc<TestClock>,
     pub db: DatabaseConnection,
@@ -167,6 +169,7 @@ pub async fn start(
 ) -> TestApp {
     let grpc_addr = app.grpc_addr();
     let http_addr = app.http_addr();
+    let metrics_addr = app.metrics_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let handle = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -182,6 +185,7 @@ pub async fn start(
     TestApp {
         mailer,
         http_addr,
+        metrics_addr,
         channel,
         clock,
         db,

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use sigil::transport::grpc::pb;
 
-use crate::helpers::{CLIENT_ID, TestApp, spawn_app};
+use crate::helpers::{CLIENT_ID, TestApp, TestClock, TestDatabase, spawn_app, spawn_with, test_config};
 
 /// One scrape: each sample's name and labels (as written) to its value.
 pub struct Scrape {
@@ -13,11 +13,15 @@ pub struct Scrape {
 }
 
 impl Scrape {
-    /// Scrapes `app`.
+    /// Scrapes `app` where it serves its metrics.
     pub async fn of(app: &TestApp) -> Self {
-        let response = reqwest::get(format!("http://{}/metrics", app.http_addr))
-            .await
-            .unwrap();
+        let addr = app.metrics_addr.unwrap_or(app.http_addr);
+        Self::at(&format!("http://{addr}/metrics")).await
+    }
+
+    /// Scrapes `url`.
+    pub async fn at(url: &str) -> Self {
+        let response = reqwest::get(url).await.unwrap();
         assert_eq!(response.status(), 200);
         let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
         let text = response.text().await.unwrap();
@@ -197,4 +201,46 @@ async fn methods_that_are_not_served_are_counted_as_unknown() {
         !scrape.samples.keys().any(|k| k.contains("MadeUp")),
         "a made-up method became a label value"
     );
+}
+
+#[tokio::test]
+async fn with_a_metrics_address_metrics_leave_the_public_listener_for_their_own() {
+    let database = TestDatabase::new().await;
+    let mut config = test_config(&database);
+    config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
+    let app = spawn_with(database, config, TestClock::new()).await;
+    let metrics_addr = app.metrics_addr.expect("a metrics listener");
+    assert_ne!(metrics_addr, app.http_addr);
+
+    let public = reqwest::get(format!("http://{}/metrics", app.http_addr))
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 404, "not on the public listener");
+    let public = reqwest::get(format!("http://{}/frontegg/metrics", app.http_addr))
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 404);
+    reqwest::get(format!("http://{}/readyz", app.http_addr))
+        .await
+        .unwrap();
+
+    let scrape = Scrape::at(&format!("http://{metrics_addr}/metrics")).await;
+    assert!(scrape.content_type.starts_with("application/openmetrics-text"));
+    assert!(scrape.has("sigil_build_info{version=\"0.1.0\"}"));
+    // It counts the public listener's traffic, the refused scrape included.
+    assert_eq!(
+        scrape.get("sigil_http_server_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"}"),
+        1.0
+    );
+    assert_eq!(
+        scrape.get("sigil_http_server_requests_total{method=\"GET\",route=\"none\",status=\"404\"}"),
+        2.0
+    );
+    // The metrics listener serves nothing else.
+    for path in ["/readyz", "/openapi.json", "/.well-known/jwks.json"] {
+        let other = reqwest::get(format!("http://{metrics_addr}{path}"))
+            .await
+            .unwrap();
+        assert_eq!(other.status(), 404, "{path}");
+    }
 }

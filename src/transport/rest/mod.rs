@@ -71,6 +71,8 @@ pub struct GatewaySettings {
     pub cors_origins: Vec<HeaderValue>,
     /// Where requests are counted, and what `/metrics` shows.
     pub metrics: Arc<Metrics>,
+    /// Whether `/metrics` is served here; not when a separate listener serves it.
+    pub serve_metrics: bool,
 }
 
 /// CORS for the configured origins, with credentials (the refresh cookie) allowed. Headers are
@@ -160,11 +162,14 @@ fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBool>)
             "/identity/resources/configurations/v1",
             get(configurations::get_configuration),
         );
-    Router::new()
+    let mut operational = Router::new()
         .route("/healthz", get(healthz))
         .route("/livez", get(livez))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
+        .route("/readyz", get(readyz));
+    if settings.serve_metrics {
+        operational = operational.route("/metrics", get(metrics_text));
+    }
+    operational
         .route("/openapi.json", get(openapi::openapi_json))
         .nest(FRONTEGG_PREFIX, frontegg.clone())
         .merge(frontegg)
@@ -330,11 +335,27 @@ async fn trace(State(metrics): State<Arc<Metrics>>, request: Request, next: Next
 
 /// `GET /metrics`: every metric, in the OpenMetrics text format Prometheus scrapes.
 async fn metrics_text(State(gateway): State<Gateway>) -> Response {
+    render_metrics(&gateway.metrics)
+}
+
+fn render_metrics(metrics: &Metrics) -> Response {
     (
         [(header::CONTENT_TYPE, telemetry::metrics::CONTENT_TYPE)],
-        gateway.metrics.render(),
+        metrics.render(),
     )
         .into_response()
+}
+
+/// The separate metrics listener (`SIGIL_METRICS_ADDR`): `GET /metrics`, and 404 for anything
+/// else.
+pub fn metrics_service(metrics: Arc<Metrics>) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|State(metrics): State<Arc<Metrics>>| async move { render_metrics(&metrics) }),
+        )
+        .fallback(|| async { ApiError::no_route(StatusCode::NOT_FOUND) })
+        .with_state(metrics)
 }
 
 /// `GET /healthz`.
