@@ -112,13 +112,12 @@ impl ActivationService for ActivationApi {
         &self,
         request: Request<pb::ResetActivationTokenRequest>,
     ) -> Result<Response<pb::ResetActivationTokenResponse>, Status> {
-        let environment_id = environment(&request)?;
+        let scope = environment(&request)?;
         let r = request.into_inner();
-        let environment = self.environments.get(&environment_id).await?;
         let metadata = r
             .email_metadata
             .map_or_else(|| serde_json::json!({}), struct_to_json);
-        self.activation.reset(&environment, &r.email, metadata).await?;
+        self.activation.reset(&scope, &r.email, metadata).await?;
         Ok(Response::new(pb::ResetActivationTokenResponse {}))
     }
 }

@@ -66,10 +66,13 @@ pub async fn get_configuration(
     State(gateway): State<Gateway>,
     CallingEnvironment(environment): CallingEnvironment,
 ) -> Result<Response, ApiError> {
-    let public_key = gateway.services.tokens.signing_key_pem(&environment.id)?;
-    let settings = &environment.settings;
+    let public_key = gateway
+        .services
+        .tokens
+        .signing_key_pem(environment.environment_id())?;
+    let settings = &environment.environment().settings;
     Ok(Json(VendorConfig {
-        id: environment.id,
+        id: environment.environment_id().to_owned(),
         default_token_expiration: settings.access_token_ttl_secs,
         default_refresh_token_expiration: settings.refresh_token_ttl_secs,
         public_key,

@@ -21,9 +21,9 @@ use super::{
 use crate::{
     domain::{
         Error,
-        environment::Environment,
         error::AuthFailure,
         page::{MAX_LIMIT, PageRequest},
+        scope::Scope,
         tenant::{Tenant, TenantFilter},
     },
     service::tokens::AccessClaims,
@@ -32,7 +32,7 @@ use crate::{
 
 /// The signed-in user of a request, by its bearer access token, in the environment of the request.
 pub struct CallingUser {
-    environment: Environment,
+    environment: Scope,
     claims: AccessClaims,
 }
 
@@ -42,7 +42,11 @@ impl FromRequestParts<Gateway> for CallingUser {
     async fn from_request_parts(parts: &mut Parts, gateway: &Gateway) -> Result<Self, Self::Rejection> {
         let PublicEnvironment(environment) = PublicEnvironment::from_request_parts(parts, gateway).await?;
         let token = bearer(&parts.headers).ok_or(Error::Unauthenticated(AuthFailure::MissingToken))?;
-        let claims = gateway.services.tokens.validate(&environment.id, token).await?;
+        let claims = gateway
+            .services
+            .tokens
+            .validate(environment.environment_id(), token)
+            .await?;
         // The contract's gateway fills this header from the token; one that names someone else
         // is a request for another user's data, which a user token does not grant.
         if header(&parts.headers, USER_HEADER)?.is_some_and(|user_id| user_id != claims.sub) {
@@ -52,6 +56,7 @@ impl FromRequestParts<Gateway> for CallingUser {
             }
             .into());
         }
+        let environment = environment.in_tenant(claims.tenant_id.clone());
         Ok(Self { environment, claims })
     }
 }
@@ -60,7 +65,7 @@ async fn profile(gateway: Gateway, caller: CallingUser) -> Result<Response, ApiE
     let user = gateway
         .services
         .users
-        .get(&caller.environment.id, &caller.claims.sub)
+        .get(&caller.environment, &caller.claims.sub)
         .await?;
     Ok(Json(UserJson::new(user, Some(&caller.claims.tenant_id))).into_response())
 }
@@ -132,14 +137,14 @@ pub async fn update_me(
     let user = gateway
         .services
         .users
-        .update(&caller.environment.id, &caller.claims.sub, body.into())
+        .update(&caller.environment, &caller.claims.sub, body.into())
         .await?;
     Ok(Json(UserJson::new(user, Some(&caller.claims.tenant_id))).into_response())
 }
 
 /// Every tenant of the calling user, oldest first.
 async fn my_tenants(gateway: &Gateway, caller: &CallingUser) -> Result<Vec<Tenant>, Error> {
-    let environment_id = &caller.environment.id;
+    let environment_id = &caller.environment;
     let user = gateway
         .services
         .users
@@ -179,7 +184,7 @@ pub struct CurrentUserTenantsJson {
 }
 
 async fn tenants_and_active(gateway: Gateway, caller: CallingUser) -> Result<Response, ApiError> {
-    let environment_id = caller.environment.id.clone();
+    let environment_id = caller.environment.environment_id().to_owned();
     let tenants = my_tenants(&gateway, &caller).await?;
     let active_tenant = tenants
         .iter()
@@ -266,7 +271,7 @@ pub async fn my_tenants_v2(
     State(gateway): State<Gateway>,
     caller: CallingUser,
 ) -> Result<Response, ApiError> {
-    let environment_id = caller.environment.id.clone();
+    let environment_id = caller.environment.environment_id().to_owned();
     let tenants: Vec<TenantJson> = my_tenants(&gateway, &caller)
         .await?
         .into_iter()

@@ -405,7 +405,7 @@ async fn jwks(State(gateway): State<Gateway>, PublicEnvironment(environment): Pu
     let keys = gateway
         .services
         .tokens
-        .jwks(&environment.id)
+        .jwks(environment.environment_id())
         .into_iter()
         .map(|k| JwkJson {
             kty: "RSA",

@@ -22,14 +22,16 @@ use crate::{
         Error,
         environment::Environment,
         error::AuthFailure,
+        scope::Scope,
         session::{Authentication, ClientInfo},
     },
     service::activation::Activate,
     transport::headers::{VENDOR_HOST, bearer, client_info, environment_token},
 };
 
-/// The environment a public request is for: by its `frontegg-vendor-host` header, else the default.
-pub struct PublicEnvironment(pub Environment);
+/// The scope of a public request: the environment its `frontegg-vendor-host` header names, else
+/// the default.
+pub struct PublicEnvironment(pub Scope);
 
 impl FromRequestParts<Gateway> for PublicEnvironment {
     type Rejection = ApiError;
@@ -40,9 +42,8 @@ impl FromRequestParts<Gateway> for PublicEnvironment {
     }
 }
 
-/// The environment a management request authenticated as, by its environment token (bearer, or
-/// `x-access-token`).
-pub struct CallingEnvironment(pub Environment);
+/// The scope of a management request, by its environment token (bearer, or `x-access-token`).
+pub struct CallingEnvironment(pub Scope);
 
 impl FromRequestParts<Gateway> for CallingEnvironment {
     type Rejection = ApiError;
@@ -50,12 +51,7 @@ impl FromRequestParts<Gateway> for CallingEnvironment {
     async fn from_request_parts(parts: &mut Parts, gateway: &Gateway) -> Result<Self, Self::Rejection> {
         let token =
             environment_token(&parts.headers).ok_or(Error::Unauthenticated(AuthFailure::MissingToken))?;
-        let environments = &gateway.services.environments;
-        let id = environments
-            .verify_token(token)
-            .await
-            .map_err(Error::Unauthenticated)?;
-        Ok(Self(environments.get(&id).await?))
+        Ok(Self(gateway.services.environments.verify_token(token).await?))
     }
 }
 
@@ -288,7 +284,7 @@ pub async fn login(
         .sign_in
         .login(&environment, &email, &body.password, client)
         .await?;
-    Ok(gateway.signed_in(&environment, jar, StatusCode::OK, auth))
+    Ok(gateway.signed_in(environment.environment(), jar, StatusCode::OK, auth))
 }
 
 /// `RefreshTokenDto`: empty in the contract, where the token travels in the cookie; callers
@@ -358,10 +354,10 @@ pub async fn refresh(
     jar: CookieJar,
     OptionalJson(body): OptionalJson<RefreshBody>,
 ) -> Result<Response, ApiError> {
-    let token = presented_refresh_token(&environment, &jar, body)
+    let token = presented_refresh_token(environment.environment(), &jar, body)
         .ok_or(Error::Unauthenticated(AuthFailure::MissingToken))?;
     let auth = gateway.services.sign_in.refresh(&environment, &token).await?;
-    Ok(gateway.signed_in(&environment, jar, StatusCode::CREATED, auth))
+    Ok(gateway.signed_in(environment.environment(), jar, StatusCode::CREATED, auth))
 }
 
 /// `POST /identity/resources/auth/v1/logout`: ends the session of the refresh cookie (or of the
@@ -392,14 +388,14 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     let sign_in = &gateway.services.sign_in;
     match (
-        presented_refresh_token(&environment, &jar, body),
+        presented_refresh_token(environment.environment(), &jar, body),
         bearer(&headers),
     ) {
         (Some(refresh_token), _) => sign_in.logout(&environment, &refresh_token).await?,
         (None, Some(access_token)) => sign_in.logout_access_token(&environment, access_token).await?,
         (None, None) => return Err(Error::Unauthenticated(AuthFailure::MissingToken).into()),
     }
-    let expired = gateway.refresh_cookie(&environment, String::new(), 0);
+    let expired = gateway.refresh_cookie(environment.environment(), String::new(), 0);
     Ok((StatusCode::CREATED, jar.add(expired)).into_response())
 }
 
@@ -428,7 +424,7 @@ pub struct ActivateBody {
 
 async fn activate(
     gateway: Gateway,
-    environment: Environment,
+    environment: Scope,
     client: ClientInfo,
     jar: CookieJar,
     body: ActivateBody,
@@ -446,7 +442,7 @@ async fn activate(
         .activation
         .activate(&environment, activate, client)
         .await?;
-    Ok(gateway.signed_in(&environment, jar, StatusCode::OK, auth))
+    Ok(gateway.signed_in(environment.environment(), jar, StatusCode::OK, auth))
 }
 
 /// `POST /identity/resources/users/v1/activate`.

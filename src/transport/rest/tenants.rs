@@ -18,6 +18,7 @@ use super::{
 };
 use crate::domain::{
     Error, metadata,
+    scope::Scope,
     tenant::{CreateTenant, Tenant, TenantFilter, TenantProfileInput, UpdateTenant},
 };
 
@@ -343,10 +344,10 @@ pub async fn create_tenant(
         parent_tenant_id: body.parent_tenant_id.unwrap_or_default(),
         metadata: metadata::from_wire(body.metadata),
     };
-    let tenant = gateway.services.tenants.create(&environment.id, create).await?;
+    let tenant = gateway.services.tenants.create(&environment, create).await?;
     Ok((
         StatusCode::CREATED,
-        Json(TenantJson::new(tenant, &environment.id)),
+        Json(TenantJson::new(tenant, environment.environment_id())),
     )
         .into_response())
 }
@@ -368,10 +369,10 @@ pub async fn list_all_tenants(
     State(gateway): State<Gateway>,
     CallingEnvironment(environment): CallingEnvironment,
 ) -> Result<Response, ApiError> {
-    let tenants = gateway.services.tenants.all(&environment.id).await?;
+    let tenants = gateway.services.tenants.all(&environment).await?;
     let items: Vec<_> = tenants
         .into_iter()
-        .map(|t| TenantJson::new(t, &environment.id))
+        .map(|t| TenantJson::new(t, environment.environment_id()))
         .collect();
     Ok(Json(items).into_response())
 }
@@ -401,9 +402,9 @@ pub async fn get_tenant_v1(
     let tenant = gateway
         .services
         .tenants
-        .get(&environment.id, &path.tenant_id)
+        .get(&environment, &path.tenant_id)
         .await?;
-    Ok(Json([TenantJson::new(tenant, &environment.id)]).into_response())
+    Ok(Json([TenantJson::new(tenant, environment.environment_id())]).into_response())
 }
 
 /// `GET /tenants/resources/tenants/v2/{tenantId}`.
@@ -430,9 +431,9 @@ pub async fn get_tenant_v2(
     let tenant = gateway
         .services
         .tenants
-        .get(&environment.id, &path.tenant_id)
+        .get(&environment, &path.tenant_id)
         .await?;
-    Ok(Json(TenantJson::new(tenant, &environment.id)).into_response())
+    Ok(Json(TenantJson::new(tenant, environment.environment_id())).into_response())
 }
 
 /// `GET /tenants/resources/tenants/v2`.
@@ -463,16 +464,12 @@ pub async fn list_tenants(
         sort,
         order: params.order()?,
     };
-    let listed = gateway
-        .services
-        .tenants
-        .list(&environment.id, filter, page)
-        .await?;
+    let listed = gateway.services.tenants.list(&environment, filter, page).await?;
     let (metadata, links) = page_parts(&listed, page);
     let items = listed
         .items
         .into_iter()
-        .map(|t| TenantJson::new(t, &environment.id))
+        .map(|t| TenantJson::new(t, environment.environment_id()))
         .collect();
     Ok(Json(TenantPage {
         items,
@@ -484,7 +481,7 @@ pub async fn list_tenants(
 
 async fn update(
     gateway: Gateway,
-    environment_id: &str,
+    scope: &Scope,
     tenant_id: &str,
     body: UpdateTenantRequest,
 ) -> Result<Response, ApiError> {
@@ -521,12 +518,8 @@ async fn update(
     if !changes_something {
         return Err(Error::invalid("body", "names no property to change").into());
     }
-    let tenant = gateway
-        .services
-        .tenants
-        .update(environment_id, tenant_id, update)
-        .await?;
-    Ok(Json(TenantJson::new(tenant, environment_id)).into_response())
+    let tenant = gateway.services.tenants.update(scope, tenant_id, update).await?;
+    Ok(Json(TenantJson::new(tenant, scope.environment_id())).into_response())
 }
 
 /// `PUT /tenants/resources/tenants/v1/{tenantId}`.
@@ -554,7 +547,7 @@ pub async fn update_tenant_v1(
     PathParams(path): PathParams<TenantPath>,
     JsonBody(body): JsonBody<UpdateTenantRequest>,
 ) -> Result<Response, ApiError> {
-    update(gateway, &environment.id, &path.tenant_id, body).await
+    update(gateway, &environment, &path.tenant_id, body).await
 }
 
 /// `PUT /tenants/resources/tenants/v2/{tenantId}`.
@@ -582,7 +575,7 @@ pub async fn update_tenant_v2(
     PathParams(path): PathParams<TenantPath>,
     JsonBody(body): JsonBody<UpdateTenantRequest>,
 ) -> Result<Response, ApiError> {
-    update(gateway, &environment.id, &path.tenant_id, body).await
+    update(gateway, &environment, &path.tenant_id, body).await
 }
 
 /// `DELETE /tenants/resources/tenants/v1/{tenantId}`.
@@ -609,7 +602,7 @@ pub async fn delete_tenant(
     gateway
         .services
         .tenants
-        .delete(&environment.id, &path.tenant_id)
+        .delete(&environment, &path.tenant_id)
         .await?;
     Ok(StatusCode::OK.into_response())
 }
@@ -643,11 +636,11 @@ pub async fn add_tenant_metadata(
     let tenant = gateway
         .services
         .tenants
-        .add_metadata(&environment.id, &path.tenant_id, &raw)
+        .add_metadata(&environment, &path.tenant_id, &raw)
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(TenantJson::new(tenant, &environment.id)),
+        Json(TenantJson::new(tenant, environment.environment_id())),
     )
         .into_response())
 }
@@ -676,7 +669,7 @@ pub async fn delete_tenant_metadata(
     let tenant = gateway
         .services
         .tenants
-        .delete_metadata(&environment.id, &path.tenant_id, &path.key)
+        .delete_metadata(&environment, &path.tenant_id, &path.key)
         .await?;
-    Ok(Json(TenantJson::new(tenant, &environment.id)).into_response())
+    Ok(Json(TenantJson::new(tenant, environment.environment_id())).into_response())
 }

@@ -21,6 +21,7 @@ use super::{
 };
 use crate::domain::{
     Error, Resource, metadata,
+    scope::Scope,
     user::{CreateUser, Phrases, UpdateUser, User, UserFilter},
 };
 
@@ -323,7 +324,7 @@ fn refuse_unsupported(
 
 async fn create_in_tenant(
     gateway: Gateway,
-    environment_id: &str,
+    scope: &Scope,
     headers: &HeaderMap,
     body: CreateUserRequest,
 ) -> Result<Response, ApiError> {
@@ -347,7 +348,7 @@ async fn create_in_tenant(
         metadata: body.metadata.unwrap_or_default(),
         ..Default::default()
     };
-    let user = gateway.services.users.create(environment_id, create).await?;
+    let user = gateway.services.users.create(scope, create).await?;
     Ok((StatusCode::CREATED, Json(UserCreatedJson::from(user))).into_response())
 }
 
@@ -377,7 +378,7 @@ pub async fn create_user_v1(
     headers: HeaderMap,
     JsonBody(body): JsonBody<CreateUserRequest>,
 ) -> Result<Response, ApiError> {
-    create_in_tenant(gateway, &environment.id, &headers, body).await
+    create_in_tenant(gateway, &environment, &headers, body).await
 }
 
 /// `POST /identity/resources/users/v2`.
@@ -406,7 +407,7 @@ pub async fn create_user_v2(
     headers: HeaderMap,
     JsonBody(body): JsonBody<CreateUserRequest>,
 ) -> Result<Response, ApiError> {
-    create_in_tenant(gateway, &environment.id, &headers, body).await
+    create_in_tenant(gateway, &environment, &headers, body).await
 }
 
 /// `POST /identity/resources/vendor-only/users/v1`.
@@ -451,7 +452,7 @@ pub async fn create_vendor_user(
         external_id: body.external_id.unwrap_or_default(),
         mfa_bypass: body.mfa_bypass.unwrap_or_default(),
     };
-    let user = gateway.services.users.create(&environment.id, create).await?;
+    let user = gateway.services.users.create(&environment, create).await?;
     Ok((StatusCode::CREATED, Json(UserJson::new(user, None))).into_response())
 }
 
@@ -505,7 +506,7 @@ pub async fn get_user(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let tenant_id = required_header(&headers, TENANT_HEADER)?;
-    let user = gateway.services.users.get(&environment.id, &path.user_id).await?;
+    let user = gateway.services.users.get(&environment, &path.user_id).await?;
     let user = in_tenant(user, tenant_id)?;
     Ok(Json(UserJson::new(user, Some(tenant_id))).into_response())
 }
@@ -531,7 +532,7 @@ pub async fn get_vendor_user(
     CallingEnvironment(environment): CallingEnvironment,
     PathParams(path): PathParams<UserPath>,
 ) -> Result<Response, ApiError> {
-    let user = gateway.services.users.get(&environment.id, &path.user_id).await?;
+    let user = gateway.services.users.get(&environment, &path.user_id).await?;
     Ok(Json(UserJson::new(user, None)).into_response())
 }
 
@@ -568,11 +569,7 @@ pub async fn get_user_by_email(
     let email = params
         .text("email")?
         .ok_or_else(|| Error::invalid("email", "is required"))?;
-    let user = gateway
-        .services
-        .users
-        .get_by_email(&environment.id, &email)
-        .await?;
+    let user = gateway.services.users.get_by_email(&environment, &email).await?;
     Ok(Json(UserJson::new(user, None)).into_response())
 }
 
@@ -673,7 +670,7 @@ pub async fn list_users(
 /// A page of users matching the listing parameters and `phrases`.
 async fn list(
     gateway: Gateway,
-    environment: crate::domain::environment::Environment,
+    environment: Scope,
     headers: &HeaderMap,
     params: &Params,
     phrases: Phrases,
@@ -693,7 +690,7 @@ async fn list(
         sort: params.sort("_sortBy")?,
         order: params.order()?,
     };
-    let listed = gateway.services.users.list(&environment.id, filter, page).await?;
+    let listed = gateway.services.users.list(&environment, filter, page).await?;
     let (metadata, links) = page_parts(&listed, page);
     let items = listed
         .items
@@ -900,7 +897,7 @@ pub async fn update_user_globally(
     let user = gateway
         .services
         .users
-        .update(&environment.id, &path.user_id, update)
+        .update(&environment, &path.user_id, update)
         .await?;
     Ok(Json(UserJson::new(user, None)).into_response())
 }
@@ -936,8 +933,8 @@ pub async fn update_user_in_tenant(
     let tenant_id = required_header(&headers, TENANT_HEADER)?;
     let user_id = required_header(&headers, USER_HEADER)?;
     let users = &gateway.services.users;
-    in_tenant(users.get(&environment.id, user_id).await?, tenant_id)?;
-    let user = users.update(&environment.id, user_id, body.into()).await?;
+    in_tenant(users.get(&environment, user_id).await?, tenant_id)?;
+    let user = users.update(&environment, user_id, body.into()).await?;
     Ok(Json(UserJson::new(user, Some(tenant_id))).into_response())
 }
 
@@ -967,10 +964,10 @@ pub async fn delete_user(
     match header(&headers, TENANT_HEADER)? {
         Some(tenant_id) => {
             users
-                .remove_from_tenant(&environment.id, &path.user_id, tenant_id)
+                .remove_from_tenant(&environment, &path.user_id, tenant_id)
                 .await?;
         }
-        None => users.delete(&environment.id, &path.user_id).await?,
+        None => users.delete(&environment, &path.user_id).await?,
     }
     Ok(StatusCode::OK.into_response())
 }
@@ -1020,7 +1017,7 @@ pub async fn add_user_to_tenant(
     let user = gateway
         .services
         .users
-        .add_to_tenant(&environment.id, &path.user_id, &body.tenant_id)
+        .add_to_tenant(&environment, &path.user_id, &body.tenant_id)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -1050,11 +1047,7 @@ pub async fn lock_user(
     CallingEnvironment(environment): CallingEnvironment,
     PathParams(path): PathParams<UserPath>,
 ) -> Result<Response, ApiError> {
-    gateway
-        .services
-        .users
-        .lock(&environment.id, &path.user_id)
-        .await?;
+    gateway.services.users.lock(&environment, &path.user_id).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -1079,11 +1072,7 @@ pub async fn unlock_user(
     CallingEnvironment(environment): CallingEnvironment,
     PathParams(path): PathParams<UserPath>,
 ) -> Result<Response, ApiError> {
-    gateway
-        .services
-        .users
-        .unlock(&environment.id, &path.user_id)
-        .await?;
+    gateway.services.users.unlock(&environment, &path.user_id).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -1108,11 +1097,7 @@ pub async fn verify_user(
     CallingEnvironment(environment): CallingEnvironment,
     PathParams(path): PathParams<UserPath>,
 ) -> Result<Response, ApiError> {
-    gateway
-        .services
-        .users
-        .verify(&environment.id, &path.user_id)
-        .await?;
+    gateway.services.users.verify(&environment, &path.user_id).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -1152,7 +1137,7 @@ pub async fn generate_activation_token(
     let issued = gateway
         .services
         .users
-        .generate_activation_token(&environment.id, &path.user_id)
+        .generate_activation_token(&environment, &path.user_id)
         .await?;
     let body = ActivationLinkJson {
         link: issued.link,
