@@ -33,11 +33,11 @@ pub struct ActivationToken {
     /// The user it activates.
     pub user_id: String,
     /// The token, shown once.
-    pub token: String,
+    pub token: Secret,
     /// The short code that activates together with the token.
-    pub code: String,
+    pub code: Secret,
     /// The link that carries the token.
-    pub link: String,
+    pub link: Secret,
 }
 
 /// An activation request, unchecked.
@@ -46,11 +46,11 @@ pub struct Activate {
     /// The user's id.
     pub user_id: String,
     /// The activation token.
-    pub token: String,
+    pub token: Secret,
     /// The password to set, when the user needs one.
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// The code sent with the token, for activation with a code.
-    pub code: Option<String>,
+    pub code: Option<Secret>,
     /// When the user accepted the terms, RFC 3339; empty when not given.
     pub last_terms_check: String,
 }
@@ -139,9 +139,9 @@ impl Activation {
             .append_pair("token", &token);
         Ok(ActivationToken {
             user_id: user.id.clone(),
-            token,
-            code,
-            link: link.into(),
+            token: Secret::new(token),
+            code: Secret::new(code),
+            link: Secret::new(String::from(link)),
         })
     }
 
@@ -188,10 +188,12 @@ impl Activation {
                     .with_timezone(&Utc),
             ),
         };
-        let (user, token) = self.check(scope, &request.user_id, &request.token).await?;
+        let (user, token) = self
+            .check(scope, &request.user_id, request.token.expose())
+            .await?;
         if let Some(code) = &request.code {
             let expected = token.code_hash.as_deref().unwrap_or_default();
-            if !secret::constant_time_eq(&code_digest(&request.token, code), expected) {
+            if !secret::constant_time_eq(&code_digest(request.token.expose(), code.expose()), expected) {
                 tokens::count_wrong_code(&self.deps.db, &token.id, MAX_CODE_ATTEMPTS, self.deps.now())
                     .await?;
                 return Err(Error::InvalidToken {
@@ -203,7 +205,8 @@ impl Activation {
         let password_hash = if needs_password(&user) {
             let raw = request
                 .password
-                .as_deref()
+                .as_ref()
+                .map(Secret::expose)
                 .ok_or_else(|| Error::invalid("password", "is required to activate this user"))?;
             let password =
                 Password::parse_new("password", raw, &scope.environment().settings.password_policy)?;
@@ -246,8 +249,8 @@ impl Activation {
                 environment_id: scope.environment_id().to_owned(),
                 user_id: user.id,
                 to: user.email,
-                link: Secret::new(issued.link),
-                code: Secret::new(issued.code),
+                link: issued.link,
+                code: issued.code,
                 metadata,
             })
             .await
@@ -261,6 +264,34 @@ fn needs_password(user: &UserRow) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn activation_requests_and_tokens_print_their_secrets_redacted() {
+        let request = Activate {
+            user_id: "u".into(),
+            token: Secret::new("token-MARK"),
+            password: Some(Secret::new("password-MARK")),
+            code: Some(Secret::new("code-MARK")),
+            last_terms_check: String::new(),
+        };
+        let issued = ActivationToken {
+            user_id: "u".into(),
+            token: Secret::new("token-MARK"),
+            code: Secret::new("code-MARK"),
+            link: Secret::new("https://app/activate?token=token-MARK"),
+        };
+        let create = crate::domain::user::CreateUser {
+            password: Some(Secret::new("password-MARK")),
+            ..Default::default()
+        };
+        for printed in [
+            format!("{request:?}"),
+            format!("{issued:?}"),
+            format!("{create:?}"),
+        ] {
+            assert!(!printed.contains("MARK"), "{printed}");
+        }
+    }
 
     #[test]
     fn codes_are_six_digits() {

@@ -40,7 +40,7 @@ pub struct GeneratedCredentials {
 #[derive(Debug, Clone)]
 pub struct EnvironmentToken {
     /// The token.
-    pub token: String,
+    pub token: Secret,
     /// Seconds until it expires.
     pub expires_in: i64,
 }
@@ -200,7 +200,7 @@ impl Environments {
         let token = self.deps.keys.sign(&env.id, &claims)?;
         self.deps.metrics.token_issued(TokenKind::Environment);
         Ok(EnvironmentToken {
-            token,
+            token: Secret::new(token),
             expires_in: ttl,
         })
     }

@@ -12,7 +12,7 @@ use crate::{
         error::{AuthFailure, Result},
         password::{self, Password},
         scope::Scope,
-        secret,
+        secret::{self, Secret},
         session::{Authentication, ClientInfo},
     },
     store::{
@@ -130,8 +130,8 @@ impl SignIn {
                 .issue(scope.environment(), &user, &session_id, tenant_id, now)?;
         self.deps.metrics.token_issued(TokenKind::Refresh);
         Ok(Authentication {
-            access_token,
-            refresh_token,
+            access_token: Secret::new(access_token),
+            refresh_token: Secret::new(refresh_token),
             expires_in: (expires_at - now).num_seconds(),
             expires_at,
             user_id: user.id.clone(),
@@ -168,8 +168,8 @@ impl SignIn {
         )?;
         self.deps.metrics.token_issued(TokenKind::Refresh);
         Ok(Authentication {
-            access_token,
-            refresh_token: next_token,
+            access_token: Secret::new(access_token),
+            refresh_token: Secret::new(next_token),
             expires_in: (expires_at - now).num_seconds(),
             expires_at,
             user_id: rotated.user.id.clone(),

@@ -12,6 +12,7 @@ mod http;
 mod lifecycle;
 mod metrics;
 mod process;
+mod redaction;
 mod reflection;
 mod replicas;
 mod rest;

@@ -8,7 +8,10 @@ use super::{
     pb::{self, activation_service_server::ActivationService},
     sign_in::authentication,
 };
-use crate::service::{Activation, Environments, activation::Activate};
+use crate::{
+    domain::secret::Secret,
+    service::{Activation, Environments, activation::Activate},
+};
 
 /// gRPC face of activation.
 pub struct ActivationApi {
@@ -68,8 +71,8 @@ impl ActivationService for ActivationApi {
         let authentication = self
             .activate(request, |r| Activate {
                 user_id: r.user_id,
-                token: r.token,
-                password: r.password,
+                token: Secret::new(r.token),
+                password: r.password.map(Secret::new),
                 code: None,
                 last_terms_check: r.last_terms_check,
             })
@@ -84,9 +87,9 @@ impl ActivationService for ActivationApi {
         let authentication = self
             .activate(request, |r| Activate {
                 user_id: r.user_id,
-                token: r.token,
-                password: r.password,
-                code: Some(r.code),
+                token: Secret::new(r.token),
+                password: r.password.map(Secret::new),
+                code: Some(Secret::new(r.code)),
                 last_terms_check: r.last_terms_check,
             })
             .await?;

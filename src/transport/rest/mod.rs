@@ -418,3 +418,43 @@ async fn jwks(State(gateway): State<Gateway>, PublicEnvironment(environment): Pu
         .collect();
     Json(JwksJson { keys }).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde::de::DeserializeOwned;
+
+    use super::{sign_in, users};
+
+    const MARK: &str = "s3cr3t-MARK";
+
+    /// The `Debug` output of a request body as `json` deserializes into `T`.
+    fn printed<T: DeserializeOwned + std::fmt::Debug>(json: serde_json::Value) -> String {
+        let body: T = serde_json::from_value(json).unwrap();
+        format!("{body:?}")
+    }
+
+    #[test]
+    fn request_bodies_print_their_secrets_redacted() {
+        let outputs = [
+            printed::<sign_in::VendorAuthentication>(serde_json::json!({"clientId": "c", "secret": MARK})),
+            printed::<sign_in::PasswordLogin>(
+                serde_json::json!({"email": "ann@example.com", "password": MARK}),
+            ),
+            printed::<sign_in::RefreshBody>(serde_json::json!({"refreshToken": MARK})),
+            printed::<sign_in::ActivateBody>(
+                serde_json::json!({"userId": "u", "token": MARK, "password": MARK, "code": MARK}),
+            ),
+            printed::<sign_in::StrategyQuery>(serde_json::json!({"userId": "u", "token": MARK})),
+            printed::<users::CreateUserRequest>(
+                serde_json::json!({"email": "ann@example.com", "password": MARK}),
+            ),
+            printed::<users::CreateVendorUserRequest>(
+                serde_json::json!({"email": "ann@example.com", "tenantId": "t", "password": MARK}),
+            ),
+        ];
+        for output in &outputs {
+            assert!(!output.contains(MARK), "a secret leaked: {output}");
+            assert!(output.contains("[redacted]"), "{output}");
+        }
+    }
+}

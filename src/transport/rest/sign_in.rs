@@ -23,6 +23,7 @@ use crate::{
         environment::Environment,
         error::AuthFailure,
         scope::Scope,
+        secret::Secret,
         session::{Authentication, ClientInfo},
     },
     service::activation::Activate,
@@ -103,7 +104,7 @@ impl Gateway {
     ) -> Response {
         let cookie = self.refresh_cookie(
             environment,
-            auth.refresh_token.clone(),
+            auth.refresh_token.expose().to_owned(),
             environment.settings.refresh_token_ttl_secs,
         );
         (status, jar.add(cookie), Json(AuthenticationResponse::from(auth))).into_response()
@@ -140,9 +141,11 @@ pub struct AuthenticationResponse {
     /// Enrolled second factors.
     mfa_devices: MfaDevices,
     /// The access token (a JWT).
-    access_token: String,
+    #[schema(value_type = String)]
+    access_token: Secret,
     /// The refresh token, also set as an HttpOnly cookie.
-    refresh_token: String,
+    #[schema(value_type = String)]
+    refresh_token: Secret,
     /// Seconds until the access token expires.
     expires_in: i64,
     /// When the access token expires.
@@ -180,7 +183,8 @@ pub struct VendorAuthentication {
     /// The environment's client id.
     client_id: String,
     /// The environment's secret.
-    secret: String,
+    #[schema(value_type = String)]
+    secret: Secret,
 }
 
 /// `VendorAuthenticationResponse`.
@@ -188,7 +192,8 @@ pub struct VendorAuthentication {
 #[serde(rename_all = "camelCase")]
 pub struct VendorToken {
     /// The environment token.
-    token: String,
+    #[schema(value_type = String)]
+    token: Secret,
     /// Seconds until it expires.
     expires_in: i64,
 }
@@ -216,7 +221,7 @@ pub async fn authenticate_vendor(
     let token = gateway
         .services
         .environments
-        .authenticate(&body.client_id, &body.secret)
+        .authenticate(&body.client_id, body.secret.expose())
         .await?;
     Ok(Json(VendorToken {
         token: token.token,
@@ -236,7 +241,8 @@ pub struct PasswordLogin {
     #[serde(default)]
     username: Option<String>,
     /// The password.
-    password: String,
+    #[schema(value_type = String)]
+    password: Secret,
     /// Accepted and ignored.
     #[serde(default)]
     #[allow(dead_code)]
@@ -282,7 +288,7 @@ pub async fn login(
     let auth = gateway
         .services
         .sign_in
-        .login(&environment, &email, &body.password, client)
+        .login(&environment, &email, body.password.expose(), client)
         .await?;
     Ok(gateway.signed_in(environment.environment(), jar, StatusCode::OK, auth))
 }
@@ -294,14 +300,15 @@ pub async fn login(
 pub struct RefreshBody {
     /// The refresh token, when not sent as the cookie.
     #[serde(default)]
-    refresh_token: Option<String>,
+    #[schema(value_type = Option<String>)]
+    refresh_token: Option<Secret>,
 }
 
 /// The refresh token of a request: from the body, else from the environment's cookie.
-fn presented_refresh_token(environment: &Environment, jar: &CookieJar, body: RefreshBody) -> Option<String> {
+fn presented_refresh_token(environment: &Environment, jar: &CookieJar, body: RefreshBody) -> Option<Secret> {
     body.refresh_token.filter(|t| !t.is_empty()).or_else(|| {
         jar.get(&refresh_cookie_name(environment))
-            .map(|c| c.value().to_owned())
+            .map(|c| Secret::new(c.value()))
             .filter(|t| !t.is_empty())
     })
 }
@@ -356,7 +363,11 @@ pub async fn refresh(
 ) -> Result<Response, ApiError> {
     let token = presented_refresh_token(environment.environment(), &jar, body)
         .ok_or(Error::Unauthenticated(AuthFailure::MissingToken))?;
-    let auth = gateway.services.sign_in.refresh(&environment, &token).await?;
+    let auth = gateway
+        .services
+        .sign_in
+        .refresh(&environment, token.expose())
+        .await?;
     Ok(gateway.signed_in(environment.environment(), jar, StatusCode::CREATED, auth))
 }
 
@@ -391,7 +402,7 @@ pub async fn logout(
         presented_refresh_token(environment.environment(), &jar, body),
         bearer(&headers),
     ) {
-        (Some(refresh_token), _) => sign_in.logout(&environment, &refresh_token).await?,
+        (Some(refresh_token), _) => sign_in.logout(&environment, refresh_token.expose()).await?,
         (None, Some(access_token)) => sign_in.logout_access_token(&environment, access_token).await?,
         (None, None) => return Err(Error::Unauthenticated(AuthFailure::MissingToken).into()),
     }
@@ -406,10 +417,12 @@ pub struct ActivateBody {
     /// The user's id.
     user_id: String,
     /// The activation token.
-    token: String,
+    #[schema(value_type = String)]
+    token: Secret,
     /// The password to set; required when the user has none.
     #[serde(default)]
-    password: Option<String>,
+    #[schema(value_type = Option<String>)]
+    password: Option<Secret>,
     /// Accepted and ignored.
     #[serde(default)]
     #[allow(dead_code)]
@@ -419,7 +432,8 @@ pub struct ActivateBody {
     last_terms_check: Option<String>,
     /// The activation code (the `/code` route only, where it is required).
     #[serde(default)]
-    code: Option<String>,
+    #[schema(value_type = Option<String>)]
+    code: Option<Secret>,
 }
 
 async fn activate(
@@ -428,7 +442,7 @@ async fn activate(
     client: ClientInfo,
     jar: CookieJar,
     body: ActivateBody,
-    code: Option<String>,
+    code: Option<Secret>,
 ) -> Result<Response, ApiError> {
     let activate = Activate {
         user_id: body.user_id,
@@ -513,7 +527,8 @@ pub struct StrategyQuery {
     /// The user's id.
     user_id: String,
     /// The activation token.
-    token: String,
+    #[param(value_type = String)]
+    token: Secret,
 }
 
 /// `GetActivateStrategyResponseDto`.
@@ -546,7 +561,7 @@ pub async fn activation_strategy(
     let should_set_password = gateway
         .services
         .activation
-        .should_set_password(&environment, &query.user_id, &query.token)
+        .should_set_password(&environment, &query.user_id, query.token.expose())
         .await?;
     Ok(Json(Strategy { should_set_password }).into_response())
 }

@@ -22,6 +22,7 @@ use super::{
 use crate::domain::{
     Error, Resource, metadata,
     scope::Scope,
+    secret::Secret,
     user::{CreateUser, Phrases, UpdateUser, User, UserFilter},
 };
 
@@ -229,7 +230,8 @@ pub struct CreateUserRequest {
     profile_picture_url: Option<String>,
     /// Initial password: the user is activated at once. Without one the user is invited.
     #[serde(default)]
-    password: Option<String>,
+    #[schema(value_type = Option<String>)]
+    password: Option<Secret>,
     /// Phone number.
     #[serde(default)]
     phone_number: Option<String>,
@@ -273,7 +275,8 @@ pub struct CreateVendorUserRequest {
     name: Option<String>,
     /// Initial password: the user is activated at once. Without one the user is invited.
     #[serde(default)]
-    password: Option<String>,
+    #[schema(value_type = Option<String>)]
+    password: Option<Secret>,
     /// Phone number.
     #[serde(default)]
     phone_number: Option<String>,
@@ -1140,8 +1143,8 @@ pub async fn generate_activation_token(
         .generate_activation_token(&environment, &path.user_id)
         .await?;
     let body = ActivationLinkJson {
-        link: issued.link,
-        token: issued.token,
+        link: issued.link.into_exposed(),
+        token: issued.token.into_exposed(),
         user_id: issued.user_id,
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
