@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::{
     Gateway,
-    error::{ApiError, ErrorBody},
+    error::{ApiError, EnvironmentCaller},
     sign_in::CallingEnvironment,
 };
 
@@ -58,8 +58,8 @@ pub struct VendorConfig {
     summary = "The environment's identity configuration, with the PEM of its signing key",
     security(("environmentToken" = [])),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "The configuration", body = VendorConfig),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
     )
 )]
 pub async fn get_configuration(

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::{
     Gateway,
-    error::{ApiError, ErrorBody, JsonBody},
+    error::{ApiError, ErrorBody, JsonBody, JsonBodyErrors, UserCaller},
     params::{USER_HEADER, header},
     sign_in::PublicEnvironment,
     tenants::TenantJson,
@@ -70,7 +70,7 @@ async fn profile(gateway: Gateway, caller: CallingUser) -> Result<Response, ApiE
     Ok(Json(UserJson::new(user, Some(&caller.claims.tenant_id))).into_response())
 }
 
-/// `GET /identity/resources/users/v2/me`.
+/// `GET /identity/resources/users/v2/me`, and v3.
 #[utoipa::path(
     get,
     path = "/identity/resources/users/v2/me",
@@ -79,34 +79,12 @@ async fn profile(gateway: Gateway, caller: CallingUser) -> Result<Response, ApiE
     summary = "The signed-in user's profile, in the tenant of its session",
     security(("userToken" = [])),
     responses(
+        UserCaller,
         (status = 200, description = "The user", body = UserJson),
-        (status = 400, description = "The frontegg-user-id header cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
-        (status = 403, description = "The frontegg-user-id header names another user", body = ErrorBody),
         (status = 404, description = "The user no longer exists", body = ErrorBody),
     )
 )]
-pub async fn get_me_v2(State(gateway): State<Gateway>, caller: CallingUser) -> Result<Response, ApiError> {
-    profile(gateway, caller).await
-}
-
-/// `GET /identity/resources/users/v3/me`.
-#[utoipa::path(
-    get,
-    path = "/identity/resources/users/v3/me",
-    tag = "User Management",
-    operation_id = "UsersControllerV3_getUserProfile",
-    summary = "The signed-in user's profile, in the tenant of its session",
-    security(("userToken" = [])),
-    responses(
-        (status = 200, description = "The user", body = UserJson),
-        (status = 400, description = "The frontegg-user-id header cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
-        (status = 403, description = "The frontegg-user-id header names another user", body = ErrorBody),
-        (status = 404, description = "The user no longer exists", body = ErrorBody),
-    )
-)]
-pub async fn get_me_v3(State(gateway): State<Gateway>, caller: CallingUser) -> Result<Response, ApiError> {
+pub async fn get_me(State(gateway): State<Gateway>, caller: CallingUser) -> Result<Response, ApiError> {
     profile(gateway, caller).await
 }
 
@@ -120,13 +98,10 @@ pub async fn get_me_v3(State(gateway): State<Gateway>, caller: CallingUser) -> R
     security(("userToken" = [])),
     request_body = UpdateUserRequest,
     responses(
+        UserCaller, JsonBodyErrors,
         (status = 200, description = "The updated user", body = UserJson),
         (status = 400, description = "A field or the frontegg-user-id header is invalid", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
-        (status = 403, description = "The frontegg-user-id header names another user", body = ErrorBody),
         (status = 404, description = "The user no longer exists", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn update_me(
@@ -202,7 +177,8 @@ async fn tenants_and_active(gateway: Gateway, caller: CallingUser) -> Result<Res
     .into_response())
 }
 
-/// `GET /identity/resources/users/v1/me/tenants`.
+/// `GET /identity/resources/users/v1/me/tenants`, and v3 (not in the contract, but what
+/// Frontegg's frontend SDK loads after a sign-in by default).
 #[utoipa::path(
     get,
     path = "/identity/resources/users/v1/me/tenants",
@@ -211,38 +187,12 @@ async fn tenants_and_active(gateway: Gateway, caller: CallingUser) -> Result<Res
     summary = "The signed-in user's tenants and the one its session is in",
     security(("userToken" = [])),
     responses(
+        UserCaller,
         (status = 200, description = "The tenants", body = CurrentUserTenantsJson),
-        (status = 400, description = "The frontegg-user-id header cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
-        (status = 403, description = "The frontegg-user-id header names another user", body = ErrorBody),
         (status = 404, description = "The user no longer exists", body = ErrorBody),
     )
 )]
-pub async fn my_tenants_v1(
-    State(gateway): State<Gateway>,
-    caller: CallingUser,
-) -> Result<Response, ApiError> {
-    tenants_and_active(gateway, caller).await
-}
-
-/// `GET /identity/resources/users/v3/me/tenants`: not in the contract, but what Frontegg's
-/// frontend SDK loads after a sign-in by default; the same answer as v1.
-#[utoipa::path(
-    get,
-    path = "/identity/resources/users/v3/me/tenants",
-    tag = "User Management",
-    operation_id = "UsersControllerV3_getUserTenants",
-    summary = "The signed-in user's tenants and the one its session is in",
-    security(("userToken" = [])),
-    responses(
-        (status = 200, description = "The tenants", body = CurrentUserTenantsJson),
-        (status = 400, description = "The frontegg-user-id header cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
-        (status = 403, description = "The frontegg-user-id header names another user", body = ErrorBody),
-        (status = 404, description = "The user no longer exists", body = ErrorBody),
-    )
-)]
-pub async fn my_tenants_v3(
+pub async fn my_tenants_and_active(
     State(gateway): State<Gateway>,
     caller: CallingUser,
 ) -> Result<Response, ApiError> {
@@ -260,10 +210,8 @@ pub async fn my_tenants_v3(
     security(("userToken" = [])),
     params(("frontegg-user-id" = Option<String>, Header, description = "The user; taken from the token when absent")),
     responses(
+        UserCaller,
         (status = 200, description = "The tenants", body = Vec<TenantJson>),
-        (status = 400, description = "The frontegg-user-id header cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
-        (status = 403, description = "The frontegg-user-id header names another user", body = ErrorBody),
         (status = 404, description = "The user no longer exists", body = ErrorBody),
     )
 )]

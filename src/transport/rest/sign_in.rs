@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     Gateway,
-    error::{ApiError, ErrorBody, JsonBody, QueryParams},
+    error::{ApiError, EnvironmentCaller, ErrorBody, JsonBody, JsonBodyErrors, PublicCaller, QueryParams},
 };
 use crate::{
     domain::{
@@ -207,11 +207,10 @@ pub struct VendorToken {
     summary = "Exchange environment credentials for an environment token",
     request_body = VendorAuthentication,
     responses(
+        JsonBodyErrors,
         (status = 200, description = "An environment token", body = VendorToken),
         (status = 400, description = "A field is missing or of the wrong type", body = ErrorBody),
         (status = 401, description = "Wrong client id or secret", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn authenticate_vendor(
@@ -262,13 +261,11 @@ pub struct PasswordLogin {
     params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
     request_body = PasswordLogin,
     responses(
+        PublicCaller, JsonBodyErrors,
         (status = 200, description = "Signed in; the refresh token is also set as a cookie", body = AuthenticationResponse),
         (status = 400, description = "A field is missing, invalid or not supported", body = ErrorBody),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
         (status = 403, description = "The user may not sign in (locked, not activated, no tenant)", body = ErrorBody),
-        (status = 404, description = "No environment to sign in to", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn login(
@@ -346,13 +343,11 @@ impl<T: serde::de::DeserializeOwned + Default> axum::extract::FromRequest<Gatewa
     params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
     request_body(content = Option<RefreshBody>, description = "Optional: the token may come in the cookie instead"),
     responses(
+        PublicCaller, JsonBodyErrors,
         (status = 201, description = "New tokens; the new refresh token is also set as a cookie", body = AuthenticationResponse),
         (status = 400, description = "The body cannot be read", body = ErrorBody),
         (status = 401, description = "No refresh token, or an invalid, expired or reused one", body = ErrorBody),
         (status = 403, description = "The user may no longer sign in", body = ErrorBody),
-        (status = 404, description = "No environment", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn refresh(
@@ -382,12 +377,10 @@ pub async fn refresh(
     params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
     request_body(content = Option<RefreshBody>, description = "Optional: the token may come in the cookie or as a bearer access token"),
     responses(
+        PublicCaller, JsonBodyErrors,
         (status = 201, description = "Signed out"),
         (status = 400, description = "The body cannot be read", body = ErrorBody),
         (status = 401, description = "No token, or an invalid one", body = ErrorBody),
-        (status = 404, description = "No environment", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn logout(
@@ -469,12 +462,10 @@ async fn activate(
     params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
     request_body = ActivateBody,
     responses(
+        PublicCaller, JsonBodyErrors,
         (status = 200, description = "Activated and signed in; the refresh token is also set as a cookie", body = AuthenticationResponse),
         (status = 400, description = "A field is missing or invalid, the token or code is wrong, or the user is already activated", body = ErrorBody),
         (status = 403, description = "The user may not sign in", body = ErrorBody),
-        (status = 404, description = "No environment", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn activate_user(
@@ -497,12 +488,10 @@ pub async fn activate_user(
     params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
     request_body = ActivateBody,
     responses(
+        PublicCaller, JsonBodyErrors,
         (status = 200, description = "Activated and signed in; the refresh token is also set as a cookie", body = AuthenticationResponse),
         (status = 400, description = "A field is missing or invalid, the token or code is wrong, or the user is already activated", body = ErrorBody),
         (status = 403, description = "The user may not sign in", body = ErrorBody),
-        (status = 404, description = "No environment", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn activate_user_with_code(
@@ -548,9 +537,9 @@ pub struct Strategy {
     summary = "Whether activating this user needs a password",
     params(StrategyQuery, ("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
     responses(
+        PublicCaller,
         (status = 200, description = "The strategy", body = Strategy),
         (status = 400, description = "A parameter is missing, the token is wrong, or the user is already activated", body = ErrorBody),
-        (status = 404, description = "No environment", body = ErrorBody),
     )
 )]
 pub async fn activation_strategy(
@@ -588,11 +577,9 @@ pub struct ResetBody {
     security(("environmentToken" = [])),
     request_body = ResetBody,
     responses(
+        EnvironmentCaller, JsonBodyErrors,
         (status = 201, description = "Done (alike whether or not the email names a pending user)"),
         (status = 400, description = "A field is missing or invalid", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn reset_activation_token(

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     Gateway,
-    error::{ApiError, ErrorBody, JsonBody, PathParams},
+    error::{ApiError, EnvironmentCaller, ErrorBody, JsonBody, JsonBodyErrors, PathParams},
     params::{PageLinks, PageMetadata, Params, page_parts},
     sign_in::CallingEnvironment,
 };
@@ -312,12 +312,10 @@ pub struct TenantPage {
     security(("environmentToken" = [])),
     request_body = CreateTenantRequest,
     responses(
+        EnvironmentCaller, JsonBodyErrors,
         (status = 201, description = "The created tenant", body = TenantJson),
         (status = 400, description = "A field is invalid or the parent does not exist", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 409, description = "A tenant with this id exists", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn create_tenant(
@@ -361,8 +359,8 @@ pub async fn create_tenant(
     summary = "List every account (tenant), by tenant id",
     security(("environmentToken" = [])),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "The tenants", body = Vec<TenantJson>),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
     )
 )]
 pub async fn list_all_tenants(
@@ -388,9 +386,9 @@ pub async fn list_all_tenants(
     security(("environmentToken" = [])),
     params(TenantPath),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "The tenant, alone in an array", body = Vec<TenantJson>),
         (status = 400, description = "The id cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     )
 )]
@@ -417,9 +415,9 @@ pub async fn get_tenant_v1(
     security(("environmentToken" = [])),
     params(TenantPath),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "The tenant", body = TenantJson),
         (status = 400, description = "The id cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     )
 )]
@@ -446,9 +444,9 @@ pub async fn get_tenant_v2(
     security(("environmentToken" = [])),
     params(TenantListQuery),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "A page of tenants", body = TenantPage),
         (status = 400, description = "A parameter is invalid", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
     )
 )]
 pub async fn list_tenants(
@@ -522,7 +520,7 @@ async fn update(
     Ok(Json(TenantJson::new(tenant, scope.environment_id())).into_response())
 }
 
-/// `PUT /tenants/resources/tenants/v1/{tenantId}`.
+/// `PUT /tenants/resources/tenants/v1/{tenantId}`, and v2.
 #[utoipa::path(
     put,
     path = "/tenants/resources/tenants/v1/{tenantId}",
@@ -533,43 +531,13 @@ async fn update(
     params(TenantPath),
     request_body = UpdateTenantRequest,
     responses(
+        EnvironmentCaller, JsonBodyErrors,
         (status = 200, description = "The updated tenant", body = TenantJson),
         (status = 400, description = "A field is invalid, or none is given", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
-pub async fn update_tenant_v1(
-    State(gateway): State<Gateway>,
-    CallingEnvironment(environment): CallingEnvironment,
-    PathParams(path): PathParams<TenantPath>,
-    JsonBody(body): JsonBody<UpdateTenantRequest>,
-) -> Result<Response, ApiError> {
-    update(gateway, &environment, &path.tenant_id, body).await
-}
-
-/// `PUT /tenants/resources/tenants/v2/{tenantId}`.
-#[utoipa::path(
-    put,
-    path = "/tenants/resources/tenants/v2/{tenantId}",
-    tag = "Accounts",
-    operation_id = "TenantControllerV2_updateTenant",
-    summary = "Update an account (tenant)",
-    security(("environmentToken" = [])),
-    params(TenantPath),
-    request_body = UpdateTenantRequest,
-    responses(
-        (status = 200, description = "The updated tenant", body = TenantJson),
-        (status = 400, description = "A field is invalid, or none is given", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
-        (status = 404, description = "No such tenant", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
-    )
-)]
-pub async fn update_tenant_v2(
+pub async fn update_tenant(
     State(gateway): State<Gateway>,
     CallingEnvironment(environment): CallingEnvironment,
     PathParams(path): PathParams<TenantPath>,
@@ -588,9 +556,9 @@ pub async fn update_tenant_v2(
     security(("environmentToken" = [])),
     params(TenantPath),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "Deleted"),
         (status = 400, description = "The id cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     )
 )]
@@ -618,12 +586,10 @@ pub async fn delete_tenant(
     params(TenantPath),
     request_body = AddTenantMetadataRequest,
     responses(
+        EnvironmentCaller, JsonBodyErrors,
         (status = 201, description = "The tenant with its merged metadata", body = TenantJson),
         (status = 400, description = "The metadata is not JSON or too large", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn add_tenant_metadata(
@@ -655,9 +621,9 @@ pub async fn add_tenant_metadata(
     security(("environmentToken" = [])),
     params(TenantKeyPath),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "The tenant without the key", body = TenantJson),
         (status = 400, description = "The id or key cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     )
 )]

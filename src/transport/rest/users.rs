@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     Gateway,
-    error::{ApiError, ErrorBody, JsonBody, PathParams},
+    error::{ApiError, EnvironmentCaller, ErrorBody, JsonBody, JsonBodyErrors, PathParams},
     params::{
         PageLinks, PageMetadata, Params, TENANT_HEADER, USER_HEADER, header, page_parts, required_header,
     },
@@ -355,7 +355,7 @@ async fn create_in_tenant(
     Ok((StatusCode::CREATED, Json(UserCreatedJson::from(user))).into_response())
 }
 
-/// `POST /identity/resources/users/v1`.
+/// `POST /identity/resources/users/v1`, and v2.
 #[utoipa::path(
     post,
     path = "/identity/resources/users/v1",
@@ -366,45 +366,14 @@ async fn create_in_tenant(
     params(("frontegg-tenant-id" = String, Header, description = "The tenant the user joins")),
     request_body = CreateUserRequest,
     responses(
+        EnvironmentCaller, JsonBodyErrors,
         (status = 201, description = "The created user", body = UserCreatedJson),
         (status = 400, description = "A field or the tenant header is invalid or missing", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "A user with this email exists", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
-pub async fn create_user_v1(
-    State(gateway): State<Gateway>,
-    CallingEnvironment(environment): CallingEnvironment,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody<CreateUserRequest>,
-) -> Result<Response, ApiError> {
-    create_in_tenant(gateway, &environment, &headers, body).await
-}
-
-/// `POST /identity/resources/users/v2`.
-#[utoipa::path(
-    post,
-    path = "/identity/resources/users/v2",
-    tag = "User Management",
-    operation_id = "UsersControllerV2_createUser",
-    summary = "Invite a user to the account (tenant) of the frontegg-tenant-id header",
-    security(("environmentToken" = [])),
-    params(("frontegg-tenant-id" = String, Header, description = "The tenant the user joins")),
-    request_body = CreateUserRequest,
-    responses(
-        (status = 201, description = "The created user", body = UserCreatedJson),
-        (status = 400, description = "A field or the tenant header is invalid or missing", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
-        (status = 404, description = "No such tenant", body = ErrorBody),
-        (status = 409, description = "A user with this email exists", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
-    )
-)]
-pub async fn create_user_v2(
+pub async fn create_user(
     State(gateway): State<Gateway>,
     CallingEnvironment(environment): CallingEnvironment,
     headers: HeaderMap,
@@ -423,13 +392,11 @@ pub async fn create_user_v2(
     security(("environmentToken" = [])),
     request_body = CreateVendorUserRequest,
     responses(
+        EnvironmentCaller, JsonBodyErrors,
         (status = 201, description = "The created user", body = UserJson),
         (status = 400, description = "A field is invalid or missing", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "A user with this email exists", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn create_vendor_user(
@@ -459,15 +426,6 @@ pub async fn create_vendor_user(
     Ok((StatusCode::CREATED, Json(UserJson::new(user, None))).into_response())
 }
 
-/// The user named `{id}` in the path (routed with [`UserPath`]: one route serves both names).
-#[derive(Debug, IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-pub struct IdPath {
-    /// The user's id.
-    id: String,
-}
-
 /// The user named `{userId}` in the path.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
@@ -486,19 +444,20 @@ fn in_tenant(user: User, tenant_id: &str) -> Result<User, Error> {
     }
 }
 
-/// `GET /identity/resources/users/v1/{id}`.
+/// `GET /identity/resources/users/v1/{id}`: the contract names the parameter `id` here and `userId`
+/// for the other methods of the path; one route (so one name) serves them all.
 #[utoipa::path(
     get,
-    path = "/identity/resources/users/v1/{id}",
+    path = "/identity/resources/users/v1/{userId}",
     tag = "Users",
     operation_id = "UsersControllerV1_getUserById",
     summary = "Get a user of the account (tenant) of the frontegg-tenant-id header",
     security(("environmentToken" = [])),
-    params(IdPath, ("frontegg-tenant-id" = String, Header, description = "The tenant the user belongs to")),
+    params(UserPath, ("frontegg-tenant-id" = String, Header, description = "The tenant the user belongs to")),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "The user", body = UserJson),
         (status = 400, description = "The tenant header is missing", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user in the tenant", body = ErrorBody),
     )
 )]
@@ -524,9 +483,9 @@ pub async fn get_user(
     security(("environmentToken" = [])),
     params(UserPath),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "The user", body = UserJson),
         (status = 400, description = "The id cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
     )
 )]
@@ -558,9 +517,9 @@ pub struct EmailQuery {
     security(("environmentToken" = [])),
     params(EmailQuery),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "The user", body = UserJson),
         (status = 400, description = "The email is missing or invalid", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No user has this email", body = ErrorBody),
     )
 )]
@@ -643,7 +602,8 @@ pub struct UserPage {
     links: PageLinks,
 }
 
-/// `GET /identity/resources/users/v3`.
+/// `GET /identity/resources/users/v3`, and v1 (where Frontegg's clients, the Rust crate among
+/// them, page through users).
 #[utoipa::path(
     get,
     path = "/identity/resources/users/v3",
@@ -656,9 +616,9 @@ pub struct UserPage {
         ("frontegg-tenant-id" = Option<String>, Header, description = "Keeps the members of this tenant when `_tenantId` is absent"),
     ),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "A page of users", body = UserPage),
         (status = 400, description = "A parameter is invalid or not supported", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
     )
 )]
 pub async fn list_users(
@@ -741,9 +701,9 @@ pub struct PhraseQuery {
         ("frontegg-tenant-id" = Option<String>, Header, description = "Keeps the members of this tenant when `_tenantId` is absent"),
     ),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "A page of users", body = UserPage),
         (status = 400, description = "A parameter is invalid or not supported", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
     )
 )]
 pub async fn search_users(
@@ -766,34 +726,6 @@ pub async fn search_users(
     )
     .map_err(Error::from)?;
     list(gateway, environment, &headers, &params, phrases).await
-}
-
-/// `GET /identity/resources/users/v1`: the v3 listing at the path Frontegg's clients (the Rust
-/// crate among them) page through users with.
-#[utoipa::path(
-    get,
-    path = "/identity/resources/users/v1",
-    tag = "User Management",
-    operation_id = "UsersControllerV1_getUsers",
-    summary = "List users a page at a time",
-    security(("environmentToken" = [])),
-    params(
-        UserListQuery,
-        ("frontegg-tenant-id" = Option<String>, Header, description = "Keeps the members of this tenant when `_tenantId` is absent"),
-    ),
-    responses(
-        (status = 200, description = "A page of users", body = UserPage),
-        (status = 400, description = "A parameter is invalid or not supported", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
-    )
-)]
-pub async fn list_users_v1(
-    State(gateway): State<Gateway>,
-    CallingEnvironment(environment): CallingEnvironment,
-    headers: HeaderMap,
-    params: Params,
-) -> Result<Response, ApiError> {
-    list(gateway, environment, &headers, &params, Phrases::default()).await
 }
 
 /// Reads a field that may be null: absent stays `None` (unchanged), null becomes an empty string
@@ -874,12 +806,10 @@ impl From<UpdateUserRequest> for UpdateUser {
     params(UserPath),
     request_body = UpdateVendorUserRequest,
     responses(
+        EnvironmentCaller, JsonBodyErrors,
         (status = 200, description = "The updated user", body = UserJson),
         (status = 400, description = "A field is invalid", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn update_user_globally(
@@ -919,12 +849,10 @@ pub async fn update_user_globally(
     ),
     request_body = UpdateUserRequest,
     responses(
+        EnvironmentCaller, JsonBodyErrors,
         (status = 200, description = "The updated user", body = UserJson),
         (status = 400, description = "A field or header is invalid or missing", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user in the tenant", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn update_user_in_tenant(
@@ -951,9 +879,9 @@ pub async fn update_user_in_tenant(
     security(("environmentToken" = [])),
     params(UserPath, ("frontegg-tenant-id" = Option<String>, Header, description = "The tenant to remove the user from")),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "Removed"),
         (status = 400, description = "The id or header cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user, tenant or membership", body = ErrorBody),
     )
 )]
@@ -1002,13 +930,11 @@ pub struct AddUserToTenantRequest {
     params(UserPath),
     request_body = AddUserToTenantRequest,
     responses(
+        EnvironmentCaller, JsonBodyErrors,
         (status = 201, description = "The user with the new membership", body = UserJson),
         (status = 400, description = "The tenant id is missing or invalid", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user or tenant", body = ErrorBody),
         (status = 409, description = "The user already belongs to the tenant", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn add_user_to_tenant(
@@ -1039,9 +965,9 @@ pub async fn add_user_to_tenant(
     security(("environmentToken" = [])),
     params(UserPath),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "Locked"),
         (status = 400, description = "The id cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
     )
 )]
@@ -1064,9 +990,9 @@ pub async fn lock_user(
     security(("environmentToken" = [])),
     params(UserPath),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "Unlocked"),
         (status = 400, description = "The id cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
     )
 )]
@@ -1089,9 +1015,9 @@ pub async fn unlock_user(
     security(("environmentToken" = [])),
     params(UserPath),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "Verified"),
         (status = 400, description = "The id cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
     )
 )]
@@ -1126,9 +1052,9 @@ pub struct ActivationLinkJson {
     security(("environmentToken" = [])),
     params(UserPath),
     responses(
+        EnvironmentCaller,
         (status = 201, description = "A fresh token and its link", body = ActivationLinkJson),
         (status = 400, description = "The user is already activated", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
     )
 )]
