@@ -1,16 +1,18 @@
 //! sigil-bench: starts the release `sigil` binary as a child process on a fresh database, loads it
-//! over gRPC (and REST, for sign-ins) on loopback from this process, and
+//! over gRPC (and REST, for sign-ins and the scale scenario) on loopback from this process, and
 //! reports throughput, latency percentiles and the server's memory. Each scenario runs `--repeat`
 //! times and the median run is reported.
 //!
 //!   cargo build --release --workspace
 //!   target/release/sigil-bench all --postgres postgres://postgres@127.0.0.1:5432/postgres
 //!
-//! `sigil-bench load` (in load.rs) is the mixed load test and soak.
+//! `sigil-bench load` (in load.rs) is the mixed load test and soak; `sigil-bench scale` (in
+//! scale.rs) compares a database of a million users with one of a thousand.
 
 mod load;
 mod login;
 mod rest;
+mod scale;
 
 use std::{
     path::PathBuf,
@@ -79,6 +81,9 @@ enum Scenario {
     Startup,
     /// Every scenario above.
     All,
+    /// Listings, lookups, creation and login on a database of --users users (1,000,000 by
+    /// default) against the same on a database of 1,000 users, in the same run (not in `all`).
+    Scale(scale::ScaleArgs),
     /// A mixed load of sign-ins, validations and refreshes at a rate or at the maximum, or a soak.
     Load(load::LoadArgs),
 }
@@ -661,6 +666,9 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if let Scenario::Load(load) = &args.scenario {
         return load::run(&args, load).await;
+    }
+    if let Scenario::Scale(scale) = &args.scenario {
+        return scale::run(&args, scale).await;
     }
     let wants = |s: Scenario| args.scenario == s || args.scenario == Scenario::All;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());

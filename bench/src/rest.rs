@@ -16,6 +16,11 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The body as JSON.
+    pub fn json(&self) -> anyhow::Result<serde_json::Value> {
+        serde_json::from_slice(&self.body).context("the answer is not JSON")
+    }
+
     /// The status and the start of the body, to show what went wrong.
     pub fn describe(&self) -> String {
         let body = String::from_utf8_lossy(&self.body);
@@ -92,4 +97,9 @@ impl Connection {
         }
         Ok(answer?)
     }
+}
+
+/// A JSON body.
+pub fn json(value: &serde_json::Value) -> Full<Bytes> {
+    Full::new(Bytes::from(value.to_string()))
 }
