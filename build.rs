@@ -1,9 +1,13 @@
-//! Compiles `proto/` with protox (pure Rust, no system `protoc`), generates the tonic code and writes
-//! the encoded descriptor set that gRPC server reflection serves.
+//! Compiles `proto/` with protox (pure Rust, no system `protoc`), generates the tonic code, writes
+//! the encoded descriptor set that gRPC server reflection serves, and gives every message with a
+//! field marked `(identity.v1.sensitive)` a `Debug` that prints `[redacted]` for that field.
 
-use std::{env, fs, path::PathBuf};
+use std::{collections::BTreeMap, env, fmt::Write as _, fs, path::PathBuf};
 
-use prost::Message;
+use prost_reflect::{DescriptorPool, MessageDescriptor, Value};
+
+/// The field option that marks secrets (proto/identity/v1/options.proto).
+const SENSITIVE: &str = "identity.v1.sensitive";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos: Vec<PathBuf> = fs::read_dir("proto/identity/v1")?
@@ -14,15 +18,127 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     println!("cargo:rerun-if-changed=proto");
 
-    let fds = protox::compile(&protos, ["proto"])?;
+    let mut compiler = protox::Compiler::new(["proto"])?;
+    compiler.include_source_info(true).include_imports(true);
+    compiler.open_files(&protos)?;
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
-    fs::write(out_dir.join("identity_descriptor.bin"), fds.encode_to_vec())?;
+    // Encoded from the pool itself, so custom options survive for code that reads them.
+    fs::write(
+        out_dir.join("identity_descriptor.bin"),
+        compiler.encode_file_descriptor_set(),
+    )?;
 
-    tonic_prost_build::configure()
+    let redacted = redacted_messages(&compiler.descriptor_pool())?;
+    let mut config = tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
         // prost's codec, but undecodable requests are INVALID_ARGUMENT rather than INTERNAL.
-        .codec_path("crate::transport::grpc::codec::ProtoCodec")
-        .compile_fds(fds)?;
+        .codec_path("crate::transport::grpc::codec::ProtoCodec");
+    for message in redacted.keys() {
+        config = config.skip_debug([format!(".{message}")]);
+    }
+    config.compile_fds(compiler.file_descriptor_set())?;
+    fs::write(out_dir.join("identity_redacted.rs"), debug_impls(&redacted)?)?;
     Ok(())
+}
+
+/// A message's Rust fields as `(name, sensitive)`, in declaration order, by the message's full name.
+type Redacted = BTreeMap<String, Vec<(String, bool)>>;
+
+/// Each message of package `identity.v1` with a sensitive field.
+fn redacted_messages(pool: &DescriptorPool) -> Result<Redacted, Box<dyn std::error::Error>> {
+    let sensitive = pool
+        .get_extension_by_name(SENSITIVE)
+        .ok_or("proto/identity/v1/options.proto must define identity.v1.sensitive")?;
+    let mut found = BTreeMap::new();
+    for message in pool.all_messages() {
+        if message.package_name() != "identity.v1" {
+            continue;
+        }
+        let is_sensitive = |field: &prost_reflect::FieldDescriptor| {
+            matches!(
+                field.options().get_extension(&sensitive).as_ref(),
+                Value::Bool(true)
+            )
+        };
+        if !message.fields().any(|f| is_sensitive(&f)) {
+            continue;
+        }
+        if message.parent_message().is_some() {
+            return Err(format!(
+                "{}: sensitive fields are supported in top-level messages only",
+                message.full_name()
+            )
+            .into());
+        }
+        found.insert(
+            message.full_name().to_owned(),
+            rust_fields(&message, is_sensitive),
+        );
+    }
+    Ok(found)
+}
+
+/// The Rust fields prost generates for `message`: one per field, and one per oneof (sensitive
+/// when any of its fields is).
+fn rust_fields(
+    message: &MessageDescriptor,
+    is_sensitive: impl Fn(&prost_reflect::FieldDescriptor) -> bool,
+) -> Vec<(String, bool)> {
+    let mut fields: Vec<(String, bool)> = Vec::new();
+    for field in message.fields() {
+        match field.containing_oneof().filter(|oneof| !oneof.is_synthetic()) {
+            Some(oneof) => {
+                let name = rust_name(oneof.name());
+                match fields.iter_mut().find(|(n, _)| *n == name) {
+                    Some(entry) => entry.1 |= is_sensitive(&field),
+                    None => fields.push((name, is_sensitive(&field))),
+                }
+            }
+            None => fields.push((rust_name(field.name()), is_sensitive(&field))),
+        }
+    }
+    fields
+}
+
+/// A proto field name as prost spells the Rust field: raw for keywords.
+fn rust_name(name: &str) -> String {
+    const KEYWORDS: &[&str] = &[
+        "as", "async", "await", "box", "break", "const", "continue", "crate", "dyn", "else", "enum",
+        "extern", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
+        "pub", "ref", "return", "static", "struct", "trait", "true", "type", "unsafe", "use", "where",
+        "while",
+    ];
+    if KEYWORDS.contains(&name) {
+        format!("r#{name}")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// `Debug` impls for the messages prost was told not to derive one for.
+fn debug_impls(messages: &Redacted) -> Result<String, Box<dyn std::error::Error>> {
+    let mut code = String::from("// Generated by build.rs: Debug that redacts sensitive fields.\n");
+    for (full_name, fields) in messages {
+        let name = full_name.rsplit('.').next().unwrap_or(full_name);
+        writeln!(code, "impl ::core::fmt::Debug for {name} {{")?;
+        writeln!(
+            code,
+            "    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {{"
+        )?;
+        writeln!(code, "        f.debug_struct({name:?})")?;
+        for (field, sensitive) in fields {
+            let label = field.trim_start_matches("r#");
+            if *sensitive {
+                writeln!(
+                    code,
+                    "            .field({label:?}, &crate::domain::secret::REDACTED)"
+                )?;
+            } else {
+                writeln!(code, "            .field({label:?}, &self.{field})")?;
+            }
+        }
+        writeln!(code, "            .finish()\n    }}\n}}")?;
+    }
+    Ok(code)
 }

@@ -1,13 +1,18 @@
 //! sigil-bench: starts the release `sigil` binary as a child process on a fresh database, loads it
-//! over gRPC on loopback from this process, and reports throughput, latency percentiles and the
-//! server's memory. Each scenario runs `--repeat` times and the median run is reported.
+//! over gRPC (and REST, for sign-ins and the scale scenario) on loopback from this process, and
+//! reports throughput, latency percentiles and the server's memory. Each scenario runs `--repeat`
+//! times and the median run is reported.
 //!
 //!   cargo build --release --workspace
 //!   target/release/sigil-bench all --postgres postgres://postgres@127.0.0.1:5432/postgres
 //!
-//! `sigil-bench load` (in load.rs) is the mixed load test and soak.
+//! `sigil-bench load` (in load.rs) is the mixed load test and soak; `sigil-bench scale` (in
+//! scale.rs) compares a database of a million users with one of a thousand.
 
 mod load;
+mod login;
+mod rest;
+mod scale;
 
 use std::{
     path::PathBuf,
@@ -23,11 +28,8 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use hdrhistogram::Histogram;
 use sea_orm::ConnectionTrait;
-use sigil::{
-    domain::password::{self, Password},
-    transport::grpc::pb::{
-        self, auth_service_client::AuthServiceClient, token_service_client::TokenServiceClient,
-    },
+use sigil::transport::grpc::pb::{
+    self, auth_service_client::AuthServiceClient, token_service_client::TokenServiceClient,
 };
 use tokio::process::{Child, Command};
 use tonic::{Request, transport::Channel};
@@ -37,7 +39,7 @@ const SECRET: &str = "bench-secret-0123456789abcdef";
 const PASSWORD: &str = "bench password 123";
 
 #[derive(Parser, Debug)]
-#[command(about = "Benchmarks the sigil server binary over gRPC")]
+#[command(about = "Benchmarks the sigil server binary over gRPC and REST")]
 struct Args {
     #[command(subcommand)]
     scenario: Scenario,
@@ -63,8 +65,12 @@ struct Args {
 enum Scenario {
     /// Raw argon2id verification rate at sigil's parameters, one thread per core.
     Argon2,
-    /// Password login throughput (SQLite), against the raw argon2id rate measured in the same run.
+    /// Password login throughput over gRPC (SQLite), against the raw argon2id rate measured in the
+    /// same run.
     Login,
+    /// Password login over REST (HTTP/1.1 JSON, keep-alive) at 4 and at 16 connections (SQLite),
+    /// against the raw argon2id rate measured in the same run.
+    RestLogin,
     /// ValidateToken throughput and latency (SQLite).
     Validate,
     /// Refresh-token rotation throughput and latency on PostgreSQL.
@@ -75,6 +81,9 @@ enum Scenario {
     Startup,
     /// Every scenario above.
     All,
+    /// Listings, lookups, creation and login on a database of --users users (1,000,000 by
+    /// default) against the same on a database of 1,000 users, in the same run (not in `all`).
+    Scale(scale::ScaleArgs),
     /// A mixed load of sign-ins, validations and refreshes at a rate or at the maximum, or a soak.
     Load(load::LoadArgs),
 }
@@ -109,6 +118,8 @@ struct Server {
     child: Child,
     pid: u32,
     grpc: String,
+    /// Origin of the REST gateway.
+    http: String,
     _dir: tempfile_dir::Dir,
 }
 
@@ -207,6 +218,7 @@ impl Server {
             child,
             pid,
             grpc,
+            http: format!("http://127.0.0.1:{http_port}"),
             _dir: dir,
         };
         server.wait_serving().await?;
@@ -323,6 +335,22 @@ where
     F: Fn(S) -> Fut + Send + Sync + Clone + 'static,
     Fut: std::future::Future<Output = (S, bool)> + Send,
 {
+    Ok(drive_keep(server, states, duration, op).await?.0)
+}
+
+/// [`drive_now`], handing the workers' states back (their connections, for the next slice). Each
+/// worker finishes the call it has in flight when the time is up.
+async fn drive_keep<S, F, Fut>(
+    server: &Server,
+    states: Vec<S>,
+    duration: Duration,
+    op: F,
+) -> anyhow::Result<(Run, Vec<S>)>
+where
+    S: Send + 'static,
+    F: Fn(S) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = (S, bool)> + Send,
+{
     let (rss_idle_kib, _) = server.memory();
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
@@ -346,7 +374,7 @@ where
                     errors += 1;
                 }
             }
-            (ops, errors, histogram)
+            (ops, errors, histogram, state)
         }));
     }
     let mut peak = 0;
@@ -357,105 +385,26 @@ where
     stop.store(true, Ordering::Relaxed);
     let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
     let (mut ops, mut errors) = (0, 0);
+    let mut states = Vec::new();
     for handle in handles {
-        let (o, e, h) = handle.await?;
+        let (o, e, h, state) = handle.await?;
         ops += o;
         errors += e;
         latency.add(h)?;
+        states.push(state);
     }
     let elapsed = started.elapsed();
-    Ok(Run {
-        ops,
-        errors,
-        elapsed,
-        latency,
-        rss_idle_kib,
-        rss_peak_kib: peak,
-    })
-}
-
-/// Verifications per second of argon2id at sigil's parameters, one thread per core, each reusing
-/// its working memory: the machine's best rate, with nothing else to do.
-fn argon2_rate(duration: Duration) -> f64 {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let hash = password::hash(&Password::new(PASSWORD)).unwrap_or_default();
-    let started = Instant::now();
-    let threads: Vec<_> = (0..cores)
-        .map(|_| {
-            let hash = hash.clone();
-            std::thread::spawn(move || {
-                let mut workspace = password::Workspace::default();
-                let mut n = 0u64;
-                while started.elapsed() < duration {
-                    let _ = password::verify_in(&Password::new(PASSWORD), &hash, &mut workspace);
-                    n += 1;
-                }
-                n
-            })
-        })
-        .collect();
-    let total: u64 = threads.into_iter().map(|t| t.join().unwrap_or(0)).sum();
-    total as f64 / started.elapsed().as_secs_f64()
-}
-
-/// Login throughput against the raw argon2id rate, measured in alternating slices of equal length
-/// (raw hashing in this process while the server idles, then the login flood), so that drift in
-/// the machine's speed falls on both alike. Returns the login run and one ratio per slice pair.
-async fn login_run(args: &Args) -> anyhow::Result<(Run, Vec<f64>, Vec<f64>)> {
-    const SLICE: Duration = Duration::from_secs(3);
-    let server = Server::start(&args.server, sqlite_url()).await?;
-    let channel = server.channel().await?;
-    let emails = seed_users(&channel, 32).await?;
-    let h2 = h2::connect(&server.grpc).await?;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let (rss_idle_kib, _) = server.memory();
-    let rounds = (args.seconds as u32).div_ceil(SLICE.as_secs() as u32).max(1);
-    let (mut ratios, mut raws) = (Vec::new(), Vec::new());
-    let mut total: Option<Run> = None;
-    for _ in 0..rounds {
-        let raw = tokio::task::spawn_blocking(move || argon2_rate(SLICE)).await?;
-        let mut states = Vec::new();
-        for email in &emails {
-            states.push((
-                AuthServiceClient::with_origin(h2.clone(), server.grpc.parse()?),
-                email.clone(),
-            ));
-        }
-        let run = drive_now(
-            &server,
-            states,
-            SLICE,
-            |(mut client, email): (AuthServiceClient<h2::Connection>, String)| async move {
-                let ok = client
-                    .login(pb::LoginRequest {
-                        email: email.clone(),
-                        password: PASSWORD.into(),
-                        ..Default::default()
-                    })
-                    .await
-                    .is_ok();
-                ((client, email), ok)
-            },
-        )
-        .await?;
-        ratios.push(run.throughput() / raw);
-        raws.push(raw);
-        total = Some(match total {
-            None => run,
-            Some(mut sum) => {
-                sum.ops += run.ops;
-                sum.errors += run.errors;
-                sum.elapsed += run.elapsed;
-                sum.latency.add(&run.latency)?;
-                sum.rss_peak_kib = sum.rss_peak_kib.max(run.rss_peak_kib);
-                sum
-            }
-        });
-    }
-    server.stop().await;
-    let mut run = total.context("no rounds")?;
-    run.rss_idle_kib = rss_idle_kib;
-    Ok((run, ratios, raws))
+    Ok((
+        Run {
+            ops,
+            errors,
+            elapsed,
+            latency,
+            rss_idle_kib,
+            rss_peak_kib: peak,
+        },
+        states,
+    ))
 }
 
 /// Connections the ValidateToken load uses, and calls in flight on each (HTTP/2 multiplexing).
@@ -671,11 +620,55 @@ fn report(name: &str, runs: Vec<Run>) -> Run {
     run
 }
 
+/// Runs a login scenario `--repeat` times and prints its figures: the raw argon2id rate of its
+/// slices, the logins, their ratio, and the failures by kind.
+async fn login_scenario(args: &Args, over: login::Over, name: &str, ratio_name: &str) -> anyhow::Result<()> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut runs = Vec::new();
+    let mut all_ratios = Vec::new();
+    let mut all_raws = Vec::new();
+    let mut failures = std::collections::BTreeMap::<String, (u64, String)>::new();
+    let mut reconnects = 0;
+    for _ in 0..args.repeat {
+        let run = login::login_run(args, over).await?;
+        runs.push(run.run);
+        all_ratios.extend(run.ratios);
+        all_raws.extend(run.raws);
+        for (kind, (n, said)) in run.failures {
+            failures.entry(kind).or_insert((0, said)).0 += n;
+        }
+        reconnects += run.reconnects;
+    }
+    println!(
+        "argon2id raw verify ({cores} threads, 3 s slices): median {:.1}/s over {} slices",
+        median(all_raws.clone(), |r| *r),
+        all_raws.len()
+    );
+    report(name, runs);
+    println!(
+        "{ratio_name} / raw argon2id over {} slice pairs: median {:.3} (min {:.3}, max {:.3})",
+        all_ratios.len(),
+        median(all_ratios.clone(), |r| *r),
+        all_ratios.iter().cloned().fold(f64::INFINITY, f64::min),
+        all_ratios.iter().cloned().fold(0.0, f64::max),
+    );
+    for (kind, (n, said)) in &failures {
+        println!("  failed logins, {kind}: {n} (the first: {said})");
+    }
+    if reconnects > 0 {
+        println!("  connections the server closed and the load generator opened again: {reconnects}");
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if let Scenario::Load(load) = &args.scenario {
         return load::run(&args, load).await;
+    }
+    if let Scenario::Scale(scale) = &args.scenario {
+        return scale::run(&args, scale).await;
     }
     let wants = |s: Scenario| args.scenario == s || args.scenario == Scenario::All;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -686,7 +679,7 @@ async fn main() -> anyhow::Result<()> {
 
     if wants(Scenario::Argon2) && !wants(Scenario::Login) {
         let raw: Vec<f64> = (0..args.repeat)
-            .map(|_| argon2_rate(Duration::from_secs(args.seconds)))
+            .map(|_| login::argon2_rate(Duration::from_secs(args.seconds)))
             .collect();
         println!(
             "argon2id raw verify ({cores} threads): {:.1}/s (runs: {})",
@@ -698,28 +691,24 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     if wants(Scenario::Login) {
-        let mut runs = Vec::new();
-        let mut all_ratios = Vec::new();
-        let mut all_raws = Vec::new();
-        for _ in 0..args.repeat {
-            let (run, ratios, raws) = login_run(&args).await?;
-            runs.push(run);
-            all_ratios.extend(ratios);
-            all_raws.extend(raws);
+        login_scenario(
+            &args,
+            login::Over::Grpc,
+            "login (SQLite, 32 users signing in at once)",
+            "login",
+        )
+        .await?;
+    }
+    if wants(Scenario::RestLogin) {
+        for connections in [4, 16] {
+            login_scenario(
+                &args,
+                login::Over::Rest { connections },
+                &format!("login over REST (SQLite, HTTP/1.1 JSON, {connections} keep-alive connections)"),
+                &format!("REST login ({connections} connections)"),
+            )
+            .await?;
         }
-        println!(
-            "argon2id raw verify ({cores} threads, 3 s slices): median {:.1}/s over {} slices",
-            median(all_raws.clone(), |r| *r),
-            all_raws.len()
-        );
-        report("login (SQLite, 32 users signing in at once)", runs);
-        println!(
-            "login / raw argon2id over {} slice pairs: median {:.3} (min {:.3}, max {:.3})",
-            all_ratios.len(),
-            median(all_ratios.clone(), |r| *r),
-            all_ratios.iter().cloned().fold(f64::INFINITY, f64::min),
-            all_ratios.iter().cloned().fold(0.0, f64::max),
-        );
     }
     if wants(Scenario::Memory) {
         memory(&args).await?;

@@ -8,6 +8,7 @@ pub mod field;
 pub mod metadata;
 pub mod page;
 pub mod password;
+pub mod scope;
 pub mod secret;
 pub mod session;
 pub mod tenant;

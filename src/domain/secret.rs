@@ -31,6 +31,19 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
+/// What `Debug` output shows in place of a secret.
+pub const REDACTED: Redacted = Redacted;
+
+/// Prints `[redacted]`: the `Debug` form of every secret.
+#[derive(Clone, Copy)]
+pub struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 /// A string that must not reach logs: its `Debug` output is redacted.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
@@ -45,17 +58,39 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The secret itself, unwrapped: for handing it over the wire to its owner.
+    pub fn into_exposed(self) -> String {
+        self.0
+    }
+
+    /// Whether the secret is the empty string.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
+        REDACTED.fmt(f)
     }
 }
 
 impl From<String> for Secret {
     fn from(value: String) -> Self {
         Self(value)
+    }
+}
+
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self)
     }
 }
 
@@ -93,7 +128,7 @@ mod tests {
 
     #[test]
     fn secrets_do_not_debug_print() {
-        assert_eq!(format!("{:?}", Secret::new("s3cret")), "Secret(***)");
+        assert_eq!(format!("{:?}", Secret::new("s3cret")), "[redacted]");
         assert!(constant_time_eq("abc", "abc"));
         assert!(!constant_time_eq("abc", "abd"));
     }

@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
+use super::secret::Secret;
+
 /// Where a sign-in comes from, recorded on its session.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientInfo {
@@ -15,9 +17,9 @@ pub struct ClientInfo {
 #[derive(Debug, Clone)]
 pub struct Authentication {
     /// The RS256 access token.
-    pub access_token: String,
+    pub access_token: Secret,
     /// The single-use refresh token.
-    pub refresh_token: String,
+    pub refresh_token: Secret,
     /// When the access token expires.
     pub expires_at: DateTime<Utc>,
     /// Seconds from issue to expiry.
@@ -28,4 +30,25 @@ pub struct Authentication {
     pub user_email: String,
     /// Whether that email is verified.
     pub email_verified: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_print_redacted() {
+        let authentication = Authentication {
+            access_token: Secret::new("access-MARK"),
+            refresh_token: Secret::new("refresh-MARK"),
+            expires_at: Utc::now(),
+            expires_in: 60,
+            user_id: "u".into(),
+            user_email: "ann@example.com".into(),
+            email_verified: true,
+        };
+        let printed = format!("{authentication:?}");
+        assert!(!printed.contains("MARK"), "{printed}");
+        assert!(printed.contains("ann@example.com"), "{printed}");
+    }
 }

@@ -9,6 +9,7 @@ use super::{
     metadata,
     page::{self, Order, SortField},
     password::{Password, PasswordPolicy},
+    secret::Secret,
 };
 
 /// How a user signs in when it has a password.
@@ -85,7 +86,7 @@ pub struct CreateUser {
     /// Profile picture URL.
     pub profile_picture_url: String,
     /// Initial password, if any.
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// Phone number.
     pub phone_number: String,
     /// Metadata object, serialized.
@@ -118,8 +119,8 @@ impl CreateUser {
         let email = Email::parse("email", &self.email)?;
         let password = self
             .password
-            .as_deref()
-            .map(|raw| Password::parse_new("password", raw, policy))
+            .as_ref()
+            .map(|raw| Password::parse_new("password", raw.expose(), policy))
             .transpose()?;
         let profile = UserProfile {
             name: field::optional_text("name", &self.name, MAX_TEXT)?,
@@ -321,7 +322,7 @@ mod tests {
             ),
             (
                 CreateUser {
-                    password: Some("short".into()),
+                    password: Some(Secret::new("short")),
                     ..valid()
                 },
                 "password",

@@ -8,9 +8,9 @@ use crate::{
     domain::{
         Error,
         email::Email,
-        environment::Environment,
         error::Result,
         password::Password,
+        scope::Scope,
         secret::{self, Secret},
         session::{Authentication, ClientInfo},
         user::PROVIDER_LOCAL,
@@ -33,11 +33,11 @@ pub struct ActivationToken {
     /// The user it activates.
     pub user_id: String,
     /// The token, shown once.
-    pub token: String,
+    pub token: Secret,
     /// The short code that activates together with the token.
-    pub code: String,
+    pub code: Secret,
     /// The link that carries the token.
-    pub link: String,
+    pub link: Secret,
 }
 
 /// An activation request, unchecked.
@@ -46,11 +46,11 @@ pub struct Activate {
     /// The user's id.
     pub user_id: String,
     /// The activation token.
-    pub token: String,
+    pub token: Secret,
     /// The password to set, when the user needs one.
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// The code sent with the token, for activation with a code.
-    pub code: Option<String>,
+    pub code: Option<Secret>,
     /// When the user accepted the terms, RFC 3339; empty when not given.
     pub last_terms_check: String,
 }
@@ -107,7 +107,7 @@ impl Activation {
     pub(crate) async fn issue(
         deps: &Deps,
         db: &impl ConnectionTrait,
-        environment: &Environment,
+        scope: &Scope,
         user: &UserRow,
         now: DateTime<Utc>,
     ) -> Result<ActivationToken> {
@@ -118,12 +118,13 @@ impl Activation {
         let code = random_code()?;
         tokens::replace(
             db,
+            scope,
             NewToken {
                 user_id: &user.id,
                 kind: TokenKind::Activation,
                 token_hash: secret::digest(&token),
                 code_hash: Some(code_digest(&token, &code)),
-                expires_at: now + Duration::seconds(environment.settings.activation_token_ttl_secs),
+                expires_at: now + Duration::seconds(scope.environment().settings.activation_token_ttl_secs),
             },
             now,
         )
@@ -138,47 +139,36 @@ impl Activation {
             .append_pair("token", &token);
         Ok(ActivationToken {
             user_id: user.id.clone(),
-            token,
-            code,
-            link: link.into(),
+            token: Secret::new(token),
+            code: Secret::new(code),
+            link: Secret::new(String::from(link)),
         })
     }
 
     /// The user and live token an activation names; an unknown user and a wrong, expired or used
-    /// token are the same error.
-    async fn check(
-        &self,
-        environment: &Environment,
-        user_id: &str,
-        token: &str,
-    ) -> Result<(UserRow, UserTokenRow)> {
+    /// token are the same error. The token is checked first: only the holder of a token issued
+    /// to the user (used or not) learns that the user is already activated.
+    async fn check(&self, scope: &Scope, user_id: &str, token: &str) -> Result<(UserRow, UserTokenRow)> {
         let now = self.deps.now();
-        let user = users::find_row(&self.deps.db, &environment.id, user_id)
+        let digest = secret::digest(token);
+        let row = tokens::find_issued(&self.deps.db, scope, user_id, TokenKind::Activation, &digest)
+            .await?
+            .ok_or_else(invalid_token)?;
+        let user = users::find_row(&self.deps.db, scope, user_id)
             .await?
             .ok_or_else(invalid_token)?;
         if user.activated {
             return Err(already_activated());
         }
-        let row = tokens::find_live(
-            &self.deps.db,
-            user_id,
-            TokenKind::Activation,
-            &secret::digest(token),
-            now,
-        )
-        .await?
-        .ok_or_else(invalid_token)?;
+        if !tokens::is_live(&row, now) {
+            return Err(invalid_token());
+        }
         Ok((user, row))
     }
 
     /// Whether activating needs a password: the user has none and does not use single sign-on.
-    pub async fn should_set_password(
-        &self,
-        environment: &Environment,
-        user_id: &str,
-        token: &str,
-    ) -> Result<bool> {
-        let (user, _) = self.check(environment, user_id, token).await?;
+    pub async fn should_set_password(&self, scope: &Scope, user_id: &str, token: &str) -> Result<bool> {
+        let (user, _) = self.check(scope, user_id, token).await?;
         Ok(needs_password(&user))
     }
 
@@ -186,7 +176,7 @@ impl Activation {
     /// activations with one token, exactly one succeeds.
     pub async fn activate(
         &self,
-        environment: &Environment,
+        scope: &Scope,
         request: Activate,
         client: ClientInfo,
     ) -> Result<Authentication> {
@@ -198,10 +188,12 @@ impl Activation {
                     .with_timezone(&Utc),
             ),
         };
-        let (user, token) = self.check(environment, &request.user_id, &request.token).await?;
+        let (user, token) = self
+            .check(scope, &request.user_id, request.token.expose())
+            .await?;
         if let Some(code) = &request.code {
             let expected = token.code_hash.as_deref().unwrap_or_default();
-            if !secret::constant_time_eq(&code_digest(&request.token, code), expected) {
+            if !secret::constant_time_eq(&code_digest(request.token.expose(), code.expose()), expected) {
                 tokens::count_wrong_code(&self.deps.db, &token.id, MAX_CODE_ATTEMPTS, self.deps.now())
                     .await?;
                 return Err(Error::InvalidToken {
@@ -213,9 +205,11 @@ impl Activation {
         let password_hash = if needs_password(&user) {
             let raw = request
                 .password
-                .as_deref()
+                .as_ref()
+                .map(Secret::expose)
                 .ok_or_else(|| Error::invalid("password", "is required to activate this user"))?;
-            let password = Password::parse_new("password", raw, &environment.settings.password_policy)?;
+            let password =
+                Password::parse_new("password", raw, &scope.environment().settings.password_policy)?;
             Some(self.deps.hasher.hash(password).await?)
         } else {
             None
@@ -225,10 +219,10 @@ impl Activation {
         if !tokens::consume(&txn, &token.id, now).await? {
             return Err(invalid_token());
         }
-        users::activate(&txn, &user.id, password_hash, terms_accepted_at, now).await?;
+        users::activate(&txn, scope, &user.id, password_hash, terms_accepted_at, now).await?;
         let authentication = self
             .sign_in
-            .open_session(Some(&txn), environment, &user.id, client, now)
+            .open_session(Some(&txn), scope, &user.id, client, now)
             .await?;
         txn.commit().await?;
         Ok(authentication)
@@ -237,31 +231,26 @@ impl Activation {
     /// Issues a new token and code for the not yet activated user with this email and sends them,
     /// invalidating earlier ones. Does nothing, and says nothing different, when the email matches
     /// no such user.
-    pub async fn reset(
-        &self,
-        environment: &Environment,
-        email: &str,
-        metadata: serde_json::Value,
-    ) -> Result<()> {
+    pub async fn reset(&self, scope: &Scope, email: &str, metadata: serde_json::Value) -> Result<()> {
         let email = Email::parse("email", email)?;
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
-        let Some(user) = users::find_row_by_email(&txn, &environment.id, email.as_str()).await? else {
+        let Some(user) = users::find_row_by_email(&txn, scope, email.as_str()).await? else {
             return Ok(());
         };
         if user.activated {
             return Ok(());
         }
-        let issued = Self::issue(&self.deps, &txn, environment, &user, now).await?;
+        let issued = Self::issue(&self.deps, &txn, scope, &user, now).await?;
         txn.commit().await?;
         self.deps
             .mailer
             .send(Message::Activation {
-                environment_id: environment.id.clone(),
+                environment_id: scope.environment_id().to_owned(),
                 user_id: user.id,
                 to: user.email,
-                link: Secret::new(issued.link),
-                code: Secret::new(issued.code),
+                link: issued.link,
+                code: issued.code,
                 metadata,
             })
             .await
@@ -275,6 +264,34 @@ fn needs_password(user: &UserRow) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn activation_requests_and_tokens_print_their_secrets_redacted() {
+        let request = Activate {
+            user_id: "u".into(),
+            token: Secret::new("token-MARK"),
+            password: Some(Secret::new("password-MARK")),
+            code: Some(Secret::new("code-MARK")),
+            last_terms_check: String::new(),
+        };
+        let issued = ActivationToken {
+            user_id: "u".into(),
+            token: Secret::new("token-MARK"),
+            code: Secret::new("code-MARK"),
+            link: Secret::new("https://app/activate?token=token-MARK"),
+        };
+        let create = crate::domain::user::CreateUser {
+            password: Some(Secret::new("password-MARK")),
+            ..Default::default()
+        };
+        for printed in [
+            format!("{request:?}"),
+            format!("{issued:?}"),
+            format!("{create:?}"),
+        ] {
+            assert!(!printed.contains("MARK"), "{printed}");
+        }
+    }
 
     #[test]
     fn codes_are_six_digits() {

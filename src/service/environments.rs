@@ -18,6 +18,7 @@ use crate::{
         environment::{Environment, EnvironmentSettings},
         error::{AuthFailure, Result},
         password::{self, Password},
+        scope::Scope,
         secret::{self, Secret},
     },
     store,
@@ -39,7 +40,7 @@ pub struct GeneratedCredentials {
 #[derive(Debug, Clone)]
 pub struct EnvironmentToken {
     /// The token.
-    pub token: String,
+    pub token: Secret,
     /// Seconds until it expires.
     pub expires_in: i64,
 }
@@ -199,7 +200,7 @@ impl Environments {
         let token = self.deps.keys.sign(&env.id, &claims)?;
         self.deps.metrics.token_issued(TokenKind::Environment);
         Ok(EnvironmentToken {
-            token,
+            token: Secret::new(token),
             expires_in: ttl,
         })
     }
@@ -214,9 +215,9 @@ impl Environments {
             .ok_or(Error::NotFound(crate::domain::Resource::Environment))
     }
 
-    /// The environment a public request is for: the one whose vendor host is `host`, else the
+    /// The scope of a public request: the environment whose vendor host is `host`, else the
     /// default environment.
-    pub async fn resolve(&self, host: Option<&str>) -> Result<Environment> {
+    pub async fn resolve(&self, host: Option<&str>) -> Result<Scope> {
         let all = self.all().await?;
         let by_host = host
             .filter(|h| !h.is_empty())
@@ -224,19 +225,26 @@ impl Environments {
         by_host
             .or_else(|| all.iter().find(|e| e.host.is_none()))
             .cloned()
+            .map(Scope::authenticated)
             .ok_or(Error::NotFound(crate::domain::Resource::Environment))
     }
 
-    /// The environment an environment token was issued to, if the token is genuine and current.
-    pub async fn verify_token(&self, token: &str) -> Result<String, AuthFailure> {
+    /// The scope of an environment token: the environment it was issued to, if the token is
+    /// genuine and current and the environment still exists.
+    pub async fn verify_token(&self, token: &str) -> Result<Scope> {
         let verified = self
             .deps
             .keys
             .verify::<EnvironmentClaims>(token, Audience::Fixed(AUDIENCE))
-            .await?;
+            .await
+            .map_err(Error::Unauthenticated)?;
         if verified.claims.token_type != TOKEN_TYPE || verified.claims.sub != verified.environment_id {
-            return Err(AuthFailure::InvalidToken);
+            return Err(Error::Unauthenticated(AuthFailure::InvalidToken));
         }
-        Ok(verified.environment_id)
+        match self.get(&verified.environment_id).await {
+            Ok(environment) => Ok(Scope::authenticated(environment)),
+            Err(Error::NotFound(_)) => Err(Error::Unauthenticated(AuthFailure::InvalidToken)),
+            Err(error) => Err(error),
+        }
     }
 }

@@ -19,7 +19,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use url::Url;
 
 use crate::{
-    domain::{Clock, Error, Resource, environment::Environment, error::Result},
+    domain::{Clock, error::Result, scope::Scope},
     store::sessions::{self, Sessions},
     telemetry::metrics::Metrics,
 };
@@ -76,25 +76,19 @@ impl Deps {
         self.clock.now().trunc_subsecs(6)
     }
 
-    /// The environment `id` (the caller's, from its verified token).
-    pub async fn environment(&self, id: &str) -> Result<Environment> {
-        crate::store::environments::find(&self.db, id)
-            .await?
-            .ok_or(Error::NotFound(Resource::Environment))
-    }
-
     /// Revokes sessions inside the caller's transaction; they are remembered as revoked for as
     /// long as an access token of theirs could be valid. Call [`Deps::revocations_changed`] after
     /// the commit.
     pub async fn revoke_sessions(
         &self,
         db: &impl ConnectionTrait,
-        environment: &Environment,
+        scope: &Scope,
         which: Sessions<'_>,
         now: DateTime<Utc>,
     ) -> Result<usize> {
-        let forget_after = now + chrono::Duration::seconds(environment.settings.access_token_ttl_secs);
-        sessions::revoke(db, &environment.id, which, now, forget_after).await
+        let ttl = scope.environment().settings.access_token_ttl_secs;
+        let forget_after = now + chrono::Duration::seconds(ttl);
+        sessions::revoke(db, scope, which, now, forget_after).await
     }
 
     /// Brings this replica's revocations up to date after it revoked sessions; other replicas

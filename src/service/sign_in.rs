@@ -9,10 +9,10 @@ use crate::{
     domain::{
         Error,
         email::Email,
-        environment::Environment,
         error::{AuthFailure, Result},
         password::{self, Password},
-        secret,
+        scope::Scope,
+        secret::{self, Secret},
         session::{Authentication, ClientInfo},
     },
     store::{
@@ -41,12 +41,12 @@ impl SignIn {
     /// a wrong password fail alike and take the same time (a hash is always checked).
     pub async fn login(
         &self,
-        environment: &Environment,
+        scope: &Scope,
         email: &str,
         password: &str,
         client: ClientInfo,
     ) -> Result<Authentication> {
-        let result = self.check_login(environment, email, password, client).await;
+        let result = self.check_login(scope, email, password, client).await;
         let outcome = match &result {
             Ok(_) => "success".into(),
             Err(error) => error.reason(),
@@ -57,7 +57,7 @@ impl SignIn {
 
     async fn check_login(
         &self,
-        environment: &Environment,
+        scope: &Scope,
         email: &str,
         password: &str,
         client: ClientInfo,
@@ -67,7 +67,7 @@ impl SignIn {
         if password.len() > MAX_PASSWORD_BYTES {
             return Err(invalid());
         }
-        let row = users::find_row_by_email(&self.deps.db, &environment.id, email.as_str()).await?;
+        let row = users::find_row_by_email(&self.deps.db, scope, email.as_str()).await?;
         let hash = row
             .as_ref()
             .and_then(|r| r.password_hash.clone())
@@ -81,7 +81,7 @@ impl SignIn {
         if let Some(refusal) = refusal(&row) {
             return Err(refusal);
         }
-        self.open_session(None, environment, &row.id, client, self.deps.now())
+        self.open_session(None, scope, &row.id, client, self.deps.now())
             .await
     }
 
@@ -92,7 +92,7 @@ impl SignIn {
     pub(crate) async fn open_session(
         &self,
         txn: Option<&DatabaseTransaction>,
-        environment: &Environment,
+        scope: &Scope,
         user_id: &str,
         client: ClientInfo,
         now: DateTime<Utc>,
@@ -100,12 +100,13 @@ impl SignIn {
         let session_id = uuid::Uuid::new_v4().to_string();
         let refresh_token = secret::random_token();
         let opening = Opening {
+            scope,
             user_id,
             session_id: &session_id,
             user_agent: client.user_agent,
             ip: client.ip,
             now,
-            expires_at: now + Duration::seconds(environment.settings.refresh_token_ttl_secs),
+            expires_at: now + Duration::seconds(scope.environment().settings.refresh_token_ttl_secs),
             refresh_token_hash: secret::digest(&refresh_token),
         };
         let opened = match txn {
@@ -115,8 +116,8 @@ impl SignIn {
         let Some(user) = opened else {
             // Nothing was written; tell why from the user as it is now.
             let row = match txn {
-                Some(txn) => users::find_row(txn, &environment.id, user_id).await?,
-                None => users::find_row(&self.deps.db, &environment.id, user_id).await?,
+                Some(txn) => users::find_row(txn, scope, user_id).await?,
+                None => users::find_row(&self.deps.db, scope, user_id).await?,
             };
             return Err(row
                 .as_ref()
@@ -126,11 +127,11 @@ impl SignIn {
         let tenant_id = user.active_tenant_id.as_deref().unwrap_or_default();
         let (access_token, expires_at) =
             self.tokens
-                .issue(environment, &user, &session_id, tenant_id, now)?;
+                .issue(scope.environment(), &user, &session_id, tenant_id, now)?;
         self.deps.metrics.token_issued(TokenKind::Refresh);
         Ok(Authentication {
-            access_token,
-            refresh_token,
+            access_token: Secret::new(access_token),
+            refresh_token: Secret::new(refresh_token),
             expires_in: (expires_at - now).num_seconds(),
             expires_at,
             user_id: user.id.clone(),
@@ -141,30 +142,34 @@ impl SignIn {
 
     /// Exchanges a refresh token for new tokens. Each refresh token works once: presenting a used
     /// one again revokes its whole session, since one of the two presenters is not its owner.
-    pub async fn refresh(&self, environment: &Environment, refresh_token: &str) -> Result<Authentication> {
+    pub async fn refresh(&self, scope: &Scope, refresh_token: &str) -> Result<Authentication> {
         let now = self.deps.now();
         let token_hash = secret::digest(refresh_token);
         let next_token = secret::random_token();
         let next = NextToken {
             token_hash: secret::digest(&next_token),
-            expires_at: now + Duration::seconds(environment.settings.refresh_token_ttl_secs),
+            expires_at: now + Duration::seconds(scope.environment().settings.refresh_token_ttl_secs),
         };
         let rotated = if self.deps.db.get_database_backend() == DbBackend::Postgres {
-            sessions::rotate_on_postgres(&self.deps.db, &environment.id, &token_hash, &next, now).await?
+            sessions::rotate_on_postgres(&self.deps.db, scope, &token_hash, &next, now).await?
         } else {
-            self.rotate(environment, &token_hash, &next, now).await?
+            self.rotate(scope, &token_hash, &next, now).await?
         };
         let Some(rotated) = rotated else {
-            return Err(self.refused_refresh(environment, &token_hash, now).await);
+            return Err(self.refused_refresh(scope, &token_hash, now).await);
         };
         let tenant_id = rotated.tenant_id.unwrap_or_default();
-        let (access_token, expires_at) =
-            self.tokens
-                .issue(environment, &rotated.user, &rotated.session_id, &tenant_id, now)?;
+        let (access_token, expires_at) = self.tokens.issue(
+            scope.environment(),
+            &rotated.user,
+            &rotated.session_id,
+            &tenant_id,
+            now,
+        )?;
         self.deps.metrics.token_issued(TokenKind::Refresh);
         Ok(Authentication {
-            access_token,
-            refresh_token: next_token,
+            access_token: Secret::new(access_token),
+            refresh_token: Secret::new(next_token),
             expires_in: (expires_at - now).num_seconds(),
             expires_at,
             user_id: rotated.user.id.clone(),
@@ -177,7 +182,7 @@ impl SignIn {
     /// transaction of several statements.
     async fn rotate(
         &self,
-        environment: &Environment,
+        scope: &Scope,
         token_hash: &str,
         next: &NextToken,
         now: DateTime<Utc>,
@@ -186,11 +191,10 @@ impl SignIn {
         let Some(token) = sessions::use_refresh_token(&txn, token_hash, now).await? else {
             return Ok(None);
         };
-        let Some((session, user)) = sessions::with_user(&txn, &token.session_id).await? else {
+        let Some((session, user)) = sessions::with_user(&txn, scope, &token.session_id).await? else {
             return Ok(None);
         };
-        let live = session.environment_id == environment.id
-            && session.revoked_at.is_none()
+        let live = session.revoked_at.is_none()
             && session.expires_at > now
             && token.expires_at > now
             && !user.locked;
@@ -212,27 +216,19 @@ impl SignIn {
 
     /// Why a refresh token was refused. A used token of a live session is a replay: the session
     /// is revoked.
-    async fn refused_refresh(
-        &self,
-        environment: &Environment,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Error {
+    async fn refused_refresh(&self, scope: &Scope, token_hash: &str, now: DateTime<Utc>) -> Error {
         let outcome = async {
             let invalid = Error::Unauthenticated(AuthFailure::InvalidToken);
             let txn = store::begin(&self.deps.db).await?;
-            let Some((token, session)) = sessions::find_refresh_token(&txn, token_hash).await? else {
+            let Some((token, session)) = sessions::find_refresh_token(&txn, scope, token_hash).await? else {
                 return Ok(invalid);
             };
-            if session.environment_id != environment.id {
-                return Ok(invalid);
-            }
             if session.revoked_at.is_some() {
                 return Ok(Error::Unauthenticated(AuthFailure::SessionRevoked));
             }
             if token.used_at.is_none() {
                 // Unused: the token or its session expired, or the user is locked.
-                let locked = users::find_row(&txn, &environment.id, &session.user_id)
+                let locked = users::find_row(&txn, scope, &session.user_id)
                     .await?
                     .is_some_and(|u| u.locked);
                 return Ok(if locked {
@@ -245,7 +241,7 @@ impl SignIn {
                 });
             }
             self.deps
-                .revoke_sessions(&txn, environment, Sessions::Id(&session.id), now)
+                .revoke_sessions(&txn, scope, Sessions::Id(&session.id), now)
                 .await?;
             txn.commit().await?;
             self.deps.revocations_changed().await;
@@ -256,34 +252,27 @@ impl SignIn {
     }
 
     /// Ends the session of a refresh token. Ending an ended session is not an error.
-    pub async fn logout(&self, environment: &Environment, refresh_token: &str) -> Result<()> {
+    pub async fn logout(&self, scope: &Scope, refresh_token: &str) -> Result<()> {
         let txn = store::begin(&self.deps.db).await?;
-        let Some((_, session)) = sessions::find_refresh_token(&txn, &secret::digest(refresh_token)).await?
+        let Some((_, session)) =
+            sessions::find_refresh_token(&txn, scope, &secret::digest(refresh_token)).await?
         else {
             return Err(Error::Unauthenticated(AuthFailure::InvalidToken));
         };
-        if session.environment_id != environment.id {
-            return Err(Error::Unauthenticated(AuthFailure::InvalidToken));
-        }
-        self.end_session(txn, environment, &session.id).await
+        self.end_session(txn, scope, &session.id).await
     }
 
     /// Ends the session of a valid access token.
-    pub async fn logout_access_token(&self, environment: &Environment, access_token: &str) -> Result<()> {
-        let claims = self.tokens.validate(&environment.id, access_token).await?;
+    pub async fn logout_access_token(&self, scope: &Scope, access_token: &str) -> Result<()> {
+        let claims = self.tokens.validate(scope.environment_id(), access_token).await?;
         let txn = store::begin(&self.deps.db).await?;
-        self.end_session(txn, environment, &claims.sid).await
+        self.end_session(txn, scope, &claims.sid).await
     }
 
-    async fn end_session(
-        &self,
-        txn: sea_orm::DatabaseTransaction,
-        environment: &Environment,
-        id: &str,
-    ) -> Result<()> {
+    async fn end_session(&self, txn: sea_orm::DatabaseTransaction, scope: &Scope, id: &str) -> Result<()> {
         let now = self.deps.now();
         self.deps
-            .revoke_sessions(&txn, environment, Sessions::Id(id), now)
+            .revoke_sessions(&txn, scope, Sessions::Id(id), now)
             .await?;
         txn.commit().await?;
         self.deps.revocations_changed().await;

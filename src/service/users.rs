@@ -10,6 +10,7 @@ use crate::{
         email::Email,
         error::Result,
         page::{Page, PageRequest},
+        scope::Scope,
         user::{CreateUser, PROVIDER_LOCAL, UpdateUser, User, UserFilter},
     },
     store::{
@@ -34,9 +35,8 @@ impl Users {
 
     /// Creates a user in a tenant. With a password the user is activated; without one it is
     /// invited and waits for activation.
-    pub async fn create(&self, environment_id: &str, request: CreateUser) -> Result<User> {
-        let environment = self.deps.environment(environment_id).await?;
-        let new = request.parse(&environment.settings.password_policy)?;
+    pub async fn create(&self, scope: &Scope, request: CreateUser) -> Result<User> {
+        let new = request.parse(&scope.environment().settings.password_policy)?;
         // Hash before the transaction: it is slow and needs no lock.
         let password_hash = match new.password {
             Some(password) => Some(self.deps.hasher.hash(password).await?),
@@ -45,13 +45,14 @@ impl Users {
         let now = self.deps.now();
         let id = uuid::Uuid::new_v4().to_string();
         let txn = store::begin(&self.deps.db).await?;
-        let tenant = tenants::get(&txn, environment_id, &new.tenant_id).await?;
+        let tenant = tenants::get(&txn, scope, &new.tenant_id).await?;
         let activated = password_hash.is_some();
         users::insert(
             &txn,
+            scope,
             UserRow {
                 id: id.clone(),
-                environment_id: environment_id.to_owned(),
+                environment_id: scope.environment_id().to_owned(),
                 email: new.email.into_string(),
                 name: new.profile.name,
                 profile_picture_url: new.profile.profile_picture_url,
@@ -73,128 +74,108 @@ impl Users {
             },
         )
         .await?;
-        users::add_membership(&txn, &id, &tenant.id, now).await?;
-        let user = users::get(&txn, environment_id, &id).await?;
+        users::add_membership(&txn, scope, &id, &tenant, now).await?;
+        let user = users::get(&txn, scope, &id).await?;
         txn.commit().await?;
         Ok(user)
     }
 
     /// User `user_id` with its tenants.
-    pub async fn get(&self, environment_id: &str, user_id: &str) -> Result<User> {
-        users::get(&self.deps.db, environment_id, user_id).await
+    pub async fn get(&self, scope: &Scope, user_id: &str) -> Result<User> {
+        users::get(&self.deps.db, scope, user_id).await
     }
 
     /// The user with this email, compared without regard to case.
-    pub async fn get_by_email(&self, environment_id: &str, email: &str) -> Result<User> {
+    pub async fn get_by_email(&self, scope: &Scope, email: &str) -> Result<User> {
         let email = Email::parse("email", email)?;
-        users::find_by_email(&self.deps.db, environment_id, email.as_str())
+        users::find_by_email(&self.deps.db, scope, email.as_str())
             .await?
             .ok_or(Error::NotFound(Resource::User))
     }
 
     /// A page of users. A tenant filter naming no tenant matches nobody.
-    pub async fn list(
-        &self,
-        environment_id: &str,
-        filter: UserFilter,
-        page: PageRequest,
-    ) -> Result<Page<User>> {
+    pub async fn list(&self, scope: &Scope, filter: UserFilter, page: PageRequest) -> Result<Page<User>> {
         let tenant_row_id = match &filter.tenant_id {
-            Some(tenant_id) => match tenants::find(&self.deps.db, environment_id, tenant_id).await? {
+            Some(tenant_id) => match tenants::find(&self.deps.db, scope, tenant_id).await? {
                 Some(tenant) => Some(tenant.id),
                 None => return Ok(Page::new(Vec::new(), 0, page)),
             },
             None => None,
         };
-        users::list(
-            &self.deps.db,
-            environment_id,
-            &filter,
-            tenant_row_id.as_deref(),
-            page,
-        )
-        .await
+        users::list(&self.deps.db, scope, &filter, tenant_row_id.as_deref(), page).await
     }
 
     /// Changes the fields that `update` sets.
-    pub async fn update(&self, environment_id: &str, user_id: &str, update: UpdateUser) -> Result<User> {
+    pub async fn update(&self, scope: &Scope, user_id: &str, update: UpdateUser) -> Result<User> {
         let txn = store::begin(&self.deps.db).await?;
-        users::lock_row(&txn, environment_id, user_id).await?;
-        let mut profile = users::get(&txn, environment_id, user_id).await?.profile;
+        users::lock_row(&txn, scope, user_id).await?;
+        let mut profile = users::get(&txn, scope, user_id).await?.profile;
         update.apply_to(&mut profile)?;
-        users::save_profile(&txn, user_id, profile, self.deps.now()).await?;
-        let user = users::get(&txn, environment_id, user_id).await?;
+        users::save_profile(&txn, scope, user_id, profile, self.deps.now()).await?;
+        let user = users::get(&txn, scope, user_id).await?;
         txn.commit().await?;
         Ok(user)
     }
 
     /// Deletes a user from every tenant, with its tokens; its sessions are revoked.
-    pub async fn delete(&self, environment_id: &str, user_id: &str) -> Result<()> {
-        let environment = self.deps.environment(environment_id).await?;
+    pub async fn delete(&self, scope: &Scope, user_id: &str) -> Result<()> {
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
-        users::lock_row(&txn, environment_id, user_id).await?;
+        users::lock_row(&txn, scope, user_id).await?;
         self.deps
-            .revoke_sessions(&txn, &environment, Sessions::OfUser(user_id), now)
+            .revoke_sessions(&txn, scope, Sessions::OfUser(user_id), now)
             .await?;
-        users::delete(&txn, user_id).await?;
+        users::delete(&txn, scope, user_id).await?;
         txn.commit().await?;
         self.deps.revocations_changed().await;
         Ok(())
     }
 
     /// Makes the user a member of one more tenant; it becomes the current tenant if the user had none.
-    pub async fn add_to_tenant(&self, environment_id: &str, user_id: &str, tenant_id: &str) -> Result<User> {
+    pub async fn add_to_tenant(&self, scope: &Scope, user_id: &str, tenant_id: &str) -> Result<User> {
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
-        let row = users::lock_row(&txn, environment_id, user_id).await?;
-        let tenant = tenants::get(&txn, environment_id, tenant_id).await?;
-        users::add_membership(&txn, user_id, &tenant.id, now).await?;
+        let row = users::lock_row(&txn, scope, user_id).await?;
+        let tenant = tenants::get(&txn, scope, tenant_id).await?;
+        users::add_membership(&txn, scope, user_id, &tenant, now).await?;
         if row.active_tenant_id.is_none() {
-            users::set_active_tenant(&txn, user_id, Some(&tenant.tenant_id), now).await?;
+            users::set_active_tenant(&txn, scope, user_id, Some(&tenant.tenant_id), now).await?;
         }
-        let user = users::get(&txn, environment_id, user_id).await?;
+        let user = users::get(&txn, scope, user_id).await?;
         txn.commit().await?;
         Ok(user)
     }
 
     /// Ends the user's membership of a tenant and revokes all of its sessions, since each of
     /// their tokens claims the tenant.
-    pub async fn remove_from_tenant(
-        &self,
-        environment_id: &str,
-        user_id: &str,
-        tenant_id: &str,
-    ) -> Result<User> {
-        let environment = self.deps.environment(environment_id).await?;
+    pub async fn remove_from_tenant(&self, scope: &Scope, user_id: &str, tenant_id: &str) -> Result<User> {
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
-        users::lock_row(&txn, environment_id, user_id).await?;
-        let tenant = tenants::get(&txn, environment_id, tenant_id).await?;
-        if !users::remove_membership(&txn, user_id, &tenant.id).await? {
+        users::lock_row(&txn, scope, user_id).await?;
+        let tenant = tenants::get(&txn, scope, tenant_id).await?;
+        if !users::remove_membership(&txn, scope, user_id, &tenant).await? {
             return Err(Error::NotFound(Resource::Membership));
         }
-        users::repoint_active_tenants(&txn, environment_id, &tenant.tenant_id, Some(user_id), now).await?;
+        users::repoint_active_tenants(&txn, scope, &tenant.tenant_id, Some(user_id), now).await?;
         // Every token of the user lists the tenant in `tenantIds`, whatever tenant its session is
         // in: all of the user's sessions end, and a new sign-in issues tokens without it.
         self.deps
-            .revoke_sessions(&txn, &environment, Sessions::OfUser(user_id), now)
+            .revoke_sessions(&txn, scope, Sessions::OfUser(user_id), now)
             .await?;
-        let user = users::get(&txn, environment_id, user_id).await?;
+        let user = users::get(&txn, scope, user_id).await?;
         txn.commit().await?;
         self.deps.revocations_changed().await;
         Ok(user)
     }
 
     /// Locks the user out and revokes its sessions.
-    pub async fn lock(&self, environment_id: &str, user_id: &str) -> Result<()> {
-        let environment = self.deps.environment(environment_id).await?;
+    pub async fn lock(&self, scope: &Scope, user_id: &str) -> Result<()> {
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
-        users::lock_row(&txn, environment_id, user_id).await?;
-        users::set_flag(&txn, user_id, Column::Locked, true, now).await?;
+        users::lock_row(&txn, scope, user_id).await?;
+        users::set_flag(&txn, scope, user_id, Column::Locked, true, now).await?;
         self.deps
-            .revoke_sessions(&txn, &environment, Sessions::OfUser(user_id), now)
+            .revoke_sessions(&txn, scope, Sessions::OfUser(user_id), now)
             .await?;
         txn.commit().await?;
         self.deps.revocations_changed().await;
@@ -202,37 +183,30 @@ impl Users {
     }
 
     /// Lifts a lock.
-    pub async fn unlock(&self, environment_id: &str, user_id: &str) -> Result<()> {
-        self.set_flag(environment_id, user_id, Column::Locked, false)
-            .await
+    pub async fn unlock(&self, scope: &Scope, user_id: &str) -> Result<()> {
+        self.set_flag(scope, user_id, Column::Locked, false).await
     }
 
     /// Marks the user's email verified.
-    pub async fn verify(&self, environment_id: &str, user_id: &str) -> Result<()> {
-        self.set_flag(environment_id, user_id, Column::Verified, true)
-            .await
+    pub async fn verify(&self, scope: &Scope, user_id: &str) -> Result<()> {
+        self.set_flag(scope, user_id, Column::Verified, true).await
     }
 
-    async fn set_flag(&self, environment_id: &str, user_id: &str, flag: Column, value: bool) -> Result<()> {
+    async fn set_flag(&self, scope: &Scope, user_id: &str, flag: Column, value: bool) -> Result<()> {
         let txn = store::begin(&self.deps.db).await?;
-        users::lock_row(&txn, environment_id, user_id).await?;
-        users::set_flag(&txn, user_id, flag, value, self.deps.now()).await?;
+        users::lock_row(&txn, scope, user_id).await?;
+        users::set_flag(&txn, scope, user_id, flag, value, self.deps.now()).await?;
         txn.commit().await?;
         Ok(())
     }
 
     /// Issues a single-use activation token and code for a user who is not yet activated,
     /// revoking the user's earlier ones. Only digests are stored.
-    pub async fn generate_activation_token(
-        &self,
-        environment_id: &str,
-        user_id: &str,
-    ) -> Result<ActivationToken> {
-        let environment = self.deps.environment(environment_id).await?;
+    pub async fn generate_activation_token(&self, scope: &Scope, user_id: &str) -> Result<ActivationToken> {
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
-        let row = users::lock_row(&txn, environment_id, user_id).await?;
-        let issued = Activation::issue(&self.deps, &txn, &environment, &row, now).await?;
+        let row = users::lock_row(&txn, scope, user_id).await?;
+        let issued = Activation::issue(&self.deps, &txn, scope, &row, now).await?;
         txn.commit().await?;
         Ok(issued)
     }

@@ -16,6 +16,7 @@ use super::{
 use crate::domain::{
     Error,
     error::Result,
+    scope::Scope,
     user::{Membership, User},
 };
 
@@ -30,6 +31,8 @@ pub const REVOCATION_CHANNEL: &str = "sigil_revocations";
 /// A session a sign-in opens, with its first refresh token.
 #[derive(Debug, Clone)]
 pub struct Opening<'a> {
+    /// The environment signing in.
+    pub scope: &'a Scope,
     /// The user signing in.
     pub user_id: &'a str,
     /// The new session's id.
@@ -53,7 +56,8 @@ macro_rules! sqlite_sign_in {
     () => {
         r#"
         UPDATE users SET last_login = $1
-        WHERE id = $2 AND locked = FALSE AND activated = TRUE AND active_tenant_id IS NOT NULL
+        WHERE id = $2 AND environment_id = $9
+          AND locked = FALSE AND activated = TRUE AND active_tenant_id IS NOT NULL
         RETURNING *,
             (SELECT json_group_array(t.tenant_id ORDER BY ut.created_at, t.tenant_id)
              FROM user_tenants ut JOIN tenants t ON t.id = ut.tenant_ref
@@ -64,7 +68,8 @@ macro_rules! sqlite_sign_in {
         INSERT INTO sessions (id, environment_id, user_id, tenant_id, user_agent, ip,
                               created_at, last_used_at, expires_at)
         SELECT $3, environment_id, id, active_tenant_id, $4, $5, $1, $1, $6 FROM users
-        WHERE id = $2 AND locked = FALSE AND activated = TRUE AND active_tenant_id IS NOT NULL;
+        WHERE id = $2 AND environment_id = $9
+          AND locked = FALSE AND activated = TRUE AND active_tenant_id IS NOT NULL;
         INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)
         SELECT $7, id, $8, $1, $6 FROM sessions WHERE id = $3"#
     };
@@ -74,7 +79,8 @@ macro_rules! sqlite_sign_in {
 const POSTGRES_SIGN_IN: &str = r#"
     WITH u AS (
         UPDATE users SET last_login = $1
-        WHERE id = $2 AND NOT locked AND activated AND active_tenant_id IS NOT NULL
+        WHERE id = $2 AND environment_id = $9
+          AND NOT locked AND activated AND active_tenant_id IS NOT NULL
         RETURNING *
     ), s AS (
         INSERT INTO sessions (id, environment_id, user_id, tenant_id, user_agent, ip,
@@ -116,6 +122,7 @@ pub async fn open(db: &impl ConnectionTrait, opening: Opening<'_>) -> Result<Opt
             opening.expires_at.into(),
             refresh_token_id.into(),
             opening.refresh_token_hash.into(),
+            opening.scope.environment_id().into(),
         ],
     );
     let row = db.query_all_raw(statement).await?.into_iter().next();
@@ -144,6 +151,7 @@ pub async fn open_alone(db: &DatabaseConnection, opening: Opening<'_>) -> Result
         .bind(opening.expires_at)
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(opening.refresh_token_hash)
+        .bind(opening.scope.environment_id())
         .fetch_all(&mut *connection)
         .await;
     match outcome {
@@ -218,13 +226,15 @@ pub async fn insert_refresh_token(
     Ok(())
 }
 
-/// The refresh token with this digest and its session.
+/// The refresh token with this digest and its session, a session of the scope.
 pub async fn find_refresh_token(
     db: &impl ConnectionTrait,
+    scope: &Scope,
     token_hash: &str,
 ) -> Result<Option<(RefreshTokenRow, SessionRow)>> {
     let found = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(token_hash))
+        .filter(session::Column::EnvironmentId.eq(scope.environment_id()))
         .find_also_related(session::Entity)
         .first(db)
         .await?;
@@ -247,9 +257,14 @@ pub async fn use_refresh_token(
     Ok(used.pop())
 }
 
-/// A session and its user, in one query.
-pub async fn with_user(db: &impl ConnectionTrait, id: &str) -> Result<Option<(SessionRow, UserRow)>> {
+/// A session of the scope and its user, in one query.
+pub async fn with_user(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    id: &str,
+) -> Result<Option<(SessionRow, UserRow)>> {
     let found = session::Entity::find_by_id(id)
+        .filter(session::Column::EnvironmentId.eq(scope.environment_id()))
         .find_also_related(user::Entity)
         .first(db)
         .await?;
@@ -282,7 +297,7 @@ pub struct NextToken {
 /// user. `None` when anything was wrong, and then nothing was written.
 pub async fn rotate_on_postgres(
     db: &impl ConnectionTrait,
-    environment_id: &str,
+    scope: &Scope,
     token_hash: &str,
     next: &NextToken,
     now: DateTime<Utc>,
@@ -316,7 +331,7 @@ pub async fn rotate_on_postgres(
         [
             now.into(),
             token_hash.into(),
-            environment_id.into(),
+            scope.environment_id().into(),
             next.expires_at.into(),
             uuid::Uuid::new_v4().to_string().into(),
             next.token_hash.clone().into(),
@@ -368,7 +383,7 @@ pub enum Sessions<'a> {
 /// for every replica to learn. Call inside the transaction that causes it. Returns how many.
 pub async fn revoke(
     db: &impl ConnectionTrait,
-    environment_id: &str,
+    scope: &Scope,
     which: Sessions<'_>,
     now: DateTime<Utc>,
     forget_after: DateTime<Utc>,
@@ -390,7 +405,7 @@ pub async fn revoke(
     let ids: Vec<String> = session::Entity::find()
         .select_only()
         .column(session::Column::Id)
-        .filter(session::Column::EnvironmentId.eq(environment_id))
+        .filter(session::Column::EnvironmentId.eq(scope.environment_id()))
         .filter(session::Column::RevokedAt.is_null())
         .filter(condition)
         .into_tuple()

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 
@@ -13,6 +13,7 @@ use crate::domain::{
     Error, Resource,
     error::Result,
     page::{Page, PageRequest},
+    scope::Scope,
     tenant::{NewTenant, Tenant, TenantFilter, TenantProfile, TenantSort},
 };
 
@@ -75,20 +76,20 @@ fn to_row(environment_id: &str, tenant: &Tenant, deleted_at: Option<DateTime<Utc
 /// The row of `tenant_id`, deleted or not.
 pub async fn find_row(
     db: &impl ConnectionTrait,
-    environment_id: &str,
+    scope: &Scope,
     tenant_id: &str,
 ) -> Result<Option<TenantRow>> {
     Ok(tenant::Entity::find()
-        .filter(tenant::Column::EnvironmentId.eq(environment_id))
+        .filter(tenant::Column::EnvironmentId.eq(scope.environment_id()))
         .filter(tenant::Column::TenantId.eq(tenant_id))
         .first(db)
         .await?)
 }
 
 /// The live tenant `tenant_id`, its row locked until the transaction ends (PostgreSQL), or NOT_FOUND.
-pub async fn lock(db: &impl ConnectionTrait, environment_id: &str, tenant_id: &str) -> Result<Tenant> {
+pub async fn lock(db: &impl ConnectionTrait, scope: &Scope, tenant_id: &str) -> Result<Tenant> {
     let row = tenant::Entity::find()
-        .filter(tenant::Column::EnvironmentId.eq(environment_id))
+        .filter(tenant::Column::EnvironmentId.eq(scope.environment_id()))
         .filter(tenant::Column::TenantId.eq(tenant_id))
         .filter(tenant::Column::DeletedAt.is_null())
         .lock_exclusive()
@@ -100,19 +101,15 @@ pub async fn lock(db: &impl ConnectionTrait, environment_id: &str, tenant_id: &s
 }
 
 /// The live tenant `tenant_id`, or NOT_FOUND.
-pub async fn get(db: &impl ConnectionTrait, environment_id: &str, tenant_id: &str) -> Result<Tenant> {
-    find(db, environment_id, tenant_id)
+pub async fn get(db: &impl ConnectionTrait, scope: &Scope, tenant_id: &str) -> Result<Tenant> {
+    find(db, scope, tenant_id)
         .await?
         .ok_or(Error::NotFound(Resource::Tenant))
 }
 
 /// The live (not deleted) tenant `tenant_id`.
-pub async fn find(
-    db: &impl ConnectionTrait,
-    environment_id: &str,
-    tenant_id: &str,
-) -> Result<Option<Tenant>> {
-    match find_row(db, environment_id, tenant_id).await? {
+pub async fn find(db: &impl ConnectionTrait, scope: &Scope, tenant_id: &str) -> Result<Option<Tenant>> {
+    match find_row(db, scope, tenant_id).await? {
         Some(row) if row.deleted_at.is_none() => to_domain(row).map(Some),
         _ => Ok(None),
     }
@@ -121,7 +118,7 @@ pub async fn find(
 /// Stores a new tenant, or overwrites a deleted row with the same tenant id, reviving it.
 pub async fn insert_or_revive(
     db: &impl ConnectionTrait,
-    environment_id: &str,
+    scope: &Scope,
     new: NewTenant,
     tenant_id: String,
     deleted: Option<TenantRow>,
@@ -140,47 +137,61 @@ pub async fn insert_or_revive(
         created_at: now,
         updated_at: now,
     };
-    let row = to_row(environment_id, &tenant, None);
+    let row = to_row(scope.environment_id(), &tenant, None);
     if deleted.is_some() {
-        row.into_active_model().reset_all().update(db).await?;
+        let revive = tenant::Entity::update(row.into_active_model().reset_all())
+            .validate()?
+            .filter(tenant::Column::EnvironmentId.eq(scope.environment_id()));
+        updated_one(revive.exec(db).await)?;
     } else {
         row.into_active_model().insert(db).await?;
     }
     Ok(tenant)
 }
 
-/// Writes every field of `tenant` back.
-pub async fn save(db: &impl ConnectionTrait, environment_id: &str, tenant: &Tenant) -> Result<()> {
-    to_row(environment_id, tenant, None)
-        .into_active_model()
-        .reset_all()
-        .update(db)
-        .await?;
-    Ok(())
+/// Writes every field of `tenant` back; NOT_FOUND unless it is a live tenant of the scope.
+pub async fn save(db: &impl ConnectionTrait, scope: &Scope, tenant: &Tenant) -> Result<()> {
+    let update = tenant::Entity::update(
+        to_row(scope.environment_id(), tenant, None)
+            .into_active_model()
+            .reset_all(),
+    )
+    .validate()?
+    .filter(tenant::Column::EnvironmentId.eq(scope.environment_id()))
+    .filter(tenant::Column::DeletedAt.is_null());
+    updated_one(update.exec(db).await)
+}
+
+/// The outcome of an update of one row: NOT_FOUND when no row matched its conditions.
+fn updated_one<T>(outcome: std::result::Result<T, sea_orm::DbErr>) -> Result<()> {
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(sea_orm::DbErr::RecordNotUpdated) => Err(Error::NotFound(Resource::Tenant)),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Marks a tenant deleted and moves its children to its parent.
 pub async fn mark_deleted(
     db: &impl ConnectionTrait,
-    environment_id: &str,
+    scope: &Scope,
     tenant: &Tenant,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    tenant::ActiveModel {
-        id: Set(tenant.id.clone()),
-        deleted_at: Set(Some(now)),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .update(db)
-    .await?;
+    tenant::Entity::update_many()
+        .col_expr(tenant::Column::DeletedAt, Expr::value(Some(now)))
+        .col_expr(tenant::Column::UpdatedAt, Expr::value(now))
+        .filter(tenant::Column::Id.eq(tenant.id.as_str()))
+        .filter(tenant::Column::EnvironmentId.eq(scope.environment_id()))
+        .exec(db)
+        .await?;
     tenant::Entity::update_many()
         .col_expr(
             tenant::Column::ParentTenantId,
             Expr::value(tenant.parent_tenant_id.clone()),
         )
         .col_expr(tenant::Column::UpdatedAt, Expr::value(now))
-        .filter(tenant::Column::EnvironmentId.eq(environment_id))
+        .filter(tenant::Column::EnvironmentId.eq(scope.environment_id()))
         .filter(tenant::Column::ParentTenantId.eq(tenant.tenant_id.as_str()))
         .exec(db)
         .await?;
@@ -200,12 +211,12 @@ pub(crate) fn contains_pattern(text: &str) -> LikeExpr {
 /// One page of live tenants matching `filter`.
 pub async fn list(
     db: &impl ConnectionTrait,
-    environment_id: &str,
+    scope: &Scope,
     filter: &TenantFilter,
     page: PageRequest,
 ) -> Result<Page<Tenant>> {
     let mut query = tenant::Entity::find()
-        .filter(tenant::Column::EnvironmentId.eq(environment_id))
+        .filter(tenant::Column::EnvironmentId.eq(scope.environment_id()))
         .filter(tenant::Column::DeletedAt.is_null());
     if let Some(text) = &filter.text {
         let pattern = contains_pattern(text);
@@ -237,9 +248,9 @@ pub async fn list(
 }
 
 /// Every live tenant of the environment, by tenant id.
-pub async fn all(db: &impl ConnectionTrait, environment_id: &str) -> Result<Vec<Tenant>> {
+pub async fn all(db: &impl ConnectionTrait, scope: &Scope) -> Result<Vec<Tenant>> {
     tenant::Entity::find()
-        .filter(tenant::Column::EnvironmentId.eq(environment_id))
+        .filter(tenant::Column::EnvironmentId.eq(scope.environment_id()))
         .filter(tenant::Column::DeletedAt.is_null())
         .order_by_asc(tenant::Column::TenantId)
         .all(db)

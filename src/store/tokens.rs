@@ -6,9 +6,12 @@ use sea_orm::{
     sea_query::{CaseStatement, Expr, ExprTrait},
 };
 
-use super::First;
-use super::entity::user_token;
-use crate::domain::error::Result;
+use super::{
+    First,
+    entity::{user, user_token},
+    users::users_of,
+};
+use crate::domain::{Error, Resource, error::Result, scope::Scope};
 
 /// The stored form of a single-use token.
 pub type UserTokenRow = user_token::Model;
@@ -45,7 +48,19 @@ pub struct NewToken<'a> {
 
 /// Revokes the user's unused tokens of `kind`, then stores `token`. Call inside a transaction so
 /// that exactly one token of the kind is live afterwards.
-pub async fn replace(db: &impl ConnectionTrait, token: NewToken<'_>, now: DateTime<Utc>) -> Result<()> {
+pub async fn replace(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    token: NewToken<'_>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let owner = user::Entity::find_by_id(token.user_id)
+        .filter(user::Column::EnvironmentId.eq(scope.environment_id()))
+        .first(db)
+        .await?;
+    if owner.is_none() {
+        return Err(Error::NotFound(Resource::User));
+    }
     user_token::Entity::update_many()
         .col_expr(user_token::Column::ConsumedAt, Expr::value(now))
         .filter(user_token::Column::UserId.eq(token.user_id))
@@ -69,22 +84,27 @@ pub async fn replace(db: &impl ConnectionTrait, token: NewToken<'_>, now: DateTi
     Ok(())
 }
 
-/// The unused, unexpired token of `kind` with this digest, if it belongs to `user_id`.
-pub async fn find_live(
+/// The token of `kind` with this digest, if it was issued to `user_id` of the scope, whether or
+/// not it is still usable (see [`is_live`]).
+pub async fn find_issued(
     db: &impl ConnectionTrait,
+    scope: &Scope,
     user_id: &str,
     kind: TokenKind,
     token_hash: &str,
-    now: DateTime<Utc>,
 ) -> Result<Option<UserTokenRow>> {
     Ok(user_token::Entity::find()
         .filter(user_token::Column::TokenHash.eq(token_hash))
         .filter(user_token::Column::UserId.eq(user_id))
+        .filter(user_token::Column::UserId.in_subquery(users_of(scope)))
         .filter(user_token::Column::Kind.eq(kind.as_str()))
-        .filter(user_token::Column::ConsumedAt.is_null())
-        .filter(user_token::Column::ExpiresAt.gt(now))
         .first(db)
         .await?)
+}
+
+/// Whether a token is unused and unexpired at `now`.
+pub fn is_live(token: &UserTokenRow, now: DateTime<Utc>) -> bool {
+    token.consumed_at.is_none() && token.expires_at > now
 }
 
 /// Uses a token up, once: false if it was already used, revoked or expired.

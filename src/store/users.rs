@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, JoinType,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef, RelationTrait, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef, RelationTrait, UpdateMany,
     sea_query::{Expr, ExprTrait, Func, Query, SubQueryStatement},
 };
 
@@ -18,6 +18,8 @@ use crate::domain::{
     Resource,
     error::{Error, Result},
     page::{Page, PageRequest},
+    scope::Scope,
+    tenant::Tenant,
     user::{Membership, Phrases, User, UserFilter, UserProfile, UserSort},
 };
 
@@ -101,17 +103,17 @@ async fn with_memberships(db: &impl ConnectionTrait, rows: Vec<UserRow>) -> Resu
 }
 
 /// The row of user `id` in the environment.
-pub async fn find_row(db: &impl ConnectionTrait, environment_id: &str, id: &str) -> Result<Option<UserRow>> {
+pub async fn find_row(db: &impl ConnectionTrait, scope: &Scope, id: &str) -> Result<Option<UserRow>> {
     Ok(user::Entity::find_by_id(id)
-        .filter(user::Column::EnvironmentId.eq(environment_id))
+        .filter(user::Column::EnvironmentId.eq(scope.environment_id()))
         .first(db)
         .await?)
 }
 
 /// The row of user `id`, locked until the transaction ends (PostgreSQL), or NOT_FOUND.
-pub async fn lock_row(db: &impl ConnectionTrait, environment_id: &str, id: &str) -> Result<UserRow> {
+pub async fn lock_row(db: &impl ConnectionTrait, scope: &Scope, id: &str) -> Result<UserRow> {
     user::Entity::find_by_id(id)
-        .filter(user::Column::EnvironmentId.eq(environment_id))
+        .filter(user::Column::EnvironmentId.eq(scope.environment_id()))
         .lock_exclusive()
         .first(db)
         .await?
@@ -119,141 +121,177 @@ pub async fn lock_row(db: &impl ConnectionTrait, environment_id: &str, id: &str)
 }
 
 /// The row of user `id`, or NOT_FOUND.
-pub async fn get_row(db: &impl ConnectionTrait, environment_id: &str, id: &str) -> Result<UserRow> {
-    find_row(db, environment_id, id)
+pub async fn get_row(db: &impl ConnectionTrait, scope: &Scope, id: &str) -> Result<UserRow> {
+    find_row(db, scope, id)
         .await?
         .ok_or(Error::NotFound(Resource::User))
 }
 
 /// User `id` with its memberships.
-pub async fn find(db: &impl ConnectionTrait, environment_id: &str, id: &str) -> Result<Option<User>> {
-    match find_row(db, environment_id, id).await? {
+pub async fn find(db: &impl ConnectionTrait, scope: &Scope, id: &str) -> Result<Option<User>> {
+    match find_row(db, scope, id).await? {
         Some(row) => Ok(with_memberships(db, vec![row]).await?.pop()),
         None => Ok(None),
     }
 }
 
 /// User `id` with its memberships, or NOT_FOUND.
-pub async fn get(db: &impl ConnectionTrait, environment_id: &str, id: &str) -> Result<User> {
-    find(db, environment_id, id)
-        .await?
-        .ok_or(Error::NotFound(Resource::User))
+pub async fn get(db: &impl ConnectionTrait, scope: &Scope, id: &str) -> Result<User> {
+    find(db, scope, id).await?.ok_or(Error::NotFound(Resource::User))
 }
 
 /// The row of the user with this (lower-case) email.
 pub async fn find_row_by_email(
     db: &impl ConnectionTrait,
-    environment_id: &str,
+    scope: &Scope,
     email: &str,
 ) -> Result<Option<UserRow>> {
     Ok(user::Entity::find()
-        .filter(user::Column::EnvironmentId.eq(environment_id))
+        .filter(user::Column::EnvironmentId.eq(scope.environment_id()))
         .filter(user::Column::Email.eq(email))
         .first(db)
         .await?)
 }
 
 /// The user with this (lower-case) email, with its memberships.
-pub async fn find_by_email(
-    db: &impl ConnectionTrait,
-    environment_id: &str,
-    email: &str,
-) -> Result<Option<User>> {
-    match find_row_by_email(db, environment_id, email).await? {
+pub async fn find_by_email(db: &impl ConnectionTrait, scope: &Scope, email: &str) -> Result<Option<User>> {
+    match find_row_by_email(db, scope, email).await? {
         Some(row) => Ok(with_memberships(db, vec![row]).await?.pop()),
         None => Ok(None),
     }
 }
 
-/// Stores a new user row.
-pub async fn insert(db: &impl ConnectionTrait, row: UserRow) -> Result<()> {
+/// Stores a new user row in the scope's environment.
+pub async fn insert(db: &impl ConnectionTrait, scope: &Scope, mut row: UserRow) -> Result<()> {
+    scope.environment_id().clone_into(&mut row.environment_id);
     row.into_active_model().insert(db).await?;
     Ok(())
 }
 
-/// Writes the editable profile of user `id` back.
+/// Writes the editable profile of user `id` back; NOT_FOUND unless it is a user of the scope.
 pub async fn save_profile(
     db: &impl ConnectionTrait,
+    scope: &Scope,
     id: &str,
     profile: UserProfile,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    user::ActiveModel {
-        id: Set(id.to_owned()),
-        name: Set(profile.name),
-        profile_picture_url: Set(profile.profile_picture_url),
-        phone_number: Set(profile.phone_number),
-        metadata: Set(profile.metadata),
-        vendor_metadata: Set(profile.vendor_metadata),
-        external_id: Set(profile.external_id),
-        mfa_bypass: Set(profile.mfa_bypass),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .update(db)
-    .await?;
-    Ok(())
+    let update = user::Entity::update_many()
+        .col_expr(user::Column::Name, Expr::value(profile.name))
+        .col_expr(
+            user::Column::ProfilePictureUrl,
+            Expr::value(profile.profile_picture_url),
+        )
+        .col_expr(user::Column::PhoneNumber, Expr::value(profile.phone_number))
+        .col_expr(user::Column::Metadata, Expr::value(profile.metadata))
+        .col_expr(user::Column::VendorMetadata, Expr::value(profile.vendor_metadata))
+        .col_expr(user::Column::ExternalId, Expr::value(profile.external_id))
+        .col_expr(user::Column::MfaBypass, Expr::value(profile.mfa_bypass))
+        .col_expr(user::Column::UpdatedAt, Expr::value(now));
+    one_user(scoped(update, scope, id).exec(db).await?.rows_affected)
 }
 
-/// Sets one of a user's flags.
+/// Sets one of a user's flags; NOT_FOUND unless it is a user of the scope.
 pub async fn set_flag(
     db: &impl ConnectionTrait,
+    scope: &Scope,
     id: &str,
     flag: user::Column,
     value: bool,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    user::Entity::update_many()
+    let update = user::Entity::update_many()
         .col_expr(flag, Expr::value(value))
-        .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        .col_expr(user::Column::UpdatedAt, Expr::value(now));
+    one_user(scoped(update, scope, id).exec(db).await?.rows_affected)
+}
+
+/// Deletes user `id` of the scope; memberships and tokens go with it.
+pub async fn delete(db: &impl ConnectionTrait, scope: &Scope, id: &str) -> Result<()> {
+    let deleted = user::Entity::delete_many()
         .filter(user::Column::Id.eq(id))
+        .filter(user::Column::EnvironmentId.eq(scope.environment_id()))
         .exec(db)
         .await?;
+    one_user(deleted.rows_affected)
+}
+
+/// `update` narrowed to user `id` of the scope.
+fn scoped(update: UpdateMany<user::Entity>, scope: &Scope, id: &str) -> UpdateMany<user::Entity> {
+    update
+        .filter(user::Column::Id.eq(id))
+        .filter(user::Column::EnvironmentId.eq(scope.environment_id()))
+}
+
+/// NOT_FOUND when a write meant for one user changed none.
+fn one_user(rows_affected: u64) -> Result<()> {
+    if rows_affected == 0 {
+        return Err(Error::NotFound(Resource::User));
+    }
     Ok(())
 }
 
-/// Deletes user `id`; memberships and tokens go with it.
-pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<()> {
-    user::Entity::delete_by_id(id).exec(db).await?;
-    Ok(())
-}
-
-/// Adds a membership; ALREADY_EXISTS if the user already belongs to the tenant.
+/// Makes user `user_id` of the scope a member of `tenant` (read in the same scope);
+/// ALREADY_EXISTS if it already is, NOT_FOUND if the scope has no such user.
 pub async fn add_membership(
     db: &impl ConnectionTrait,
+    scope: &Scope,
     user_id: &str,
-    tenant_row_id: &str,
+    tenant: &Tenant,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    user_tenant::ActiveModel {
-        user_id: Set(user_id.to_owned()),
-        tenant_ref: Set(tenant_row_id.to_owned()),
-        created_at: Set(now),
-    }
-    .insert(db)
-    .await?;
-    Ok(())
+    let user_of_scope = Query::select()
+        .column(user::Column::Id)
+        .expr(Expr::val(tenant.id.as_str()))
+        .expr(Expr::val(now))
+        .from(user::Entity)
+        .and_where(Expr::col(user::Column::Id).eq(user_id))
+        .and_where(Expr::col(user::Column::EnvironmentId).eq(scope.environment_id()))
+        .to_owned();
+    let insert = Query::insert()
+        .into_table(user_tenant::Entity)
+        .columns([
+            user_tenant::Column::UserId,
+            user_tenant::Column::TenantRef,
+            user_tenant::Column::CreatedAt,
+        ])
+        .select_from(user_of_scope)
+        .map_err(Error::internal)?
+        .to_owned();
+    let inserted = db.execute(&insert).await?;
+    one_user(inserted.rows_affected())
 }
 
-/// Removes a membership; false if there was none.
+/// Ends the membership of user `user_id` of the scope in `tenant`; false if there was none.
 pub async fn remove_membership(
     db: &impl ConnectionTrait,
+    scope: &Scope,
     user_id: &str,
-    tenant_row_id: &str,
+    tenant: &Tenant,
 ) -> Result<bool> {
     let result = user_tenant::Entity::delete_many()
         .filter(user_tenant::Column::UserId.eq(user_id))
-        .filter(user_tenant::Column::TenantRef.eq(tenant_row_id))
+        .filter(user_tenant::Column::TenantRef.eq(tenant.id.as_str()))
+        .filter(user_tenant::Column::UserId.in_subquery(users_of(scope)))
         .exec(db)
         .await?;
     Ok(result.rows_affected > 0)
+}
+
+/// The ids of the scope's users, as a subquery.
+pub(crate) fn users_of(scope: &Scope) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(user::Column::Id)
+        .from(user::Entity)
+        .and_where(Expr::col(user::Column::EnvironmentId).eq(scope.environment_id()))
+        .to_owned()
 }
 
 /// For users of the environment whose current tenant was `left`, and only `user_id` when given,
 /// points the current tenant at their oldest remaining membership, or at none.
 pub async fn repoint_active_tenants(
     db: &impl ConnectionTrait,
-    environment_id: &str,
+    scope: &Scope,
     left: &str,
     user_id: Option<&str>,
     now: DateTime<Utc>,
@@ -282,7 +320,7 @@ pub async fn repoint_active_tenants(
             Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(oldest))),
         )
         .col_expr(user::Column::UpdatedAt, Expr::value(now))
-        .filter(user::Column::EnvironmentId.eq(environment_id))
+        .filter(user::Column::EnvironmentId.eq(scope.environment_id()))
         .filter(user::Column::ActiveTenantId.eq(left));
     if let Some(user_id) = user_id {
         update = update.filter(user::Column::Id.eq(user_id));
@@ -291,19 +329,20 @@ pub async fn repoint_active_tenants(
     Ok(())
 }
 
-/// Deletes the users whose only membership is the tenant with row id `tenant_row_id`.
-pub async fn delete_sole_members(db: &impl ConnectionTrait, tenant_row_id: &str) -> Result<()> {
+/// Deletes the scope's users whose only membership is `tenant`.
+pub async fn delete_sole_members(db: &impl ConnectionTrait, scope: &Scope, tenant: &Tenant) -> Result<()> {
     let members = Query::select()
         .column(user_tenant::Column::UserId)
         .from(user_tenant::Entity)
-        .and_where(Expr::col(user_tenant::Column::TenantRef).eq(tenant_row_id))
+        .and_where(Expr::col(user_tenant::Column::TenantRef).eq(tenant.id.as_str()))
         .to_owned();
     let members_elsewhere = Query::select()
         .column(user_tenant::Column::UserId)
         .from(user_tenant::Entity)
-        .and_where(Expr::col(user_tenant::Column::TenantRef).ne(tenant_row_id))
+        .and_where(Expr::col(user_tenant::Column::TenantRef).ne(tenant.id.as_str()))
         .to_owned();
     user::Entity::delete_many()
+        .filter(user::Column::EnvironmentId.eq(scope.environment_id()))
         .filter(user::Column::Id.in_subquery(members))
         .filter(user::Column::Id.not_in_subquery(members_elsewhere))
         .exec(db)
@@ -311,10 +350,11 @@ pub async fn delete_sole_members(db: &impl ConnectionTrait, tenant_row_id: &str)
     Ok(())
 }
 
-/// Ends every membership of the tenant with row id `tenant_row_id`.
-pub async fn remove_all_memberships(db: &impl ConnectionTrait, tenant_row_id: &str) -> Result<()> {
+/// Ends every membership of `tenant`, a tenant of the scope.
+pub async fn remove_all_memberships(db: &impl ConnectionTrait, scope: &Scope, tenant: &Tenant) -> Result<()> {
     user_tenant::Entity::delete_many()
-        .filter(user_tenant::Column::TenantRef.eq(tenant_row_id))
+        .filter(user_tenant::Column::TenantRef.eq(tenant.id.as_str()))
+        .filter(user_tenant::Column::UserId.in_subquery(users_of(scope)))
         .exec(db)
         .await?;
     Ok(())
@@ -323,12 +363,12 @@ pub async fn remove_all_memberships(db: &impl ConnectionTrait, tenant_row_id: &s
 /// One page of users matching `filter`; `tenant_row_id` is the resolved tenant filter.
 pub async fn list(
     db: &impl ConnectionTrait,
-    environment_id: &str,
+    scope: &Scope,
     filter: &UserFilter,
     tenant_row_id: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<User>> {
-    let mut query = user::Entity::find().filter(user::Column::EnvironmentId.eq(environment_id));
+    let mut query = user::Entity::find().filter(user::Column::EnvironmentId.eq(scope.environment_id()));
     if let Some(tenant_row_id) = tenant_row_id {
         let members = Query::select()
             .column(user_tenant::Column::UserId)
@@ -398,29 +438,28 @@ fn phrase_condition(phrases: &Phrases) -> Condition {
     condition
 }
 
-/// Sets the user's current tenant.
+/// Sets the current tenant of user `id` of the scope.
 pub async fn set_active_tenant(
     db: &impl ConnectionTrait,
+    scope: &Scope,
     id: &str,
     tenant_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    user::Entity::update_many()
+    let update = user::Entity::update_many()
         .col_expr(
             user::Column::ActiveTenantId,
             Expr::value(tenant_id.map(str::to_owned)),
         )
-        .col_expr(user::Column::UpdatedAt, Expr::value(now))
-        .filter(user::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
+        .col_expr(user::Column::UpdatedAt, Expr::value(now));
+    one_user(scoped(update, scope, id).exec(db).await?.rows_affected)
 }
 
-/// Marks a user activated and verified, setting its password hash (when given) and when it
-/// accepted the terms (when given).
+/// Marks user `id` of the scope activated and verified, setting its password hash (when given)
+/// and when it accepted the terms (when given).
 pub async fn activate(
     db: &impl ConnectionTrait,
+    scope: &Scope,
     id: &str,
     password_hash: Option<String>,
     terms_accepted_at: Option<DateTime<Utc>>,
@@ -429,14 +468,12 @@ pub async fn activate(
     let mut update = user::Entity::update_many()
         .col_expr(user::Column::Activated, Expr::value(true))
         .col_expr(user::Column::Verified, Expr::value(true))
-        .col_expr(user::Column::UpdatedAt, Expr::value(now))
-        .filter(user::Column::Id.eq(id));
+        .col_expr(user::Column::UpdatedAt, Expr::value(now));
     if let Some(hash) = password_hash {
         update = update.col_expr(user::Column::PasswordHash, Expr::value(hash));
     }
     if let Some(at) = terms_accepted_at {
         update = update.col_expr(user::Column::TermsAcceptedAt, Expr::value(at));
     }
-    update.exec(db).await?;
-    Ok(())
+    one_user(scoped(update, scope, id).exec(db).await?.rows_affected)
 }

@@ -188,6 +188,29 @@ async fn an_activated_user_gets_a_clear_error() {
 }
 
 #[tokio::test]
+async fn without_a_token_of_the_user_nothing_tells_that_it_is_activated() {
+    let app = spawn_app().await;
+    let (user, issued) = app.invited_user("ann@example.com").await;
+    let (_, other) = app.invited_user("bob@example.com").await;
+    app.activation()
+        .activate_user(activate(&user.id, &issued.token, Some(PASSWORD)))
+        .await
+        .unwrap();
+    // A made-up token, and a genuine token of another user: the same answer as for a user that
+    // does not exist.
+    for token in ["made-up", other.token.as_str()] {
+        let status = app
+            .activation()
+            .activate_user(activate(&user.id, token, Some(PASSWORD)))
+            .await
+            .unwrap_err();
+        assert_invalid_because(&status, "token", TOKEN);
+        let status = strategy(&app, &user.id, token).await.unwrap_err();
+        assert_invalid_because(&status, "token", TOKEN);
+    }
+}
+
+#[tokio::test]
 async fn the_activation_token_lifetime_is_an_environment_setting() {
     let app = spawn_app().await;
     app.db_execute(r#"UPDATE environments SET settings = '{"activationTokenTtlSecs": 60}'"#)

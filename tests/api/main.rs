@@ -13,6 +13,7 @@ mod keys;
 mod lifecycle;
 mod metrics;
 mod process;
+mod redaction;
 mod reflection;
 mod replicas;
 mod rest;

@@ -244,3 +244,47 @@ async fn with_a_metrics_address_metrics_leave_the_public_listener_for_their_own(
         assert_eq!(other.status(), 404, "{path}");
     }
 }
+
+#[tokio::test]
+async fn every_refused_sign_in_costs_one_full_password_hash() {
+    let app = spawn_app().await;
+    app.active_user("ann@example.com", "a good password").await;
+    app.invited_user("bob@example.com").await;
+    let hashes = "sigil_password_hash_wait_seconds_count";
+    // An unknown email and a user without a password are checked against a dummy hash, so
+    // they take as long as a wrong password: each must run exactly one hash.
+    for (email, password) in [
+        ("ann@example.com", "a wrong password"),
+        ("nobody@example.com", "a good password"),
+        ("bob@example.com", "a good password"),
+    ] {
+        let before = Scrape::of(&app).await;
+        let status = app
+            .auth()
+            .login(pb::LoginRequest {
+                email: email.into(),
+                password: password.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), tonic::Code::Unauthenticated);
+        let after = Scrape::of(&app).await;
+        assert_eq!(after.get(hashes) - before.get(hashes), 1.0, "{email}");
+    }
+    // So do an unknown client id and a wrong secret of environment authentication.
+    for (client_id, secret) in [(CLIENT_ID, "not the secret"), ("nobody", "not the secret")] {
+        let before = Scrape::of(&app).await;
+        let mut environments = app.auth_client();
+        let status = environments
+            .authenticate_vendor(pb::AuthenticateVendorRequest {
+                client_id: client_id.into(),
+                secret: secret.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), tonic::Code::Unauthenticated);
+        let after = Scrape::of(&app).await;
+        assert_eq!(after.get(hashes) - before.get(hashes), 1.0, "{client_id}");
+    }
+}

@@ -6,13 +6,8 @@
 
 use std::{future::Future, time::Duration};
 
-use sea_orm::DbBackend;
-use sigil::{
-    Config,
-    config::KeyRotation,
-    store::sessions::{self, Sessions},
-    transport::grpc::pb,
-};
+use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
+use sigil::{Config, config::KeyRotation, store::sessions, transport::grpc::pb};
 use tonic::{Code, Status};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -387,19 +382,20 @@ async fn on_postgresql_a_revocation_committed_after_a_later_numbered_one_still_r
     let ann = first.login("ann@example.com", PASSWORD).await;
     let bob = first.login("bob@example.com", PASSWORD).await;
 
-    // Ann's session is revoked in a transaction that takes its number and stays open.
-    let ann_claims = claims(&ann.access_token);
-    let now = chrono::Utc::now();
-    let held = sigil::store::begin(&first.db).await.unwrap();
-    sessions::revoke(
-        &held,
-        ann_claims["aud"].as_str().unwrap(),
-        Sessions::Id(ann_claims["sid"].as_str().unwrap()),
-        now,
-        now + chrono::Duration::hours(1),
-    )
-    .await
-    .unwrap();
+    // Ann's session is revoked, as sigil revokes one, in a transaction that takes its number and
+    // stays open.
+    let sid = claims(&ann.access_token)["sid"].as_str().unwrap().to_owned();
+    let held = first.db.begin().await.unwrap();
+    for statement in [
+        format!("UPDATE sessions SET revoked_at = NOW() WHERE id = '{sid}'"),
+        format!(
+            "INSERT INTO session_revocations (session_id, revoked_at, forget_after) \
+             VALUES ('{sid}', NOW(), NOW() + INTERVAL '1 hour')"
+        ),
+        format!("SELECT pg_notify('{}', '')", sessions::REVOCATION_CHANNEL),
+    ] {
+        held.execute_unprepared(&statement).await.unwrap();
+    }
     // Bob's revocation takes the next number and commits first; both replicas read past it.
     first
         .auth()

@@ -8,7 +8,10 @@ use super::{
     pb::{self, activation_service_server::ActivationService},
     sign_in::authentication,
 };
-use crate::service::{Activation, Environments, activation::Activate};
+use crate::{
+    domain::secret::Secret,
+    service::{Activation, Environments, activation::Activate},
+};
 
 /// gRPC face of activation.
 pub struct ActivationApi {
@@ -68,8 +71,8 @@ impl ActivationService for ActivationApi {
         let authentication = self
             .activate(request, |r| Activate {
                 user_id: r.user_id,
-                token: r.token,
-                password: r.password,
+                token: Secret::new(r.token),
+                password: r.password.map(Secret::new),
                 code: None,
                 last_terms_check: r.last_terms_check,
             })
@@ -84,9 +87,9 @@ impl ActivationService for ActivationApi {
         let authentication = self
             .activate(request, |r| Activate {
                 user_id: r.user_id,
-                token: r.token,
-                password: r.password,
-                code: Some(r.code),
+                token: Secret::new(r.token),
+                password: r.password.map(Secret::new),
+                code: Some(Secret::new(r.code)),
                 last_terms_check: r.last_terms_check,
             })
             .await?;
@@ -112,13 +115,12 @@ impl ActivationService for ActivationApi {
         &self,
         request: Request<pb::ResetActivationTokenRequest>,
     ) -> Result<Response<pb::ResetActivationTokenResponse>, Status> {
-        let environment_id = environment(&request)?;
+        let scope = environment(&request)?;
         let r = request.into_inner();
-        let environment = self.environments.get(&environment_id).await?;
         let metadata = r
             .email_metadata
             .map_or_else(|| serde_json::json!({}), struct_to_json);
-        self.activation.reset(&environment, &r.email, metadata).await?;
+        self.activation.reset(&scope, &r.email, metadata).await?;
         Ok(Response::new(pb::ResetActivationTokenResponse {}))
     }
 }

@@ -12,20 +12,16 @@ use tonic::{Request, Status, body::Body, server::NamedService};
 use tower::{Layer, Service};
 
 use crate::{
-    domain::{Error, error::AuthFailure},
+    domain::{Error, error::AuthFailure, scope::Scope},
     service::Environments,
 };
 
-/// The authenticated environment of a request.
-#[derive(Debug, Clone)]
-pub struct EnvironmentId(pub String);
-
-/// The environment a request was authenticated as.
-pub fn environment<T>(request: &Request<T>) -> Result<String, Status> {
+/// The scope a request was authenticated for, by its environment token.
+pub fn environment<T>(request: &Request<T>) -> Result<Scope, Status> {
     request
         .extensions()
-        .get::<EnvironmentId>()
-        .map(|id| id.0.clone())
+        .get::<Scope>()
+        .cloned()
         .ok_or_else(|| Error::Unauthenticated(AuthFailure::MissingToken).into())
 }
 
@@ -108,14 +104,14 @@ where
             let verified = match bearer(request.headers()) {
                 Some(token) => environments.verify_token(token).await,
                 None if optional => return inner.call(request).await,
-                None => Err(AuthFailure::MissingToken),
+                None => Err(Error::Unauthenticated(AuthFailure::MissingToken)),
             };
             match verified {
-                Ok(environment_id) => {
-                    request.extensions_mut().insert(EnvironmentId(environment_id));
+                Ok(scope) => {
+                    request.extensions_mut().insert(scope);
                     inner.call(request).await
                 }
-                Err(failure) => Ok(Status::from(Error::Unauthenticated(failure)).into_http()),
+                Err(error) => Ok(Status::from(error).into_http()),
             }
         })
     }

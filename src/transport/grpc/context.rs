@@ -3,18 +3,15 @@
 use tonic::{Request, Status};
 
 use crate::{
-    domain::{environment::Environment, session::ClientInfo},
+    domain::{scope::Scope, session::ClientInfo},
     service::Environments,
 };
 
 use crate::transport::headers;
 pub use crate::transport::headers::VENDOR_HOST;
 
-/// The environment a public request is for: by its vendor host, else the default one.
-pub async fn environment_for<T>(
-    request: &Request<T>,
-    environments: &Environments,
-) -> Result<Environment, Status> {
+/// The scope of a public request: the environment its vendor host names, else the default one.
+pub async fn environment_for<T>(request: &Request<T>, environments: &Environments) -> Result<Scope, Status> {
     let host = request.metadata().get(VENDOR_HOST).and_then(|v| v.to_str().ok());
     Ok(environments.resolve(host).await?)
 }

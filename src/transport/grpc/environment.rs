@@ -29,7 +29,7 @@ impl EnvironmentAuthService for EnvironmentAuthApi {
             .authenticate(&request.client_id, &request.secret)
             .await?;
         Ok(Response::new(pb::AuthenticateVendorResponse {
-            token: token.token,
+            token: token.token.into_exposed(),
             expires_in: token.expires_in,
         }))
     }

@@ -24,6 +24,7 @@ pub use users::UserApi;
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod pb {
     tonic::include_proto!("identity.v1");
+    include!(concat!(env!("OUT_DIR"), "/identity_redacted.rs"));
 
     /// The encoded descriptors of `proto/` and its imports, served by reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =

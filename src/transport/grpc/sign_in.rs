@@ -32,8 +32,8 @@ pub fn authentication(auth: Authentication) -> pb::AuthenticationResponse {
     pb::AuthenticationResponse {
         token_type: "bearer".into(),
         mfa_devices: Some(pb::MfaDevices::default()),
-        access_token: auth.access_token,
-        refresh_token: auth.refresh_token,
+        access_token: auth.access_token.into_exposed(),
+        refresh_token: auth.refresh_token.into_exposed(),
         expires_in: auth.expires_in,
         expires: auth.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         user_id: auth.user_id,

@@ -30,7 +30,7 @@ impl TokenService for TokenApi {
         let environment = environment_for(&request, &self.environments).await?;
         let keys = self
             .tokens
-            .jwks(&environment.id)
+            .jwks(environment.environment_id())
             .into_iter()
             .map(|key| pb::Jwk {
                 kty: "RSA".into(),
@@ -51,7 +51,7 @@ impl TokenService for TokenApi {
         let environment = environment_for(&request, &self.environments).await?;
         let claims = self
             .tokens
-            .validate(&environment.id, &request.into_inner().access_token)
+            .validate(environment.environment_id(), &request.into_inner().access_token)
             .await?;
         Ok(Response::new(pb::ValidateTokenResponse {
             sub: claims.sub,

@@ -11,6 +11,7 @@ use crate::{
     domain::{
         Error,
         page::{self, PageRequest},
+        secret::Secret,
         user::{CreateUser, Phrases, UpdateUser, User, UserFilter, UserSort},
     },
     service::Users,
@@ -98,7 +99,7 @@ impl UserService for UserApi {
             email: r.email,
             name: r.name,
             profile_picture_url: r.profile_picture_url,
-            password: r.password,
+            password: r.password.map(Secret::new),
             phone_number: r.phone_number,
             metadata: r.metadata,
             vendor_metadata: r.vendor_metadata,
@@ -256,9 +257,9 @@ impl UserService for UserApi {
             .await?;
         Ok(Response::new(pb::GenerateActivationTokenResponse {
             user_id: issued.user_id,
-            token: issued.token,
-            link: issued.link,
-            code: issued.code,
+            token: issued.token.into_exposed(),
+            link: issued.link.into_exposed(),
+            code: issued.code.into_exposed(),
         }))
     }
 }

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::{
     Gateway,
-    error::{ApiError, ErrorBody},
+    error::{ApiError, EnvironmentCaller},
     sign_in::CallingEnvironment,
 };
 
@@ -58,18 +58,21 @@ pub struct VendorConfig {
     summary = "The environment's identity configuration, with the PEM of its signing key",
     security(("environmentToken" = [])),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "The configuration", body = VendorConfig),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
     )
 )]
 pub async fn get_configuration(
     State(gateway): State<Gateway>,
     CallingEnvironment(environment): CallingEnvironment,
 ) -> Result<Response, ApiError> {
-    let public_key = gateway.services.tokens.signing_key_pem(&environment.id)?;
-    let settings = &environment.settings;
+    let public_key = gateway
+        .services
+        .tokens
+        .signing_key_pem(environment.environment_id())?;
+    let settings = &environment.environment().settings;
     Ok(Json(VendorConfig {
-        id: environment.id,
+        id: environment.environment_id().to_owned(),
         default_token_expiration: settings.access_token_ttl_secs,
         default_refresh_token_expiration: settings.refresh_token_ttl_secs,
         public_key,

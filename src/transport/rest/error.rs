@@ -1,6 +1,8 @@
 //! Errors of the REST gateway in the contract's shape, `{"errors": [...], "errorCode": "..."}`,
 //! and the extractors that turn unreadable requests into such errors instead of axum's plain text.
 
+use std::collections::BTreeMap;
+
 use axum::{
     Json,
     extract::{FromRequest, FromRequestParts, Path, Query, Request, rejection::JsonRejection},
@@ -8,6 +10,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::{Serialize, de::DeserializeOwned};
+use utoipa::{
+    IntoResponses,
+    openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder},
+};
 
 use crate::domain::Error;
 
@@ -29,6 +35,65 @@ pub struct ErrorBody {
     errors: Vec<String>,
     /// Stable UPPER_SNAKE reason to match on, such as `INVALID_ARGUMENT` or `TENANT_NOT_FOUND`.
     error_code: String,
+}
+
+/// The error answers a route shares with every other route of its kind of caller (or of body),
+/// declared once and named in each route's `responses(...)` before the route's own entries,
+/// which win on the same status.
+fn shared(entries: &[(u16, &str)]) -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+    entries
+        .iter()
+        .map(|(status, description)| {
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(*description)
+                .content("application/json", content)
+                .build();
+            (status.to_string(), RefOr::T(response))
+        })
+        .collect()
+}
+
+/// Routes called with an environment token.
+pub struct EnvironmentCaller;
+
+impl IntoResponses for EnvironmentCaller {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        shared(&[(401, "No valid environment token")])
+    }
+}
+
+/// Routes called with a user's access token.
+pub struct UserCaller;
+
+impl IntoResponses for UserCaller {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        shared(&[
+            (400, "The frontegg-user-id header cannot be read"),
+            (401, "No valid access token"),
+            (403, "The frontegg-user-id header names another user"),
+        ])
+    }
+}
+
+/// Public routes, whose environment is chosen by the `frontegg-vendor-host` header.
+pub struct PublicCaller;
+
+impl IntoResponses for PublicCaller {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        shared(&[(404, "No environment serves this request")])
+    }
+}
+
+/// Routes that read a JSON body.
+pub struct JsonBodyErrors;
+
+impl IntoResponses for JsonBodyErrors {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        shared(&[(413, "The body is too large"), (415, "The body is not JSON")])
+    }
 }
 
 /// An error answered over HTTP.

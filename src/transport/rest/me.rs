@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::{
     Gateway,
-    error::{ApiError, ErrorBody, JsonBody},
+    error::{ApiError, ErrorBody, JsonBody, JsonBodyErrors, UserCaller},
     params::{USER_HEADER, header},
     sign_in::PublicEnvironment,
     tenants::TenantJson,
@@ -21,9 +21,9 @@ use super::{
 use crate::{
     domain::{
         Error,
-        environment::Environment,
         error::AuthFailure,
         page::{MAX_LIMIT, PageRequest},
+        scope::Scope,
         tenant::{Tenant, TenantFilter},
     },
     service::tokens::AccessClaims,
@@ -32,7 +32,7 @@ use crate::{
 
 /// The signed-in user of a request, by its bearer access token, in the environment of the request.
 pub struct CallingUser {
-    environment: Environment,
+    environment: Scope,
     claims: AccessClaims,
 }
 
@@ -42,7 +42,11 @@ impl FromRequestParts<Gateway> for CallingUser {
     async fn from_request_parts(parts: &mut Parts, gateway: &Gateway) -> Result<Self, Self::Rejection> {
         let PublicEnvironment(environment) = PublicEnvironment::from_request_parts(parts, gateway).await?;
         let token = bearer(&parts.headers).ok_or(Error::Unauthenticated(AuthFailure::MissingToken))?;
-        let claims = gateway.services.tokens.validate(&environment.id, token).await?;
+        let claims = gateway
+            .services
+            .tokens
+            .validate(environment.environment_id(), token)
+            .await?;
         // The contract's gateway fills this header from the token; one that names someone else
         // is a request for another user's data, which a user token does not grant.
         if header(&parts.headers, USER_HEADER)?.is_some_and(|user_id| user_id != claims.sub) {
@@ -52,6 +56,7 @@ impl FromRequestParts<Gateway> for CallingUser {
             }
             .into());
         }
+        let environment = environment.in_tenant(claims.tenant_id.clone());
         Ok(Self { environment, claims })
     }
 }
@@ -60,12 +65,12 @@ async fn profile(gateway: Gateway, caller: CallingUser) -> Result<Response, ApiE
     let user = gateway
         .services
         .users
-        .get(&caller.environment.id, &caller.claims.sub)
+        .get(&caller.environment, &caller.claims.sub)
         .await?;
     Ok(Json(UserJson::new(user, Some(&caller.claims.tenant_id))).into_response())
 }
 
-/// `GET /identity/resources/users/v2/me`.
+/// `GET /identity/resources/users/v2/me`, and v3.
 #[utoipa::path(
     get,
     path = "/identity/resources/users/v2/me",
@@ -74,34 +79,12 @@ async fn profile(gateway: Gateway, caller: CallingUser) -> Result<Response, ApiE
     summary = "The signed-in user's profile, in the tenant of its session",
     security(("userToken" = [])),
     responses(
+        UserCaller,
         (status = 200, description = "The user", body = UserJson),
-        (status = 400, description = "The frontegg-user-id header cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
-        (status = 403, description = "The frontegg-user-id header names another user", body = ErrorBody),
         (status = 404, description = "The user no longer exists", body = ErrorBody),
     )
 )]
-pub async fn get_me_v2(State(gateway): State<Gateway>, caller: CallingUser) -> Result<Response, ApiError> {
-    profile(gateway, caller).await
-}
-
-/// `GET /identity/resources/users/v3/me`.
-#[utoipa::path(
-    get,
-    path = "/identity/resources/users/v3/me",
-    tag = "User Management",
-    operation_id = "UsersControllerV3_getUserProfile",
-    summary = "The signed-in user's profile, in the tenant of its session",
-    security(("userToken" = [])),
-    responses(
-        (status = 200, description = "The user", body = UserJson),
-        (status = 400, description = "The frontegg-user-id header cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
-        (status = 403, description = "The frontegg-user-id header names another user", body = ErrorBody),
-        (status = 404, description = "The user no longer exists", body = ErrorBody),
-    )
-)]
-pub async fn get_me_v3(State(gateway): State<Gateway>, caller: CallingUser) -> Result<Response, ApiError> {
+pub async fn get_me(State(gateway): State<Gateway>, caller: CallingUser) -> Result<Response, ApiError> {
     profile(gateway, caller).await
 }
 
@@ -115,13 +98,10 @@ pub async fn get_me_v3(State(gateway): State<Gateway>, caller: CallingUser) -> R
     security(("userToken" = [])),
     request_body = UpdateUserRequest,
     responses(
+        UserCaller, JsonBodyErrors,
         (status = 200, description = "The updated user", body = UserJson),
         (status = 400, description = "A field or the frontegg-user-id header is invalid", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
-        (status = 403, description = "The frontegg-user-id header names another user", body = ErrorBody),
         (status = 404, description = "The user no longer exists", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn update_me(
@@ -132,14 +112,14 @@ pub async fn update_me(
     let user = gateway
         .services
         .users
-        .update(&caller.environment.id, &caller.claims.sub, body.into())
+        .update(&caller.environment, &caller.claims.sub, body.into())
         .await?;
     Ok(Json(UserJson::new(user, Some(&caller.claims.tenant_id))).into_response())
 }
 
 /// Every tenant of the calling user, oldest first.
 async fn my_tenants(gateway: &Gateway, caller: &CallingUser) -> Result<Vec<Tenant>, Error> {
-    let environment_id = &caller.environment.id;
+    let environment_id = &caller.environment;
     let user = gateway
         .services
         .users
@@ -179,7 +159,7 @@ pub struct CurrentUserTenantsJson {
 }
 
 async fn tenants_and_active(gateway: Gateway, caller: CallingUser) -> Result<Response, ApiError> {
-    let environment_id = caller.environment.id.clone();
+    let environment_id = caller.environment.environment_id().to_owned();
     let tenants = my_tenants(&gateway, &caller).await?;
     let active_tenant = tenants
         .iter()
@@ -197,7 +177,8 @@ async fn tenants_and_active(gateway: Gateway, caller: CallingUser) -> Result<Res
     .into_response())
 }
 
-/// `GET /identity/resources/users/v1/me/tenants`.
+/// `GET /identity/resources/users/v1/me/tenants`, and v3 (not in the contract, but what
+/// Frontegg's frontend SDK loads after a sign-in by default).
 #[utoipa::path(
     get,
     path = "/identity/resources/users/v1/me/tenants",
@@ -206,38 +187,12 @@ async fn tenants_and_active(gateway: Gateway, caller: CallingUser) -> Result<Res
     summary = "The signed-in user's tenants and the one its session is in",
     security(("userToken" = [])),
     responses(
+        UserCaller,
         (status = 200, description = "The tenants", body = CurrentUserTenantsJson),
-        (status = 400, description = "The frontegg-user-id header cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
-        (status = 403, description = "The frontegg-user-id header names another user", body = ErrorBody),
         (status = 404, description = "The user no longer exists", body = ErrorBody),
     )
 )]
-pub async fn my_tenants_v1(
-    State(gateway): State<Gateway>,
-    caller: CallingUser,
-) -> Result<Response, ApiError> {
-    tenants_and_active(gateway, caller).await
-}
-
-/// `GET /identity/resources/users/v3/me/tenants`: not in the contract, but what Frontegg's
-/// frontend SDK loads after a sign-in by default; the same answer as v1.
-#[utoipa::path(
-    get,
-    path = "/identity/resources/users/v3/me/tenants",
-    tag = "User Management",
-    operation_id = "UsersControllerV3_getUserTenants",
-    summary = "The signed-in user's tenants and the one its session is in",
-    security(("userToken" = [])),
-    responses(
-        (status = 200, description = "The tenants", body = CurrentUserTenantsJson),
-        (status = 400, description = "The frontegg-user-id header cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
-        (status = 403, description = "The frontegg-user-id header names another user", body = ErrorBody),
-        (status = 404, description = "The user no longer exists", body = ErrorBody),
-    )
-)]
-pub async fn my_tenants_v3(
+pub async fn my_tenants_and_active(
     State(gateway): State<Gateway>,
     caller: CallingUser,
 ) -> Result<Response, ApiError> {
@@ -255,10 +210,8 @@ pub async fn my_tenants_v3(
     security(("userToken" = [])),
     params(("frontegg-user-id" = Option<String>, Header, description = "The user; taken from the token when absent")),
     responses(
+        UserCaller,
         (status = 200, description = "The tenants", body = Vec<TenantJson>),
-        (status = 400, description = "The frontegg-user-id header cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
-        (status = 403, description = "The frontegg-user-id header names another user", body = ErrorBody),
         (status = 404, description = "The user no longer exists", body = ErrorBody),
     )
 )]
@@ -266,7 +219,7 @@ pub async fn my_tenants_v2(
     State(gateway): State<Gateway>,
     caller: CallingUser,
 ) -> Result<Response, ApiError> {
-    let environment_id = caller.environment.id.clone();
+    let environment_id = caller.environment.environment_id().to_owned();
     let tenants: Vec<TenantJson> = my_tenants(&gateway, &caller)
         .await?
         .into_iter()

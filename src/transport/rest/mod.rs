@@ -24,7 +24,7 @@ use axum::{
     http::{HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::get,
 };
 use serde::Serialize;
 use tower::Layer;
@@ -33,10 +33,15 @@ use tower_http::{
     normalize_path::{NormalizePath, NormalizePathLayer},
 };
 use tracing::{Instrument, field::Empty};
+use utoipa::OpenApi;
+use utoipa_axum::{
+    router::{OpenApiRouter, UtoipaMethodRouter},
+    routes,
+};
 
 pub use error::ApiError;
-use error::ErrorBody;
-pub use openapi::ApiDoc;
+use error::PublicCaller;
+use openapi::ApiDoc;
 use sign_in::PublicEnvironment;
 pub use sign_in::refresh_cookie_name;
 
@@ -130,48 +135,15 @@ fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBool>)
         ready,
         metrics: settings.metrics,
     };
+    let (frontegg, _) = frontegg_api().split_for_parts();
+    let (operational, _) = operational_api().split_for_parts();
     // Frontegg's API. Its browser SDK puts `/frontegg` before every path it calls, so it is served
     // at both; the operational routes only at the root.
-    let frontegg = Router::new()
-        .route("/.well-known/jwks.json", get(jwks))
-        .route("/auth/vendor", post(sign_in::authenticate_vendor))
-        .route("/identity/resources/auth/v1/user", post(sign_in::login))
-        .route(
-            "/identity/resources/auth/v1/user/token/refresh",
-            post(sign_in::refresh),
-        )
-        .route("/identity/resources/auth/v1/logout", post(sign_in::logout))
-        .route(
-            "/identity/resources/users/v1/activate",
-            post(sign_in::activate_user),
-        )
-        .route(
-            "/identity/resources/users/v1/activate/code",
-            post(sign_in::activate_user_with_code),
-        )
-        .route(
-            "/identity/resources/users/v1/activate/strategy",
-            get(sign_in::activation_strategy),
-        )
-        .route(
-            "/identity/resources/users/v1/activate/reset",
-            post(sign_in::reset_activation_token),
-        )
-        .merge(management_routes())
-        .route(
-            "/identity/resources/configurations/v1",
-            get(configurations::get_configuration),
-        );
-    let mut operational = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/livez", get(livez))
-        .route("/readyz", get(readyz));
+    let mut root = Router::new().merge(operational);
     if settings.serve_metrics {
-        operational = operational.route("/metrics", get(metrics_text));
+        root = root.route("/metrics", get(metrics_text));
     }
-    operational
-        .route("/openapi.json", get(openapi::openapi_json))
-        .nest(FRONTEGG_PREFIX, frontegg.clone())
+    root.nest(FRONTEGG_PREFIX, frontegg.clone())
         .merge(frontegg)
         .fallback(|| async { ApiError::no_route(StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async { ApiError::no_route(StatusCode::METHOD_NOT_ALLOWED) })
@@ -181,79 +153,116 @@ fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBool>)
         .with_state(gateway)
 }
 
-/// Tenant and user management, and the signed-in user's own routes. Each route is also listed
-/// in [`ApiDoc`]; a test checks that the two agree.
-fn management_routes() -> Router<Gateway> {
-    const TENANTS_V1: &str = "/tenants/resources/tenants/v1";
-    const USERS_V1: &str = "/identity/resources/users/v1";
-    Router::new()
-        .route(
-            TENANTS_V1,
-            get(tenants::list_all_tenants).post(tenants::create_tenant),
-        )
-        .route(
-            &format!("{TENANTS_V1}/{{tenantId}}"),
-            get(tenants::get_tenant_v1)
-                .put(tenants::update_tenant_v1)
-                .delete(tenants::delete_tenant),
-        )
-        .route(
-            &format!("{TENANTS_V1}/{{tenantId}}/metadata"),
-            post(tenants::add_tenant_metadata),
-        )
-        .route(
-            &format!("{TENANTS_V1}/{{tenantId}}/metadata/{{key}}"),
-            axum::routing::delete(tenants::delete_tenant_metadata),
-        )
-        .route("/tenants/resources/tenants/v2", get(tenants::list_tenants))
-        .route(
+/// The gateway's OpenAPI document: the same declarations that route requests.
+pub(crate) fn document() -> utoipa::openapi::OpenApi {
+    let (_, mut document) = frontegg_api().split_for_parts();
+    document.merge(operational_api().split_for_parts().1);
+    document
+}
+
+/// The operation of `route` (one handler, from `routes!`) served again at `path` under
+/// `operation_id`: a later version of an operation that answers the same, declared in one line.
+fn alias(route: UtoipaMethodRouter<Gateway>, path: &str, operation_id: &str) -> UtoipaMethodRouter<Gateway> {
+    let (schemas, paths, method_router) = route;
+    let mut aliased = utoipa::openapi::path::Paths::new();
+    for (_, mut item) in paths.paths {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            operation.operation_id = Some(operation_id.to_owned());
+        }
+        aliased.paths.insert(path.to_owned(), item);
+    }
+    (schemas, aliased, method_router)
+}
+
+/// Probes and this document, at the root only.
+fn operational_api() -> OpenApiRouter<Gateway> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(livez))
+        .routes(routes!(readyz))
+        .routes(routes!(openapi::openapi_json))
+}
+
+/// Frontegg's paths: each handler's `#[utoipa::path]` is its route and its documentation.
+fn frontegg_api() -> OpenApiRouter<Gateway> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(jwks))
+        .routes(routes!(configurations::get_configuration))
+        // Environment authentication, sign-in and activation.
+        .routes(routes!(sign_in::authenticate_vendor))
+        .routes(routes!(sign_in::login))
+        .routes(routes!(sign_in::refresh))
+        .routes(routes!(sign_in::logout))
+        .routes(routes!(sign_in::activate_user))
+        .routes(routes!(sign_in::activate_user_with_code))
+        .routes(routes!(sign_in::activation_strategy))
+        .routes(routes!(sign_in::reset_activation_token))
+        // Tenants.
+        .routes(routes!(tenants::create_tenant, tenants::list_all_tenants))
+        .routes(routes!(
+            tenants::get_tenant_v1,
+            tenants::update_tenant,
+            tenants::delete_tenant
+        ))
+        .routes(alias(
+            routes!(tenants::update_tenant),
             "/tenants/resources/tenants/v2/{tenantId}",
-            get(tenants::get_tenant_v2).put(tenants::update_tenant_v2),
-        )
-        .route(
-            USERS_V1,
-            get(users::list_users_v1)
-                .post(users::create_user_v1)
-                .put(users::update_user_in_tenant),
-        )
-        .route("/identity/resources/users/v2", post(users::create_user_v2))
-        .route("/identity/resources/users/v3", get(users::list_users))
-        .route(&format!("{USERS_V1}/email"), get(users::get_user_by_email))
-        .route(&format!("{USERS_V1}/query/phrase"), get(users::search_users))
-        // GET names its parameter {id} in the contract, the others {userId}: one route serves all.
-        .route(
-            &format!("{USERS_V1}/{{userId}}"),
-            get(users::get_user)
-                .put(users::update_user_globally)
-                .delete(users::delete_user),
-        )
-        .route(
-            &format!("{USERS_V1}/{{userId}}/tenant"),
-            post(users::add_user_to_tenant),
-        )
-        .route(&format!("{USERS_V1}/{{userId}}/lock"), post(users::lock_user))
-        .route(&format!("{USERS_V1}/{{userId}}/unlock"), post(users::unlock_user))
-        .route(&format!("{USERS_V1}/{{userId}}/verify"), post(users::verify_user))
-        .route(
-            &format!("{USERS_V1}/{{userId}}/links/generate-activation-token"),
-            post(users::generate_activation_token),
-        )
-        .route(
-            "/identity/resources/vendor-only/users/v1",
-            post(users::create_vendor_user),
-        )
-        .route(
-            "/identity/resources/vendor-only/users/v1/{userId}",
-            get(users::get_vendor_user),
-        )
-        .route(
-            "/identity/resources/users/v2/me",
-            get(me::get_me_v2).put(me::update_me),
-        )
-        .route("/identity/resources/users/v3/me", get(me::get_me_v3))
-        .route(&format!("{USERS_V1}/me/tenants"), get(me::my_tenants_v1))
-        .route("/identity/resources/users/v2/me/tenants", get(me::my_tenants_v2))
-        .route("/identity/resources/users/v3/me/tenants", get(me::my_tenants_v3))
+            "TenantControllerV2_updateTenant",
+        ))
+        .routes(routes!(tenants::get_tenant_v2))
+        .routes(routes!(tenants::list_tenants))
+        .routes(routes!(tenants::add_tenant_metadata))
+        .routes(routes!(tenants::delete_tenant_metadata))
+        // Users, by the environment.
+        .routes(routes!(users::create_user, users::update_user_in_tenant))
+        .routes(alias(
+            routes!(users::create_user),
+            "/identity/resources/users/v2",
+            "UsersControllerV2_createUser",
+        ))
+        .routes(routes!(users::list_users))
+        .routes(alias(
+            routes!(users::list_users),
+            "/identity/resources/users/v1",
+            "UsersControllerV1_getUsers",
+        ))
+        .routes(routes!(users::search_users))
+        .routes(routes!(users::get_user_by_email))
+        .routes(routes!(
+            users::get_user,
+            users::update_user_globally,
+            users::delete_user
+        ))
+        .routes(routes!(users::add_user_to_tenant))
+        .routes(routes!(users::lock_user))
+        .routes(routes!(users::unlock_user))
+        .routes(routes!(users::verify_user))
+        .routes(routes!(users::generate_activation_token))
+        .routes(routes!(users::create_vendor_user))
+        .routes(routes!(users::get_vendor_user))
+        // The signed-in user's own.
+        .routes(routes!(me::get_me, me::update_me))
+        .routes(alias(
+            routes!(me::get_me),
+            "/identity/resources/users/v3/me",
+            "UsersControllerV3_getUserProfile",
+        ))
+        .routes(routes!(me::my_tenants_and_active))
+        .routes(alias(
+            routes!(me::my_tenants_and_active),
+            "/identity/resources/users/v3/me/tenants",
+            "UsersControllerV3_getUserTenants",
+        ))
+        .routes(routes!(me::my_tenants_v2))
 }
 
 /// Routes called by machinery rather than users.
@@ -418,15 +427,15 @@ struct JwksJson {
     summary = "The public keys that verify the environment's access tokens",
     params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
     responses(
+        PublicCaller,
         (status = 200, description = "The keys", body = JwksJson),
-        (status = 404, description = "No environment", body = ErrorBody),
     )
 )]
 async fn jwks(State(gateway): State<Gateway>, PublicEnvironment(environment): PublicEnvironment) -> Response {
     let keys = gateway
         .services
         .tokens
-        .jwks(&environment.id)
+        .jwks(environment.environment_id())
         .into_iter()
         .map(|k| JwkJson {
             kty: "RSA",
@@ -438,4 +447,44 @@ async fn jwks(State(gateway): State<Gateway>, PublicEnvironment(environment): Pu
         })
         .collect();
     Json(JwksJson { keys }).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::de::DeserializeOwned;
+
+    use super::{sign_in, users};
+
+    const MARK: &str = "s3cr3t-MARK";
+
+    /// The `Debug` output of a request body as `json` deserializes into `T`.
+    fn printed<T: DeserializeOwned + std::fmt::Debug>(json: serde_json::Value) -> String {
+        let body: T = serde_json::from_value(json).unwrap();
+        format!("{body:?}")
+    }
+
+    #[test]
+    fn request_bodies_print_their_secrets_redacted() {
+        let outputs = [
+            printed::<sign_in::VendorAuthentication>(serde_json::json!({"clientId": "c", "secret": MARK})),
+            printed::<sign_in::PasswordLogin>(
+                serde_json::json!({"email": "ann@example.com", "password": MARK}),
+            ),
+            printed::<sign_in::RefreshBody>(serde_json::json!({"refreshToken": MARK})),
+            printed::<sign_in::ActivateBody>(
+                serde_json::json!({"userId": "u", "token": MARK, "password": MARK, "code": MARK}),
+            ),
+            printed::<sign_in::StrategyQuery>(serde_json::json!({"userId": "u", "token": MARK})),
+            printed::<users::CreateUserRequest>(
+                serde_json::json!({"email": "ann@example.com", "password": MARK}),
+            ),
+            printed::<users::CreateVendorUserRequest>(
+                serde_json::json!({"email": "ann@example.com", "tenantId": "t", "password": MARK}),
+            ),
+        ];
+        for output in &outputs {
+            assert!(!output.contains(MARK), "a secret leaked: {output}");
+            assert!(output.contains("[redacted]"), "{output}");
+        }
+    }
 }

@@ -15,21 +15,24 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     Gateway,
-    error::{ApiError, ErrorBody, JsonBody, QueryParams},
+    error::{ApiError, EnvironmentCaller, ErrorBody, JsonBody, JsonBodyErrors, PublicCaller, QueryParams},
 };
 use crate::{
     domain::{
         Error,
         environment::Environment,
         error::AuthFailure,
+        scope::Scope,
+        secret::Secret,
         session::{Authentication, ClientInfo},
     },
     service::activation::Activate,
     transport::headers::{VENDOR_HOST, bearer, client_info, environment_token},
 };
 
-/// The environment a public request is for: by its `frontegg-vendor-host` header, else the default.
-pub struct PublicEnvironment(pub Environment);
+/// The scope of a public request: the environment its `frontegg-vendor-host` header names, else
+/// the default.
+pub struct PublicEnvironment(pub Scope);
 
 impl FromRequestParts<Gateway> for PublicEnvironment {
     type Rejection = ApiError;
@@ -40,9 +43,8 @@ impl FromRequestParts<Gateway> for PublicEnvironment {
     }
 }
 
-/// The environment a management request authenticated as, by its environment token (bearer, or
-/// `x-access-token`).
-pub struct CallingEnvironment(pub Environment);
+/// The scope of a management request, by its environment token (bearer, or `x-access-token`).
+pub struct CallingEnvironment(pub Scope);
 
 impl FromRequestParts<Gateway> for CallingEnvironment {
     type Rejection = ApiError;
@@ -50,12 +52,7 @@ impl FromRequestParts<Gateway> for CallingEnvironment {
     async fn from_request_parts(parts: &mut Parts, gateway: &Gateway) -> Result<Self, Self::Rejection> {
         let token =
             environment_token(&parts.headers).ok_or(Error::Unauthenticated(AuthFailure::MissingToken))?;
-        let environments = &gateway.services.environments;
-        let id = environments
-            .verify_token(token)
-            .await
-            .map_err(Error::Unauthenticated)?;
-        Ok(Self(environments.get(&id).await?))
+        Ok(Self(gateway.services.environments.verify_token(token).await?))
     }
 }
 
@@ -107,7 +104,7 @@ impl Gateway {
     ) -> Response {
         let cookie = self.refresh_cookie(
             environment,
-            auth.refresh_token.clone(),
+            auth.refresh_token.expose().to_owned(),
             environment.settings.refresh_token_ttl_secs,
         );
         (status, jar.add(cookie), Json(AuthenticationResponse::from(auth))).into_response()
@@ -144,9 +141,11 @@ pub struct AuthenticationResponse {
     /// Enrolled second factors.
     mfa_devices: MfaDevices,
     /// The access token (a JWT).
-    access_token: String,
+    #[schema(value_type = String)]
+    access_token: Secret,
     /// The refresh token, also set as an HttpOnly cookie.
-    refresh_token: String,
+    #[schema(value_type = String)]
+    refresh_token: Secret,
     /// Seconds until the access token expires.
     expires_in: i64,
     /// When the access token expires.
@@ -184,7 +183,8 @@ pub struct VendorAuthentication {
     /// The environment's client id.
     client_id: String,
     /// The environment's secret.
-    secret: String,
+    #[schema(value_type = String)]
+    secret: Secret,
 }
 
 /// `VendorAuthenticationResponse`.
@@ -192,7 +192,8 @@ pub struct VendorAuthentication {
 #[serde(rename_all = "camelCase")]
 pub struct VendorToken {
     /// The environment token.
-    token: String,
+    #[schema(value_type = String)]
+    token: Secret,
     /// Seconds until it expires.
     expires_in: i64,
 }
@@ -206,11 +207,10 @@ pub struct VendorToken {
     summary = "Exchange environment credentials for an environment token",
     request_body = VendorAuthentication,
     responses(
+        JsonBodyErrors,
         (status = 200, description = "An environment token", body = VendorToken),
         (status = 400, description = "A field is missing or of the wrong type", body = ErrorBody),
         (status = 401, description = "Wrong client id or secret", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn authenticate_vendor(
@@ -220,7 +220,7 @@ pub async fn authenticate_vendor(
     let token = gateway
         .services
         .environments
-        .authenticate(&body.client_id, &body.secret)
+        .authenticate(&body.client_id, body.secret.expose())
         .await?;
     Ok(Json(VendorToken {
         token: token.token,
@@ -240,7 +240,8 @@ pub struct PasswordLogin {
     #[serde(default)]
     username: Option<String>,
     /// The password.
-    password: String,
+    #[schema(value_type = String)]
+    password: Secret,
     /// Accepted and ignored.
     #[serde(default)]
     #[allow(dead_code)]
@@ -260,13 +261,11 @@ pub struct PasswordLogin {
     params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
     request_body = PasswordLogin,
     responses(
+        PublicCaller, JsonBodyErrors,
         (status = 200, description = "Signed in; the refresh token is also set as a cookie", body = AuthenticationResponse),
         (status = 400, description = "A field is missing, invalid or not supported", body = ErrorBody),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
         (status = 403, description = "The user may not sign in (locked, not activated, no tenant)", body = ErrorBody),
-        (status = 404, description = "No environment to sign in to", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn login(
@@ -286,9 +285,9 @@ pub async fn login(
     let auth = gateway
         .services
         .sign_in
-        .login(&environment, &email, &body.password, client)
+        .login(&environment, &email, body.password.expose(), client)
         .await?;
-    Ok(gateway.signed_in(&environment, jar, StatusCode::OK, auth))
+    Ok(gateway.signed_in(environment.environment(), jar, StatusCode::OK, auth))
 }
 
 /// `RefreshTokenDto`: empty in the contract, where the token travels in the cookie; callers
@@ -298,14 +297,15 @@ pub async fn login(
 pub struct RefreshBody {
     /// The refresh token, when not sent as the cookie.
     #[serde(default)]
-    refresh_token: Option<String>,
+    #[schema(value_type = Option<String>)]
+    refresh_token: Option<Secret>,
 }
 
 /// The refresh token of a request: from the body, else from the environment's cookie.
-fn presented_refresh_token(environment: &Environment, jar: &CookieJar, body: RefreshBody) -> Option<String> {
+fn presented_refresh_token(environment: &Environment, jar: &CookieJar, body: RefreshBody) -> Option<Secret> {
     body.refresh_token.filter(|t| !t.is_empty()).or_else(|| {
         jar.get(&refresh_cookie_name(environment))
-            .map(|c| c.value().to_owned())
+            .map(|c| Secret::new(c.value()))
             .filter(|t| !t.is_empty())
     })
 }
@@ -343,13 +343,11 @@ impl<T: serde::de::DeserializeOwned + Default> axum::extract::FromRequest<Gatewa
     params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
     request_body(content = Option<RefreshBody>, description = "Optional: the token may come in the cookie instead"),
     responses(
+        PublicCaller, JsonBodyErrors,
         (status = 201, description = "New tokens; the new refresh token is also set as a cookie", body = AuthenticationResponse),
         (status = 400, description = "The body cannot be read", body = ErrorBody),
         (status = 401, description = "No refresh token, or an invalid, expired or reused one", body = ErrorBody),
         (status = 403, description = "The user may no longer sign in", body = ErrorBody),
-        (status = 404, description = "No environment", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn refresh(
@@ -358,10 +356,14 @@ pub async fn refresh(
     jar: CookieJar,
     OptionalJson(body): OptionalJson<RefreshBody>,
 ) -> Result<Response, ApiError> {
-    let token = presented_refresh_token(&environment, &jar, body)
+    let token = presented_refresh_token(environment.environment(), &jar, body)
         .ok_or(Error::Unauthenticated(AuthFailure::MissingToken))?;
-    let auth = gateway.services.sign_in.refresh(&environment, &token).await?;
-    Ok(gateway.signed_in(&environment, jar, StatusCode::CREATED, auth))
+    let auth = gateway
+        .services
+        .sign_in
+        .refresh(&environment, token.expose())
+        .await?;
+    Ok(gateway.signed_in(environment.environment(), jar, StatusCode::CREATED, auth))
 }
 
 /// `POST /identity/resources/auth/v1/logout`: ends the session of the refresh cookie (or of the
@@ -375,12 +377,10 @@ pub async fn refresh(
     params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
     request_body(content = Option<RefreshBody>, description = "Optional: the token may come in the cookie or as a bearer access token"),
     responses(
+        PublicCaller, JsonBodyErrors,
         (status = 201, description = "Signed out"),
         (status = 400, description = "The body cannot be read", body = ErrorBody),
         (status = 401, description = "No token, or an invalid one", body = ErrorBody),
-        (status = 404, description = "No environment", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn logout(
@@ -392,14 +392,14 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     let sign_in = &gateway.services.sign_in;
     match (
-        presented_refresh_token(&environment, &jar, body),
+        presented_refresh_token(environment.environment(), &jar, body),
         bearer(&headers),
     ) {
-        (Some(refresh_token), _) => sign_in.logout(&environment, &refresh_token).await?,
+        (Some(refresh_token), _) => sign_in.logout(&environment, refresh_token.expose()).await?,
         (None, Some(access_token)) => sign_in.logout_access_token(&environment, access_token).await?,
         (None, None) => return Err(Error::Unauthenticated(AuthFailure::MissingToken).into()),
     }
-    let expired = gateway.refresh_cookie(&environment, String::new(), 0);
+    let expired = gateway.refresh_cookie(environment.environment(), String::new(), 0);
     Ok((StatusCode::CREATED, jar.add(expired)).into_response())
 }
 
@@ -410,10 +410,12 @@ pub struct ActivateBody {
     /// The user's id.
     user_id: String,
     /// The activation token.
-    token: String,
+    #[schema(value_type = String)]
+    token: Secret,
     /// The password to set; required when the user has none.
     #[serde(default)]
-    password: Option<String>,
+    #[schema(value_type = Option<String>)]
+    password: Option<Secret>,
     /// Accepted and ignored.
     #[serde(default)]
     #[allow(dead_code)]
@@ -423,16 +425,17 @@ pub struct ActivateBody {
     last_terms_check: Option<String>,
     /// The activation code (the `/code` route only, where it is required).
     #[serde(default)]
-    code: Option<String>,
+    #[schema(value_type = Option<String>)]
+    code: Option<Secret>,
 }
 
 async fn activate(
     gateway: Gateway,
-    environment: Environment,
+    environment: Scope,
     client: ClientInfo,
     jar: CookieJar,
     body: ActivateBody,
-    code: Option<String>,
+    code: Option<Secret>,
 ) -> Result<Response, ApiError> {
     let activate = Activate {
         user_id: body.user_id,
@@ -446,7 +449,7 @@ async fn activate(
         .activation
         .activate(&environment, activate, client)
         .await?;
-    Ok(gateway.signed_in(&environment, jar, StatusCode::OK, auth))
+    Ok(gateway.signed_in(environment.environment(), jar, StatusCode::OK, auth))
 }
 
 /// `POST /identity/resources/users/v1/activate`.
@@ -459,12 +462,10 @@ async fn activate(
     params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
     request_body = ActivateBody,
     responses(
+        PublicCaller, JsonBodyErrors,
         (status = 200, description = "Activated and signed in; the refresh token is also set as a cookie", body = AuthenticationResponse),
         (status = 400, description = "A field is missing or invalid, the token or code is wrong, or the user is already activated", body = ErrorBody),
         (status = 403, description = "The user may not sign in", body = ErrorBody),
-        (status = 404, description = "No environment", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn activate_user(
@@ -487,12 +488,10 @@ pub async fn activate_user(
     params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
     request_body = ActivateBody,
     responses(
+        PublicCaller, JsonBodyErrors,
         (status = 200, description = "Activated and signed in; the refresh token is also set as a cookie", body = AuthenticationResponse),
         (status = 400, description = "A field is missing or invalid, the token or code is wrong, or the user is already activated", body = ErrorBody),
         (status = 403, description = "The user may not sign in", body = ErrorBody),
-        (status = 404, description = "No environment", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn activate_user_with_code(
@@ -517,7 +516,8 @@ pub struct StrategyQuery {
     /// The user's id.
     user_id: String,
     /// The activation token.
-    token: String,
+    #[param(value_type = String)]
+    token: Secret,
 }
 
 /// `GetActivateStrategyResponseDto`.
@@ -537,9 +537,9 @@ pub struct Strategy {
     summary = "Whether activating this user needs a password",
     params(StrategyQuery, ("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
     responses(
+        PublicCaller,
         (status = 200, description = "The strategy", body = Strategy),
         (status = 400, description = "A parameter is missing, the token is wrong, or the user is already activated", body = ErrorBody),
-        (status = 404, description = "No environment", body = ErrorBody),
     )
 )]
 pub async fn activation_strategy(
@@ -550,7 +550,7 @@ pub async fn activation_strategy(
     let should_set_password = gateway
         .services
         .activation
-        .should_set_password(&environment, &query.user_id, &query.token)
+        .should_set_password(&environment, &query.user_id, query.token.expose())
         .await?;
     Ok(Json(Strategy { should_set_password }).into_response())
 }
@@ -577,11 +577,9 @@ pub struct ResetBody {
     security(("environmentToken" = [])),
     request_body = ResetBody,
     responses(
+        EnvironmentCaller, JsonBodyErrors,
         (status = 201, description = "Done (alike whether or not the email names a pending user)"),
         (status = 400, description = "A field is missing or invalid", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn reset_activation_token(

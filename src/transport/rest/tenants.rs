@@ -12,12 +12,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     Gateway,
-    error::{ApiError, ErrorBody, JsonBody, PathParams},
+    error::{ApiError, EnvironmentCaller, ErrorBody, JsonBody, JsonBodyErrors, PathParams},
     params::{PageLinks, PageMetadata, Params, page_parts},
     sign_in::CallingEnvironment,
 };
 use crate::domain::{
     Error, metadata,
+    scope::Scope,
     tenant::{CreateTenant, Tenant, TenantFilter, TenantProfileInput, UpdateTenant},
 };
 
@@ -311,12 +312,10 @@ pub struct TenantPage {
     security(("environmentToken" = [])),
     request_body = CreateTenantRequest,
     responses(
+        EnvironmentCaller, JsonBodyErrors,
         (status = 201, description = "The created tenant", body = TenantJson),
         (status = 400, description = "A field is invalid or the parent does not exist", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 409, description = "A tenant with this id exists", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn create_tenant(
@@ -343,10 +342,10 @@ pub async fn create_tenant(
         parent_tenant_id: body.parent_tenant_id.unwrap_or_default(),
         metadata: metadata::from_wire(body.metadata),
     };
-    let tenant = gateway.services.tenants.create(&environment.id, create).await?;
+    let tenant = gateway.services.tenants.create(&environment, create).await?;
     Ok((
         StatusCode::CREATED,
-        Json(TenantJson::new(tenant, &environment.id)),
+        Json(TenantJson::new(tenant, environment.environment_id())),
     )
         .into_response())
 }
@@ -360,18 +359,18 @@ pub async fn create_tenant(
     summary = "List every account (tenant), by tenant id",
     security(("environmentToken" = [])),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "The tenants", body = Vec<TenantJson>),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
     )
 )]
 pub async fn list_all_tenants(
     State(gateway): State<Gateway>,
     CallingEnvironment(environment): CallingEnvironment,
 ) -> Result<Response, ApiError> {
-    let tenants = gateway.services.tenants.all(&environment.id).await?;
+    let tenants = gateway.services.tenants.all(&environment).await?;
     let items: Vec<_> = tenants
         .into_iter()
-        .map(|t| TenantJson::new(t, &environment.id))
+        .map(|t| TenantJson::new(t, environment.environment_id()))
         .collect();
     Ok(Json(items).into_response())
 }
@@ -387,9 +386,9 @@ pub async fn list_all_tenants(
     security(("environmentToken" = [])),
     params(TenantPath),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "The tenant, alone in an array", body = Vec<TenantJson>),
         (status = 400, description = "The id cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     )
 )]
@@ -401,9 +400,9 @@ pub async fn get_tenant_v1(
     let tenant = gateway
         .services
         .tenants
-        .get(&environment.id, &path.tenant_id)
+        .get(&environment, &path.tenant_id)
         .await?;
-    Ok(Json([TenantJson::new(tenant, &environment.id)]).into_response())
+    Ok(Json([TenantJson::new(tenant, environment.environment_id())]).into_response())
 }
 
 /// `GET /tenants/resources/tenants/v2/{tenantId}`.
@@ -416,9 +415,9 @@ pub async fn get_tenant_v1(
     security(("environmentToken" = [])),
     params(TenantPath),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "The tenant", body = TenantJson),
         (status = 400, description = "The id cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     )
 )]
@@ -430,9 +429,9 @@ pub async fn get_tenant_v2(
     let tenant = gateway
         .services
         .tenants
-        .get(&environment.id, &path.tenant_id)
+        .get(&environment, &path.tenant_id)
         .await?;
-    Ok(Json(TenantJson::new(tenant, &environment.id)).into_response())
+    Ok(Json(TenantJson::new(tenant, environment.environment_id())).into_response())
 }
 
 /// `GET /tenants/resources/tenants/v2`.
@@ -445,9 +444,9 @@ pub async fn get_tenant_v2(
     security(("environmentToken" = [])),
     params(TenantListQuery),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "A page of tenants", body = TenantPage),
         (status = 400, description = "A parameter is invalid", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
     )
 )]
 pub async fn list_tenants(
@@ -463,16 +462,12 @@ pub async fn list_tenants(
         sort,
         order: params.order()?,
     };
-    let listed = gateway
-        .services
-        .tenants
-        .list(&environment.id, filter, page)
-        .await?;
+    let listed = gateway.services.tenants.list(&environment, filter, page).await?;
     let (metadata, links) = page_parts(&listed, page);
     let items = listed
         .items
         .into_iter()
-        .map(|t| TenantJson::new(t, &environment.id))
+        .map(|t| TenantJson::new(t, environment.environment_id()))
         .collect();
     Ok(Json(TenantPage {
         items,
@@ -484,7 +479,7 @@ pub async fn list_tenants(
 
 async fn update(
     gateway: Gateway,
-    environment_id: &str,
+    scope: &Scope,
     tenant_id: &str,
     body: UpdateTenantRequest,
 ) -> Result<Response, ApiError> {
@@ -521,15 +516,11 @@ async fn update(
     if !changes_something {
         return Err(Error::invalid("body", "names no property to change").into());
     }
-    let tenant = gateway
-        .services
-        .tenants
-        .update(environment_id, tenant_id, update)
-        .await?;
-    Ok(Json(TenantJson::new(tenant, environment_id)).into_response())
+    let tenant = gateway.services.tenants.update(scope, tenant_id, update).await?;
+    Ok(Json(TenantJson::new(tenant, scope.environment_id())).into_response())
 }
 
-/// `PUT /tenants/resources/tenants/v1/{tenantId}`.
+/// `PUT /tenants/resources/tenants/v1/{tenantId}`, and v2.
 #[utoipa::path(
     put,
     path = "/tenants/resources/tenants/v1/{tenantId}",
@@ -540,49 +531,19 @@ async fn update(
     params(TenantPath),
     request_body = UpdateTenantRequest,
     responses(
+        EnvironmentCaller, JsonBodyErrors,
         (status = 200, description = "The updated tenant", body = TenantJson),
         (status = 400, description = "A field is invalid, or none is given", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
-pub async fn update_tenant_v1(
+pub async fn update_tenant(
     State(gateway): State<Gateway>,
     CallingEnvironment(environment): CallingEnvironment,
     PathParams(path): PathParams<TenantPath>,
     JsonBody(body): JsonBody<UpdateTenantRequest>,
 ) -> Result<Response, ApiError> {
-    update(gateway, &environment.id, &path.tenant_id, body).await
-}
-
-/// `PUT /tenants/resources/tenants/v2/{tenantId}`.
-#[utoipa::path(
-    put,
-    path = "/tenants/resources/tenants/v2/{tenantId}",
-    tag = "Accounts",
-    operation_id = "TenantControllerV2_updateTenant",
-    summary = "Update an account (tenant)",
-    security(("environmentToken" = [])),
-    params(TenantPath),
-    request_body = UpdateTenantRequest,
-    responses(
-        (status = 200, description = "The updated tenant", body = TenantJson),
-        (status = 400, description = "A field is invalid, or none is given", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
-        (status = 404, description = "No such tenant", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
-    )
-)]
-pub async fn update_tenant_v2(
-    State(gateway): State<Gateway>,
-    CallingEnvironment(environment): CallingEnvironment,
-    PathParams(path): PathParams<TenantPath>,
-    JsonBody(body): JsonBody<UpdateTenantRequest>,
-) -> Result<Response, ApiError> {
-    update(gateway, &environment.id, &path.tenant_id, body).await
+    update(gateway, &environment, &path.tenant_id, body).await
 }
 
 /// `DELETE /tenants/resources/tenants/v1/{tenantId}`.
@@ -595,9 +556,9 @@ pub async fn update_tenant_v2(
     security(("environmentToken" = [])),
     params(TenantPath),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "Deleted"),
         (status = 400, description = "The id cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     )
 )]
@@ -609,7 +570,7 @@ pub async fn delete_tenant(
     gateway
         .services
         .tenants
-        .delete(&environment.id, &path.tenant_id)
+        .delete(&environment, &path.tenant_id)
         .await?;
     Ok(StatusCode::OK.into_response())
 }
@@ -625,12 +586,10 @@ pub async fn delete_tenant(
     params(TenantPath),
     request_body = AddTenantMetadataRequest,
     responses(
+        EnvironmentCaller, JsonBodyErrors,
         (status = 201, description = "The tenant with its merged metadata", body = TenantJson),
         (status = 400, description = "The metadata is not JSON or too large", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn add_tenant_metadata(
@@ -643,11 +602,11 @@ pub async fn add_tenant_metadata(
     let tenant = gateway
         .services
         .tenants
-        .add_metadata(&environment.id, &path.tenant_id, &raw)
+        .add_metadata(&environment, &path.tenant_id, &raw)
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(TenantJson::new(tenant, &environment.id)),
+        Json(TenantJson::new(tenant, environment.environment_id())),
     )
         .into_response())
 }
@@ -662,9 +621,9 @@ pub async fn add_tenant_metadata(
     security(("environmentToken" = [])),
     params(TenantKeyPath),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "The tenant without the key", body = TenantJson),
         (status = 400, description = "The id or key cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     )
 )]
@@ -676,7 +635,7 @@ pub async fn delete_tenant_metadata(
     let tenant = gateway
         .services
         .tenants
-        .delete_metadata(&environment.id, &path.tenant_id, &path.key)
+        .delete_metadata(&environment, &path.tenant_id, &path.key)
         .await?;
-    Ok(Json(TenantJson::new(tenant, &environment.id)).into_response())
+    Ok(Json(TenantJson::new(tenant, environment.environment_id())).into_response())
 }

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     Gateway,
-    error::{ApiError, ErrorBody, JsonBody, PathParams},
+    error::{ApiError, EnvironmentCaller, ErrorBody, JsonBody, JsonBodyErrors, PathParams},
     params::{
         PageLinks, PageMetadata, Params, TENANT_HEADER, USER_HEADER, header, page_parts, required_header,
     },
@@ -21,6 +21,8 @@ use super::{
 };
 use crate::domain::{
     Error, Resource, metadata,
+    scope::Scope,
+    secret::Secret,
     user::{CreateUser, Phrases, UpdateUser, User, UserFilter},
 };
 
@@ -228,7 +230,8 @@ pub struct CreateUserRequest {
     profile_picture_url: Option<String>,
     /// Initial password: the user is activated at once. Without one the user is invited.
     #[serde(default)]
-    password: Option<String>,
+    #[schema(value_type = Option<String>)]
+    password: Option<Secret>,
     /// Phone number.
     #[serde(default)]
     phone_number: Option<String>,
@@ -272,7 +275,8 @@ pub struct CreateVendorUserRequest {
     name: Option<String>,
     /// Initial password: the user is activated at once. Without one the user is invited.
     #[serde(default)]
-    password: Option<String>,
+    #[schema(value_type = Option<String>)]
+    password: Option<Secret>,
     /// Phone number.
     #[serde(default)]
     phone_number: Option<String>,
@@ -323,7 +327,7 @@ fn refuse_unsupported(
 
 async fn create_in_tenant(
     gateway: Gateway,
-    environment_id: &str,
+    scope: &Scope,
     headers: &HeaderMap,
     body: CreateUserRequest,
 ) -> Result<Response, ApiError> {
@@ -347,11 +351,11 @@ async fn create_in_tenant(
         metadata: body.metadata.unwrap_or_default(),
         ..Default::default()
     };
-    let user = gateway.services.users.create(environment_id, create).await?;
+    let user = gateway.services.users.create(scope, create).await?;
     Ok((StatusCode::CREATED, Json(UserCreatedJson::from(user))).into_response())
 }
 
-/// `POST /identity/resources/users/v1`.
+/// `POST /identity/resources/users/v1`, and v2.
 #[utoipa::path(
     post,
     path = "/identity/resources/users/v1",
@@ -362,51 +366,20 @@ async fn create_in_tenant(
     params(("frontegg-tenant-id" = String, Header, description = "The tenant the user joins")),
     request_body = CreateUserRequest,
     responses(
+        EnvironmentCaller, JsonBodyErrors,
         (status = 201, description = "The created user", body = UserCreatedJson),
         (status = 400, description = "A field or the tenant header is invalid or missing", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "A user with this email exists", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
-pub async fn create_user_v1(
+pub async fn create_user(
     State(gateway): State<Gateway>,
     CallingEnvironment(environment): CallingEnvironment,
     headers: HeaderMap,
     JsonBody(body): JsonBody<CreateUserRequest>,
 ) -> Result<Response, ApiError> {
-    create_in_tenant(gateway, &environment.id, &headers, body).await
-}
-
-/// `POST /identity/resources/users/v2`.
-#[utoipa::path(
-    post,
-    path = "/identity/resources/users/v2",
-    tag = "User Management",
-    operation_id = "UsersControllerV2_createUser",
-    summary = "Invite a user to the account (tenant) of the frontegg-tenant-id header",
-    security(("environmentToken" = [])),
-    params(("frontegg-tenant-id" = String, Header, description = "The tenant the user joins")),
-    request_body = CreateUserRequest,
-    responses(
-        (status = 201, description = "The created user", body = UserCreatedJson),
-        (status = 400, description = "A field or the tenant header is invalid or missing", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
-        (status = 404, description = "No such tenant", body = ErrorBody),
-        (status = 409, description = "A user with this email exists", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
-    )
-)]
-pub async fn create_user_v2(
-    State(gateway): State<Gateway>,
-    CallingEnvironment(environment): CallingEnvironment,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody<CreateUserRequest>,
-) -> Result<Response, ApiError> {
-    create_in_tenant(gateway, &environment.id, &headers, body).await
+    create_in_tenant(gateway, &environment, &headers, body).await
 }
 
 /// `POST /identity/resources/vendor-only/users/v1`.
@@ -419,13 +392,11 @@ pub async fn create_user_v2(
     security(("environmentToken" = [])),
     request_body = CreateVendorUserRequest,
     responses(
+        EnvironmentCaller, JsonBodyErrors,
         (status = 201, description = "The created user", body = UserJson),
         (status = 400, description = "A field is invalid or missing", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "A user with this email exists", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn create_vendor_user(
@@ -451,17 +422,8 @@ pub async fn create_vendor_user(
         external_id: body.external_id.unwrap_or_default(),
         mfa_bypass: body.mfa_bypass.unwrap_or_default(),
     };
-    let user = gateway.services.users.create(&environment.id, create).await?;
+    let user = gateway.services.users.create(&environment, create).await?;
     Ok((StatusCode::CREATED, Json(UserJson::new(user, None))).into_response())
-}
-
-/// The user named `{id}` in the path (routed with [`UserPath`]: one route serves both names).
-#[derive(Debug, IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-pub struct IdPath {
-    /// The user's id.
-    id: String,
 }
 
 /// The user named `{userId}` in the path.
@@ -482,19 +444,20 @@ fn in_tenant(user: User, tenant_id: &str) -> Result<User, Error> {
     }
 }
 
-/// `GET /identity/resources/users/v1/{id}`.
+/// `GET /identity/resources/users/v1/{id}`: the contract names the parameter `id` here and `userId`
+/// for the other methods of the path; one route (so one name) serves them all.
 #[utoipa::path(
     get,
-    path = "/identity/resources/users/v1/{id}",
+    path = "/identity/resources/users/v1/{userId}",
     tag = "Users",
     operation_id = "UsersControllerV1_getUserById",
     summary = "Get a user of the account (tenant) of the frontegg-tenant-id header",
     security(("environmentToken" = [])),
-    params(IdPath, ("frontegg-tenant-id" = String, Header, description = "The tenant the user belongs to")),
+    params(UserPath, ("frontegg-tenant-id" = String, Header, description = "The tenant the user belongs to")),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "The user", body = UserJson),
         (status = 400, description = "The tenant header is missing", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user in the tenant", body = ErrorBody),
     )
 )]
@@ -505,7 +468,7 @@ pub async fn get_user(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let tenant_id = required_header(&headers, TENANT_HEADER)?;
-    let user = gateway.services.users.get(&environment.id, &path.user_id).await?;
+    let user = gateway.services.users.get(&environment, &path.user_id).await?;
     let user = in_tenant(user, tenant_id)?;
     Ok(Json(UserJson::new(user, Some(tenant_id))).into_response())
 }
@@ -520,9 +483,9 @@ pub async fn get_user(
     security(("environmentToken" = [])),
     params(UserPath),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "The user", body = UserJson),
         (status = 400, description = "The id cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
     )
 )]
@@ -531,7 +494,7 @@ pub async fn get_vendor_user(
     CallingEnvironment(environment): CallingEnvironment,
     PathParams(path): PathParams<UserPath>,
 ) -> Result<Response, ApiError> {
-    let user = gateway.services.users.get(&environment.id, &path.user_id).await?;
+    let user = gateway.services.users.get(&environment, &path.user_id).await?;
     Ok(Json(UserJson::new(user, None)).into_response())
 }
 
@@ -554,9 +517,9 @@ pub struct EmailQuery {
     security(("environmentToken" = [])),
     params(EmailQuery),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "The user", body = UserJson),
         (status = 400, description = "The email is missing or invalid", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No user has this email", body = ErrorBody),
     )
 )]
@@ -568,11 +531,7 @@ pub async fn get_user_by_email(
     let email = params
         .text("email")?
         .ok_or_else(|| Error::invalid("email", "is required"))?;
-    let user = gateway
-        .services
-        .users
-        .get_by_email(&environment.id, &email)
-        .await?;
+    let user = gateway.services.users.get_by_email(&environment, &email).await?;
     Ok(Json(UserJson::new(user, None)).into_response())
 }
 
@@ -643,7 +602,8 @@ pub struct UserPage {
     links: PageLinks,
 }
 
-/// `GET /identity/resources/users/v3`.
+/// `GET /identity/resources/users/v3`, and v1 (where Frontegg's clients, the Rust crate among
+/// them, page through users).
 #[utoipa::path(
     get,
     path = "/identity/resources/users/v3",
@@ -656,9 +616,9 @@ pub struct UserPage {
         ("frontegg-tenant-id" = Option<String>, Header, description = "Keeps the members of this tenant when `_tenantId` is absent"),
     ),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "A page of users", body = UserPage),
         (status = 400, description = "A parameter is invalid or not supported", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
     )
 )]
 pub async fn list_users(
@@ -673,7 +633,7 @@ pub async fn list_users(
 /// A page of users matching the listing parameters and `phrases`.
 async fn list(
     gateway: Gateway,
-    environment: crate::domain::environment::Environment,
+    environment: Scope,
     headers: &HeaderMap,
     params: &Params,
     phrases: Phrases,
@@ -693,7 +653,7 @@ async fn list(
         sort: params.sort("_sortBy")?,
         order: params.order()?,
     };
-    let listed = gateway.services.users.list(&environment.id, filter, page).await?;
+    let listed = gateway.services.users.list(&environment, filter, page).await?;
     let (metadata, links) = page_parts(&listed, page);
     let items = listed
         .items
@@ -741,9 +701,9 @@ pub struct PhraseQuery {
         ("frontegg-tenant-id" = Option<String>, Header, description = "Keeps the members of this tenant when `_tenantId` is absent"),
     ),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "A page of users", body = UserPage),
         (status = 400, description = "A parameter is invalid or not supported", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
     )
 )]
 pub async fn search_users(
@@ -766,34 +726,6 @@ pub async fn search_users(
     )
     .map_err(Error::from)?;
     list(gateway, environment, &headers, &params, phrases).await
-}
-
-/// `GET /identity/resources/users/v1`: the v3 listing at the path Frontegg's clients (the Rust
-/// crate among them) page through users with.
-#[utoipa::path(
-    get,
-    path = "/identity/resources/users/v1",
-    tag = "User Management",
-    operation_id = "UsersControllerV1_getUsers",
-    summary = "List users a page at a time",
-    security(("environmentToken" = [])),
-    params(
-        UserListQuery,
-        ("frontegg-tenant-id" = Option<String>, Header, description = "Keeps the members of this tenant when `_tenantId` is absent"),
-    ),
-    responses(
-        (status = 200, description = "A page of users", body = UserPage),
-        (status = 400, description = "A parameter is invalid or not supported", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
-    )
-)]
-pub async fn list_users_v1(
-    State(gateway): State<Gateway>,
-    CallingEnvironment(environment): CallingEnvironment,
-    headers: HeaderMap,
-    params: Params,
-) -> Result<Response, ApiError> {
-    list(gateway, environment, &headers, &params, Phrases::default()).await
 }
 
 /// Reads a field that may be null: absent stays `None` (unchanged), null becomes an empty string
@@ -874,12 +806,10 @@ impl From<UpdateUserRequest> for UpdateUser {
     params(UserPath),
     request_body = UpdateVendorUserRequest,
     responses(
+        EnvironmentCaller, JsonBodyErrors,
         (status = 200, description = "The updated user", body = UserJson),
         (status = 400, description = "A field is invalid", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn update_user_globally(
@@ -900,7 +830,7 @@ pub async fn update_user_globally(
     let user = gateway
         .services
         .users
-        .update(&environment.id, &path.user_id, update)
+        .update(&environment, &path.user_id, update)
         .await?;
     Ok(Json(UserJson::new(user, None)).into_response())
 }
@@ -919,12 +849,10 @@ pub async fn update_user_globally(
     ),
     request_body = UpdateUserRequest,
     responses(
+        EnvironmentCaller, JsonBodyErrors,
         (status = 200, description = "The updated user", body = UserJson),
         (status = 400, description = "A field or header is invalid or missing", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user in the tenant", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn update_user_in_tenant(
@@ -936,8 +864,8 @@ pub async fn update_user_in_tenant(
     let tenant_id = required_header(&headers, TENANT_HEADER)?;
     let user_id = required_header(&headers, USER_HEADER)?;
     let users = &gateway.services.users;
-    in_tenant(users.get(&environment.id, user_id).await?, tenant_id)?;
-    let user = users.update(&environment.id, user_id, body.into()).await?;
+    in_tenant(users.get(&environment, user_id).await?, tenant_id)?;
+    let user = users.update(&environment, user_id, body.into()).await?;
     Ok(Json(UserJson::new(user, Some(tenant_id))).into_response())
 }
 
@@ -951,9 +879,9 @@ pub async fn update_user_in_tenant(
     security(("environmentToken" = [])),
     params(UserPath, ("frontegg-tenant-id" = Option<String>, Header, description = "The tenant to remove the user from")),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "Removed"),
         (status = 400, description = "The id or header cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user, tenant or membership", body = ErrorBody),
     )
 )]
@@ -967,10 +895,10 @@ pub async fn delete_user(
     match header(&headers, TENANT_HEADER)? {
         Some(tenant_id) => {
             users
-                .remove_from_tenant(&environment.id, &path.user_id, tenant_id)
+                .remove_from_tenant(&environment, &path.user_id, tenant_id)
                 .await?;
         }
-        None => users.delete(&environment.id, &path.user_id).await?,
+        None => users.delete(&environment, &path.user_id).await?,
     }
     Ok(StatusCode::OK.into_response())
 }
@@ -1002,13 +930,11 @@ pub struct AddUserToTenantRequest {
     params(UserPath),
     request_body = AddUserToTenantRequest,
     responses(
+        EnvironmentCaller, JsonBodyErrors,
         (status = 201, description = "The user with the new membership", body = UserJson),
         (status = 400, description = "The tenant id is missing or invalid", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user or tenant", body = ErrorBody),
         (status = 409, description = "The user already belongs to the tenant", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not JSON", body = ErrorBody),
     )
 )]
 pub async fn add_user_to_tenant(
@@ -1020,7 +946,7 @@ pub async fn add_user_to_tenant(
     let user = gateway
         .services
         .users
-        .add_to_tenant(&environment.id, &path.user_id, &body.tenant_id)
+        .add_to_tenant(&environment, &path.user_id, &body.tenant_id)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -1039,9 +965,9 @@ pub async fn add_user_to_tenant(
     security(("environmentToken" = [])),
     params(UserPath),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "Locked"),
         (status = 400, description = "The id cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
     )
 )]
@@ -1050,11 +976,7 @@ pub async fn lock_user(
     CallingEnvironment(environment): CallingEnvironment,
     PathParams(path): PathParams<UserPath>,
 ) -> Result<Response, ApiError> {
-    gateway
-        .services
-        .users
-        .lock(&environment.id, &path.user_id)
-        .await?;
+    gateway.services.users.lock(&environment, &path.user_id).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -1068,9 +990,9 @@ pub async fn lock_user(
     security(("environmentToken" = [])),
     params(UserPath),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "Unlocked"),
         (status = 400, description = "The id cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
     )
 )]
@@ -1079,11 +1001,7 @@ pub async fn unlock_user(
     CallingEnvironment(environment): CallingEnvironment,
     PathParams(path): PathParams<UserPath>,
 ) -> Result<Response, ApiError> {
-    gateway
-        .services
-        .users
-        .unlock(&environment.id, &path.user_id)
-        .await?;
+    gateway.services.users.unlock(&environment, &path.user_id).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -1097,9 +1015,9 @@ pub async fn unlock_user(
     security(("environmentToken" = [])),
     params(UserPath),
     responses(
+        EnvironmentCaller,
         (status = 200, description = "Verified"),
         (status = 400, description = "The id cannot be read", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
     )
 )]
@@ -1108,11 +1026,7 @@ pub async fn verify_user(
     CallingEnvironment(environment): CallingEnvironment,
     PathParams(path): PathParams<UserPath>,
 ) -> Result<Response, ApiError> {
-    gateway
-        .services
-        .users
-        .verify(&environment.id, &path.user_id)
-        .await?;
+    gateway.services.users.verify(&environment, &path.user_id).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -1138,9 +1052,9 @@ pub struct ActivationLinkJson {
     security(("environmentToken" = [])),
     params(UserPath),
     responses(
+        EnvironmentCaller,
         (status = 201, description = "A fresh token and its link", body = ActivationLinkJson),
         (status = 400, description = "The user is already activated", body = ErrorBody),
-        (status = 401, description = "No valid environment token", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
     )
 )]
@@ -1152,11 +1066,11 @@ pub async fn generate_activation_token(
     let issued = gateway
         .services
         .users
-        .generate_activation_token(&environment.id, &path.user_id)
+        .generate_activation_token(&environment, &path.user_id)
         .await?;
     let body = ActivationLinkJson {
-        link: issued.link,
-        token: issued.token,
+        link: issued.link.into_exposed(),
+        token: issued.token.into_exposed(),
         user_id: issued.user_id,
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
