@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QueryResult, QuerySelect, Set, Statement,
+    FromQueryResult, QueryFilter, QueryOrder, QueryResult, QuerySelect, Set, Statement, TransactionTrait,
     sea_query::{Expr, ExprTrait, Query},
     sqlx,
 };
@@ -101,9 +101,13 @@ const POSTGRES_SIGN_IN: &str = r#"
 /// Everything a sign-in writes, in the caller's transaction: records the login on the user (only
 /// if it is activated, not locked and in a tenant), opens a session in the user's active tenant
 /// with its first refresh token, and returns the user as it now is. `None`, with nothing written,
-/// when the user may not sign in. One statement on PostgreSQL, one call on SQLite.
+/// when the user may not sign in. One call on SQLite, under its write lock; on PostgreSQL the
+/// user's tenants and then the user are locked first (see [`lock_for_sign_in`]).
 pub async fn open(db: &impl ConnectionTrait, opening: Opening<'_>) -> Result<Option<User>> {
     let backend = db.get_database_backend();
+    if backend == DbBackend::Postgres {
+        lock_for_sign_in(db, opening.scope, opening.user_id).await?;
+    }
     let sql = if backend == DbBackend::Postgres {
         POSTGRES_SIGN_IN
     } else {
@@ -134,7 +138,10 @@ pub async fn open(db: &impl ConnectionTrait, opening: Opening<'_>) -> Result<Opt
 /// rolled back (or, failing that, closed) if any statement fails.
 pub async fn open_alone(db: &DatabaseConnection, opening: Opening<'_>) -> Result<Option<User>> {
     if db.get_database_backend() != DbBackend::Sqlite {
-        return open(db, opening).await;
+        let txn = db.begin().await?;
+        let user = open(&txn, opening).await?;
+        txn.commit().await?;
+        return Ok(user);
     }
     const SQL: &str = concat!("BEGIN IMMEDIATE;", sqlite_sign_in!(), "; COMMIT");
     let mut connection = db
@@ -168,6 +175,29 @@ pub async fn open_alone(db: &DatabaseConnection, opening: Opening<'_>) -> Result
             Err(Error::internal(error))
         }
     }
+}
+
+/// Makes a PostgreSQL sign-in wait for any change in flight to the user's memberships, so the
+/// statement that follows, which reads them under a snapshot of its own, sees that change
+/// committed. Otherwise a removal from a tenant (which locks the user) or a tenant's deletion
+/// (which locks the tenant) that commits while the sign-in waits would revoke the user's sessions
+/// before this one exists, and its token would claim the tenant the user left. Tenants are locked
+/// before the user, in the order those two take them, so the three cannot deadlock.
+async fn lock_for_sign_in(db: &impl ConnectionTrait, scope: &Scope, user_id: &str) -> Result<()> {
+    const LOCKS: [&str; 2] = [
+        "SELECT t.id FROM tenants t JOIN user_tenants ut ON ut.tenant_ref = t.id \
+         WHERE ut.user_id = $1 AND t.environment_id = $2 ORDER BY t.id FOR SHARE OF t",
+        "SELECT id FROM users WHERE id = $1 AND environment_id = $2 FOR NO KEY UPDATE",
+    ];
+    for sql in LOCKS {
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            [user_id.into(), scope.environment_id().into()],
+        );
+        db.query_all_raw(statement).await?;
+    }
+    Ok(())
 }
 
 fn opened_user(row: &QueryResult, backend: DbBackend) -> Result<User> {

@@ -309,6 +309,132 @@ async fn a_deleted_tenant_is_claimed_by_no_token_of_its_former_members() {
     );
 }
 
+/// How a tenant is taken from a member in the race below.
+enum Leaving {
+    /// The user is removed from the tenant.
+    Removed,
+    /// The tenant is deleted.
+    Deleted,
+}
+
+/// On PostgreSQL, a sign-in whose statement starts while a removal from a tenant (or the tenant's
+/// deletion) is in flight must not come out with a live token claiming the tenant. The test
+/// holds the membership row so the removal stops half-way, holding its locks, starts the sign-in
+/// then, and lets the removal finish. SQLite serializes the two under its write lock.
+async fn race_sign_in_against(leaving: Leaving) {
+    use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
+
+    let app = spawn_app().await;
+    if app.db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    let user = app.active_user("ann@example.com", PASSWORD).await;
+    let (mut tenants, mut users) = app.clients().await;
+    tenants
+        .create_tenant(crate::helpers::tenant("globex", "Globex"))
+        .await
+        .unwrap();
+    users
+        .add_user_to_tenant(pb::AddUserToTenantRequest {
+            user_id: user.id.clone(),
+            tenant_id: "globex".into(),
+        })
+        .await
+        .unwrap();
+
+    let hold = app.db.begin().await.unwrap();
+    hold.execute_unprepared(&format!(
+        "SELECT 1 FROM user_tenants WHERE user_id = '{}' FOR UPDATE",
+        user.id
+    ))
+    .await
+    .unwrap();
+    let leave = tokio::spawn(async move {
+        match leaving {
+            Leaving::Removed => users
+                .remove_user_from_tenant(pb::RemoveUserFromTenantRequest {
+                    user_id: user.id.clone(),
+                    tenant_id: "globex".into(),
+                })
+                .await
+                .map(drop),
+            Leaving::Deleted => tenants
+                .delete_tenant(pb::DeleteTenantRequest {
+                    tenant_id: "globex".into(),
+                })
+                .await
+                .map(drop),
+        }
+    });
+    lock_waiters_reach(&app, 1).await;
+    let mut auth = app.auth();
+    let sign_in = tokio::spawn(async move {
+        auth.login(pb::LoginRequest {
+            email: "ann@example.com".into(),
+            password: PASSWORD.into(),
+            ..Default::default()
+        })
+        .await
+    });
+    // The sign-in either waits for the removal's locks or, unprotected, runs to its end.
+    for _ in 0..200 {
+        if sign_in.is_finished() || lock_waiters(&app).await >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    hold.commit().await.unwrap();
+    leave.await.unwrap().unwrap();
+    let auth = sign_in
+        .await
+        .unwrap()
+        .unwrap()
+        .into_inner()
+        .authentication
+        .unwrap();
+
+    if claims_of(&auth.access_token)["tenantIds"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("globex"))
+    {
+        let status = app.validate(&auth.access_token).await.unwrap_err();
+        assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
+    } else {
+        app.validate(&auth.access_token).await.unwrap();
+    }
+}
+
+/// Sessions of the test's database waiting for a lock.
+async fn lock_waiters(app: &TestApp) -> i64 {
+    app.count(
+        "pg_stat_activity",
+        "datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .await
+}
+
+/// Waits (five seconds at most) until `count` sessions of the test's database wait for a lock.
+async fn lock_waiters_reach(app: &TestApp, count: i64) {
+    for _ in 0..500 {
+        if lock_waiters(app).await >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{count} sessions never came to wait for a lock");
+}
+
+#[tokio::test]
+async fn a_sign_in_racing_a_removal_from_a_tenant_gets_no_live_token_claiming_it() {
+    race_sign_in_against(Leaving::Removed).await;
+}
+
+#[tokio::test]
+async fn a_sign_in_racing_a_tenant_deletion_gets_no_live_token_claiming_it() {
+    race_sign_in_against(Leaving::Deleted).await;
+}
+
 #[tokio::test]
 async fn with_default_settings_the_signing_key_does_not_rotate_as_time_passes() {
     let database = TestDatabase::new().await;
