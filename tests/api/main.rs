@@ -6,6 +6,7 @@
 mod activation;
 mod clients;
 mod environment;
+mod environment_admin;
 mod health;
 mod helpers;
 mod http;
