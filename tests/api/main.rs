@@ -10,6 +10,7 @@ mod environment_admin;
 mod health;
 mod helpers;
 mod http;
+mod isolation;
 mod keys;
 mod lifecycle;
 mod metrics;
