@@ -20,7 +20,7 @@ use tower::Layer;
 
 use crate::{
     config::Config,
-    domain::{Clock, SystemClock},
+    domain::{Clock, SystemClock, admin::AdminToken},
     service::{
         Deps, KeyRing, Mailer, PasswordHasher, Revocations, ServiceSettings, Services,
         environments::GeneratedCredentials,
@@ -30,11 +30,13 @@ use crate::{
     store,
     telemetry::metrics::{Metrics, PoolUsage},
     transport::grpc::{
-        ActivationApi, AuthApi, EnvironmentAuthApi, TenantApi, TokenApi, UserApi,
+        ActivationApi, AuthApi, EnvironmentAdminApi, EnvironmentAuthApi, RequireAdmin, TenantApi, TokenApi,
+        UserApi,
         auth::RequireEnvironment,
         observe::{KnownMethods, Observe},
         pb::{
             self, activation_service_server::ActivationServiceServer, auth_service_server::AuthServiceServer,
+            environment_admin_service_server::EnvironmentAdminServiceServer,
             environment_auth_service_server::EnvironmentAuthServiceServer,
             tenant_service_server::TenantServiceServer, token_service_server::TokenServiceServer,
             user_service_server::UserServiceServer,
@@ -53,6 +55,7 @@ pub const KEY_CHECK_INTERVAL: Duration = Duration::from_secs(15 * 60);
 const SERVICES: &[&str] = &[
     "identity.v1.ActivationService",
     "identity.v1.AuthService",
+    "identity.v1.EnvironmentAdminService",
     "identity.v1.EnvironmentAuthService",
     "identity.v1.TenantService",
     "identity.v1.TokenService",
@@ -300,6 +303,11 @@ impl Application {
             .add_service(EnvironmentAuthServiceServer::new(EnvironmentAuthApi::new(
                 environments.clone(),
             )))
+            .add_service(
+                RequireAdmin::new(AdminToken::new(self.config.admin_token.as_ref())).layer(
+                    EnvironmentAdminServiceServer::new(EnvironmentAdminApi::new(environments.clone())),
+                ),
+            )
             .add_service(auth.layer(TenantServiceServer::new(TenantApi::new(
                 self.services.tenants.clone(),
             ))))

@@ -7,10 +7,20 @@ use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    config::Config,
-    domain::SystemClock,
-    service::keys::{KeyRing, KeySettings, MasterKey, MasterKeys},
+    config::{Config, EnvironmentsCommand},
+    domain::{
+        SystemClock,
+        environment::{CreateEnvironment, UpdateEnvironment},
+        secret::Secret,
+    },
+    service::{
+        Deps, PasswordHasher, Revocations, ServiceSettings, Services,
+        environments::AdministeredEnvironment,
+        keys::{KeyRing, KeySettings, MasterKey, MasterKeys},
+        mailer::NoMailer,
+    },
     store::{self, keys},
+    telemetry::metrics::Metrics,
 };
 
 /// Opens and migrates the configured database.
@@ -149,4 +159,191 @@ pub async fn reseal_keys(config: &Config) -> anyhow::Result<Resealed> {
     txn.commit().await?;
     db.close().await.ok();
     Ok(done)
+}
+
+/// The services over the configured database, for a command that shares their code with the
+/// server (so `sigil environments create` and the administration RPC do the same thing).
+async fn services(config: &Config) -> anyhow::Result<(Services, DatabaseConnection)> {
+    config.validate()?;
+    let masters = MasterKeys::parse(config.master_key.as_ref(), config.master_key_previous.as_ref())?;
+    let db = database(config).await?;
+    let clock = Arc::new(SystemClock);
+    let metrics = Metrics::shared();
+    let keys = KeyRing::load(
+        db.clone(),
+        clock.clone(),
+        KeySettings {
+            issuer: config.issuer(),
+            rotation: config.key_rotation.period(),
+            environment_token_ttl: config.environment_token_ttl,
+        },
+        masters,
+    )
+    .await
+    .context("loading signing keys")?;
+    let deps = Deps {
+        db: db.clone(),
+        clock: clock.clone(),
+        keys: Arc::new(keys),
+        hasher: PasswordHasher::for_this_machine(metrics.clone()),
+        revocations: Arc::new(Revocations::new(
+            db.clone(),
+            clock,
+            metrics.clone(),
+            config.revocation_max_staleness,
+        )),
+        mailer: Arc::new(NoMailer),
+        settings: Arc::new(ServiceSettings {
+            issuer: config.issuer(),
+            app_url: config.app_url(),
+            environment_token_ttl: config.environment_token_ttl,
+            key_rotation: config.key_rotation.period(),
+        }),
+        metrics,
+    };
+    Ok((Services::new(deps), db))
+}
+
+/// An environment as `sigil environments` prints it, with its secret when it has just been made.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentOutput {
+    /// The environment's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its client id.
+    pub client_id: String,
+    /// Its vendor host.
+    pub host: Option<String>,
+    /// Whether it is the default environment.
+    pub is_default: bool,
+    /// When it was created, RFC 3339.
+    pub created_at: String,
+    /// When it last changed, RFC 3339.
+    pub updated_at: String,
+    /// Its new secret, after `create` and `rotate-secret` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Secret>,
+}
+
+impl EnvironmentOutput {
+    fn new(administered: AdministeredEnvironment, secret: Option<Secret>) -> Self {
+        let environment = administered.environment;
+        Self {
+            id: environment.id,
+            name: environment.name,
+            client_id: environment.client_id,
+            host: environment.host,
+            is_default: administered.is_default,
+            created_at: environment.created_at.to_rfc3339(),
+            updated_at: environment.updated_at.to_rfc3339(),
+            secret,
+        }
+    }
+}
+
+impl fmt::Display for EnvironmentOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "id:         {}", self.id)?;
+        writeln!(f, "name:       {}", self.name)?;
+        writeln!(f, "client id:  {}", self.client_id)?;
+        writeln!(f, "host:       {}", self.host.as_deref().unwrap_or("-"))?;
+        writeln!(f, "default:    {}", if self.is_default { "yes" } else { "no" })?;
+        writeln!(f, "created at: {}", self.created_at)?;
+        write!(f, "updated at: {}", self.updated_at)?;
+        if let Some(secret) = &self.secret {
+            write!(
+                f,
+                "\nsecret:     {}\nThe secret is shown only now; only its hash is stored.",
+                secret.expose()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// What a `sigil environments` command printed.
+#[derive(Debug, Clone)]
+pub enum EnvironmentsOutput {
+    /// One environment.
+    One(EnvironmentOutput),
+    /// Several.
+    Many(Vec<EnvironmentOutput>),
+    /// The id of the environment deleted.
+    Deleted(String),
+}
+
+impl EnvironmentsOutput {
+    /// The output as text for people, or as JSON.
+    pub fn render(&self, json: bool) -> anyhow::Result<String> {
+        if json {
+            let value = match self {
+                Self::One(one) => serde_json::to_value(one)?,
+                Self::Many(many) => serde_json::to_value(many)?,
+                Self::Deleted(id) => serde_json::json!({"id": id, "deleted": true}),
+            };
+            return Ok(serde_json::to_string_pretty(&value)?);
+        }
+        Ok(match self {
+            Self::One(one) => one.to_string(),
+            Self::Many(many) => many
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+            Self::Deleted(id) => format!("deleted environment {id} and everything in it"),
+        })
+    }
+}
+
+/// `sigil environments ...`: the same service functions as the administration RPC, on the
+/// configured database.
+pub async fn environments(
+    config: &Config,
+    command: &EnvironmentsCommand,
+) -> anyhow::Result<EnvironmentsOutput> {
+    let (services, db) = services(config).await?;
+    let environments = &services.environments;
+    let output = match command.clone() {
+        EnvironmentsCommand::Create {
+            name,
+            host,
+            client_id,
+        } => {
+            let (created, secret) = environments
+                .create(CreateEnvironment {
+                    name,
+                    host: host.unwrap_or_default(),
+                    client_id: client_id.unwrap_or_default(),
+                })
+                .await?;
+            EnvironmentsOutput::One(EnvironmentOutput::new(created, Some(secret)))
+        }
+        EnvironmentsCommand::List => EnvironmentsOutput::Many(
+            environments
+                .list()
+                .await?
+                .into_iter()
+                .map(|e| EnvironmentOutput::new(e, None))
+                .collect(),
+        ),
+        EnvironmentsCommand::Get { id } => {
+            EnvironmentsOutput::One(EnvironmentOutput::new(environments.describe(&id).await?, None))
+        }
+        EnvironmentsCommand::Update { id, name, host } => EnvironmentsOutput::One(EnvironmentOutput::new(
+            environments.update(&id, UpdateEnvironment { name, host }).await?,
+            None,
+        )),
+        EnvironmentsCommand::RotateSecret { id } => {
+            let (rotated, secret) = environments.rotate_secret(&id).await?;
+            EnvironmentsOutput::One(EnvironmentOutput::new(rotated, Some(secret)))
+        }
+        EnvironmentsCommand::Delete { id } => {
+            environments.delete(&id).await?;
+            EnvironmentsOutput::Deleted(id)
+        }
+    };
+    db.close().await.ok();
+    Ok(output)
 }

@@ -29,6 +29,66 @@ pub enum Command {
     /// Manage the signing keys in the database (see docs/operations.md, "Key material").
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the environments in the database (see docs/operations.md, "Environments").
+    Environments(EnvironmentsArgs),
+}
+
+/// `sigil environments ...`: work on the environments in the database, then exit.
+#[derive(Debug, Clone, Args, PartialEq, Eq)]
+pub struct EnvironmentsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: EnvironmentsCommand,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// The `sigil environments` subcommands. Running replicas see a change within seconds.
+#[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
+pub enum EnvironmentsCommand {
+    /// Create an environment with its own credentials and signing key; prints its client id and
+    /// its secret, which is shown only this once.
+    Create {
+        /// What to call it.
+        #[arg(long)]
+        name: String,
+        /// The vendor host (`frontegg-vendor-host` header) whose public requests it serves.
+        #[arg(long)]
+        host: Option<String>,
+        /// Its client id; generated when omitted.
+        #[arg(long)]
+        client_id: Option<String>,
+    },
+    /// List every environment, oldest first.
+    List,
+    /// Show one environment.
+    Get {
+        /// The environment's id.
+        id: String,
+    },
+    /// Rename an environment, or set or remove (`--host ""`) its vendor host.
+    Update {
+        /// The environment's id.
+        id: String,
+        /// Its new name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Its new vendor host; empty to remove it.
+        #[arg(long)]
+        host: Option<String>,
+    },
+    /// Give an environment a new secret, shown only this once; the old one, and the environment
+    /// tokens obtained with it, stop working.
+    RotateSecret {
+        /// The environment's id.
+        id: String,
+    },
+    /// Delete an environment and everything in it: tenants, users, sessions, keys.
+    Delete {
+        /// The environment's id.
+        id: String,
+    },
 }
 
 /// `sigil keys ...`: work on the signing keys in the database, then exit.
@@ -97,6 +157,9 @@ fn key_rotation(raw: &str) -> Result<KeyRotation, String> {
     }
 }
 
+/// Shortest administrator credential accepted.
+const MIN_ADMIN_TOKEN: usize = 32;
+
 /// Every setting of sigil.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -124,6 +187,11 @@ pub struct Config {
     /// Secret of the default environment, created or updated at start. Set with the client id.
     #[arg(long, env = "SIGIL_BOOTSTRAP_SECRET", hide_env_values = true, global = true)]
     pub bootstrap_secret: Option<Secret>,
+    /// The deployment's administrator credential: callers of the environment administration API
+    /// (`identity.v1.EnvironmentAdminService`) send it as `authorization: Bearer <token>`. At
+    /// least 32 characters. Unset: that API refuses every call.
+    #[arg(long, env = "SIGIL_ADMIN_TOKEN", hide_env_values = true, global = true)]
+    pub admin_token: Option<Secret>,
     /// sigil's public base URL: the issuer (`iss`) of its tokens.
     #[arg(
         long,
@@ -269,6 +337,12 @@ impl Config {
     /// Checks settings that depend on each other.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.bootstrap_credentials()?;
+        if let Some(token) = &self.admin_token {
+            anyhow::ensure!(
+                token.expose().chars().count() >= MIN_ADMIN_TOKEN,
+                "SIGIL_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN} characters (such as `openssl rand -base64 32`)"
+            );
+        }
         if let Some(period) = self.key_rotation.period() {
             // A retired key verifies for one more period: tokens it signed last must expire first.
             anyhow::ensure!(
@@ -369,6 +443,48 @@ mod tests {
         let config = Cli::parse_from(["sigil", "--metrics-addr", "127.0.0.1:9090"]).config;
         assert_eq!(config.metrics_addr, Some("127.0.0.1:9090".parse().unwrap()));
         assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn environments_subcommands_parse() {
+        let cli = Cli::parse_from([
+            "sigil",
+            "environments",
+            "create",
+            "--name",
+            "Staging",
+            "--host",
+            "staging.example.com",
+            "--json",
+        ]);
+        assert_eq!(
+            cli.command,
+            Some(Command::Environments(EnvironmentsArgs {
+                command: EnvironmentsCommand::Create {
+                    name: "Staging".into(),
+                    host: Some("staging.example.com".into()),
+                    client_id: None,
+                },
+                json: true,
+            }))
+        );
+        let cli = Cli::parse_from(["sigil", "environments", "rotate-secret", "e1"]);
+        assert_eq!(
+            cli.command,
+            Some(Command::Environments(EnvironmentsArgs {
+                command: EnvironmentsCommand::RotateSecret { id: "e1".into() },
+                json: false,
+            }))
+        );
+    }
+
+    #[test]
+    fn the_admin_token_must_be_long_and_stays_out_of_debug_output() {
+        let mut config = Cli::parse_from(["sigil", "--admin-token", "short"]).config;
+        assert!(config.validate().is_err());
+        config.admin_token = Some(Secret::new("an-admin-token-of-enough-length-42"));
+        assert!(config.validate().is_ok());
+        assert!(!format!("{config:?}").contains("an-admin-token"));
     }
 
     #[test]

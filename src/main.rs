@@ -1,5 +1,5 @@
 //! The `sigil` binary: parse the configuration, start telemetry, then serve, migrate, or manage
-//! signing keys.
+//! signing keys or environments.
 
 use std::process::ExitCode;
 
@@ -42,6 +42,14 @@ fn main() -> ExitCode {
             Command::Keys(KeysCommand::Reseal) => commands::reseal_keys(&cli.config)
                 .await
                 .map(|resealed| println!("{resealed}")),
+            Command::Environments(args) => {
+                async {
+                    let output = commands::environments(&cli.config, &args.command).await?;
+                    println!("{}", output.render(args.json)?);
+                    Ok::<_, anyhow::Error>(())
+                }
+                .await
+            }
         };
         let code = match result {
             Ok(()) => ExitCode::SUCCESS,

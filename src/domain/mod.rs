@@ -1,5 +1,6 @@
 //! Types and rules of the identity domain. Nothing here knows about gRPC, HTTP or the database.
 
+pub mod admin;
 pub mod clock;
 pub mod email;
 pub mod environment;

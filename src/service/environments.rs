@@ -1,10 +1,13 @@
-//! Environment credentials: bootstrap at start, authentication, and environment tokens.
+//! Environments: bootstrap at start, authentication and environment tokens, and their
+//! administration (create, list, rename, rotate the secret, delete), which the administration
+//! RPC and `sigil environments` share.
 
 use std::{
     sync::{Arc, RwLock},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -15,8 +18,8 @@ use crate::telemetry::metrics::TokenKind;
 use crate::{
     domain::{
         Error,
-        environment::{Environment, EnvironmentSettings},
-        error::{AuthFailure, Result},
+        environment::{CreateEnvironment, Environment, EnvironmentSettings, UpdateEnvironment},
+        error::{AuthFailure, Resource, Result},
         password::{self, Password},
         scope::Scope,
         secret::{self, Secret},
@@ -34,6 +37,29 @@ pub struct GeneratedCredentials {
     pub client_id: String,
     /// The new secret; shown once, stored only as a hash.
     pub secret: Secret,
+}
+
+/// An environment as its administrators see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdministeredEnvironment {
+    /// The environment.
+    pub environment: Environment,
+    /// Whether it serves the public requests that name no vendor host. It is the one
+    /// `SIGIL_BOOTSTRAP_CLIENT_ID` and `SIGIL_BOOTSTRAP_SECRET` set at start, and can neither be
+    /// deleted nor given a host.
+    pub is_default: bool,
+}
+
+/// Reason of the refusal to delete the default environment, or to change which one it is.
+pub const ENVIRONMENT_IS_DEFAULT: &str = "ENVIRONMENT_IS_DEFAULT";
+
+fn default_is_fixed() -> Error {
+    Error::FailedPrecondition {
+        reason: ENVIRONMENT_IS_DEFAULT,
+        message: "the default environment serves requests that name no vendor host: it cannot be \
+                  deleted or given a host, and no other environment can take its place"
+            .into(),
+    }
 }
 
 /// A signed environment token.
@@ -78,7 +104,8 @@ const TOKEN_TYPE: &str = "environment";
 const CACHE_TTL: Duration = Duration::from_secs(10);
 
 struct Cached {
-    loaded: Instant,
+    /// When it was read, by the injected clock (so tests can age it).
+    loaded: DateTime<Utc>,
     all: Arc<Vec<Environment>>,
 }
 
@@ -102,13 +129,32 @@ impl Environments {
     async fn all(&self) -> Result<Arc<Vec<Environment>>> {
         {
             let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(cached) = cache.as_ref().filter(|c| c.loaded.elapsed() < CACHE_TTL) {
+            let now = self.deps.clock.now();
+            let fresh = |c: &&Cached| {
+                let age = now - c.loaded;
+                age >= chrono::Duration::zero() && age.to_std().is_ok_and(|age| age < CACHE_TTL)
+            };
+            if let Some(cached) = cache.as_ref().filter(fresh) {
                 return Ok(cached.all.clone());
             }
         }
+        self.reload().await
+    }
+
+    /// Reads every environment again. An environment created elsewhere (another replica, `sigil
+    /// environments create`) gets the signing key made for it loaded here.
+    async fn reload(&self) -> Result<Arc<Vec<Environment>>> {
         let all = Arc::new(store::environments::list(&self.deps.db).await?);
+        for environment in all.iter() {
+            if !self.deps.keys.has_signer(&environment.id)
+                && let Err(error) = self.deps.keys.ensure_current(environment).await
+            {
+                // Its tokens cannot be signed here yet; everything else still works.
+                tracing::warn!(environment_id = %environment.id, error = %error, "loading an environment's signing key failed");
+            }
+        }
         *self.cache.write().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
-            loaded: Instant::now(),
+            loaded: self.deps.clock.now(),
             all: all.clone(),
         });
         Ok(all)
@@ -154,12 +200,16 @@ impl Environments {
                 };
                 let env = Environment {
                     id: uuid::Uuid::new_v4().to_string(),
+                    name: "default".into(),
                     client_id: client_id.clone(),
                     secret_hash: self.deps.hasher.hash(Password::new(secret.expose())).await?,
                     host: None,
                     settings: EnvironmentSettings::default(),
+                    created_at: now,
+                    updated_at: now,
+                    secret_changed_at: None,
                 };
-                store::environments::insert(&txn, &env, now).await?;
+                store::environments::insert(&txn, &env).await?;
                 tracing::info!(environment_id = %env.id, "created the environment");
                 generated.then_some(GeneratedCredentials { client_id, secret })
             }
@@ -186,6 +236,10 @@ impl Environments {
             Some(env) if matches => env,
             _ => return Err(unauthenticated),
         };
+        // An environment created a moment ago by another process: load the key made for it.
+        if !self.deps.keys.has_signer(&env.id) {
+            self.deps.keys.ensure_current(&env).await?;
+        }
         let now = self.deps.now();
         let ttl = self.deps.settings.environment_token_ttl.as_secs() as i64;
         let claims = EnvironmentClaims {
@@ -205,14 +259,14 @@ impl Environments {
         })
     }
 
-    /// The environment `id`, from the cache.
+    /// The environment `id`, from the cache; one not found there is looked for again in the
+    /// database, in case it was created a moment ago.
     pub async fn get(&self, id: &str) -> Result<Environment> {
-        self.all()
-            .await?
-            .iter()
-            .find(|e| e.id == id)
-            .cloned()
-            .ok_or(Error::NotFound(crate::domain::Resource::Environment))
+        let find = |all: &[Environment]| all.iter().find(|e| e.id == id).cloned();
+        if let Some(found) = find(&self.all().await?) {
+            return Ok(found);
+        }
+        find(&self.reload().await?).ok_or(Error::NotFound(Resource::Environment))
     }
 
     /// The scope of a public request: the environment whose vendor host is `host`, else the
@@ -242,9 +296,139 @@ impl Environments {
             return Err(Error::Unauthenticated(AuthFailure::InvalidToken));
         }
         match self.get(&verified.environment_id).await {
+            // A token obtained with a secret since replaced is refused.
+            Ok(environment)
+                if environment
+                    .secret_changed_at
+                    .is_some_and(|changed| verified.claims.iat < changed.timestamp()) =>
+            {
+                Err(Error::Unauthenticated(AuthFailure::InvalidToken))
+            }
             Ok(environment) => Ok(Scope::authenticated(environment)),
             Err(Error::NotFound(_)) => Err(Error::Unauthenticated(AuthFailure::InvalidToken)),
             Err(error) => Err(error),
         }
+    }
+}
+
+/// Administration, shared by the administration RPC and `sigil environments`. The caller has
+/// checked the administrator credential.
+impl Environments {
+    fn forget_cached(&self) {
+        *self.cache.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    async fn administered(&self, environment: Environment) -> Result<AdministeredEnvironment> {
+        let default = store::environments::find_default(&self.deps.db).await?;
+        Ok(AdministeredEnvironment {
+            is_default: default.is_some_and(|d| d.id == environment.id),
+            environment,
+        })
+    }
+
+    /// Creates an environment with a new secret and its own signing key. The secret is returned
+    /// only now; only its hash is stored.
+    pub async fn create(&self, request: CreateEnvironment) -> Result<(AdministeredEnvironment, Secret)> {
+        let request = request.parse()?;
+        let now = self.deps.now();
+        let secret = Secret::new(secret::random_token());
+        let environment = Environment {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: request.name,
+            client_id: request
+                .client_id
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            secret_hash: self.deps.hasher.hash(Password::new(secret.expose())).await?,
+            host: request.host,
+            settings: EnvironmentSettings::default(),
+            created_at: now,
+            updated_at: now,
+            secret_changed_at: None,
+        };
+        store::environments::insert(&self.deps.db, &environment).await?;
+        self.deps.keys.ensure_current(&environment).await?;
+        self.forget_cached();
+        tracing::info!(environment_id = %environment.id, "created an environment");
+        Ok((self.administered(environment).await?, secret))
+    }
+
+    /// Every environment, oldest first, read from the database.
+    pub async fn list(&self) -> Result<Vec<AdministeredEnvironment>> {
+        let all = store::environments::list(&self.deps.db).await?;
+        let default = all.iter().find(|e| e.host.is_none()).map(|e| e.id.clone());
+        Ok(all
+            .into_iter()
+            .map(|environment| AdministeredEnvironment {
+                is_default: default.as_deref() == Some(environment.id.as_str()),
+                environment,
+            })
+            .collect())
+    }
+
+    /// The environment `id`, read from the database.
+    pub async fn describe(&self, id: &str) -> Result<AdministeredEnvironment> {
+        let environment = store::environments::find(&self.deps.db, id)
+            .await?
+            .ok_or(Error::NotFound(Resource::Environment))?;
+        self.administered(environment).await
+    }
+
+    /// Renames an environment, or sets or removes its vendor host. Refused when it would change
+    /// which environment is the default.
+    pub async fn update(&self, id: &str, request: UpdateEnvironment) -> Result<AdministeredEnvironment> {
+        let changes = request.parse()?;
+        let now = self.deps.now();
+        let txn = store::begin(&self.deps.db).await?;
+        store::serialize(&txn, store::Lock::Bootstrap).await?;
+        let before = store::environments::find_default(&txn).await?.map(|e| e.id);
+        if !store::environments::update(&txn, id, &changes, now).await? {
+            return Err(Error::NotFound(Resource::Environment));
+        }
+        let after = store::environments::find_default(&txn).await?.map(|e| e.id);
+        if before != after {
+            return Err(default_is_fixed());
+        }
+        txn.commit().await?;
+        self.forget_cached();
+        tracing::info!(environment_id = %id, "updated an environment");
+        self.describe(id).await
+    }
+
+    /// Gives an environment a new secret, returned only now. The old secret stops working at
+    /// once, and so do the environment tokens obtained with it (on other replicas within the
+    /// few seconds their cache of environments lives).
+    pub async fn rotate_secret(&self, id: &str) -> Result<(AdministeredEnvironment, Secret)> {
+        let secret = Secret::new(secret::random_token());
+        let hash = self.deps.hasher.hash(Password::new(secret.expose())).await?;
+        // Tokens carry their issue time in whole seconds: the change is recorded to the second,
+        // so a token issued just after it is not mistaken for one issued before.
+        let now = self.deps.now().trunc_subsecs(0);
+        if !store::environments::set_secret(&self.deps.db, id, &hash, now).await? {
+            return Err(Error::NotFound(Resource::Environment));
+        }
+        self.forget_cached();
+        tracing::info!(environment_id = %id, "rotated an environment's secret");
+        Ok((self.describe(id).await?, secret))
+    }
+
+    /// Deletes an environment with everything in it: signing keys, tenants, users, memberships,
+    /// sessions and tokens. Its tokens stop validating at once here, and on other replicas
+    /// within the few seconds their cache of environments lives. The default environment cannot
+    /// be deleted.
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        let txn = store::begin(&self.deps.db).await?;
+        store::serialize(&txn, store::Lock::Bootstrap).await?;
+        let default = store::environments::find_default(&txn).await?;
+        if default.is_some_and(|d| d.id == id) {
+            return Err(default_is_fixed());
+        }
+        if !store::environments::delete(&txn, id).await? {
+            return Err(Error::NotFound(Resource::Environment));
+        }
+        txn.commit().await?;
+        self.forget_cached();
+        self.deps.keys.reload().await?;
+        tracing::info!(environment_id = %id, "deleted an environment");
+        Ok(())
     }
 }

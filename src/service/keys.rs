@@ -376,6 +376,12 @@ impl KeyRing {
         Ok(())
     }
 
+    /// Whether this replica knows a key that signs the environment's tokens: not yet, for an
+    /// environment another process created a moment ago.
+    pub fn has_signer(&self, environment_id: &str) -> bool {
+        self.snapshot().signers.contains_key(environment_id)
+    }
+
     /// Makes a new key that signs the environment's tokens from now on, whatever the age of the
     /// current one, and returns its id. The keys it replaces keep verifying until every token
     /// they signed has expired.

@@ -1,13 +1,16 @@
 //! Queries over environments.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    sea_query::Expr,
+};
 
 use super::First;
 use super::entity::environment;
 use crate::domain::{
     Error,
-    environment::{Environment, EnvironmentSettings},
+    environment::{Environment, EnvironmentChanges, EnvironmentSettings},
     error::Result,
 };
 
@@ -16,10 +19,14 @@ fn to_domain(model: environment::Model) -> Result<Environment> {
         .map_err(|e| Error::internal(anyhow::anyhow!("environment {} has bad settings: {e}", model.id)))?;
     Ok(Environment {
         id: model.id,
+        name: model.name,
         client_id: model.client_id,
         secret_hash: model.secret_hash,
         host: model.host,
         settings,
+        created_at: model.created_at,
+        updated_at: model.updated_at,
+        secret_changed_at: model.secret_changed_at,
     })
 }
 
@@ -65,22 +72,24 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<Environment>> {
 }
 
 /// Stores a new environment.
-pub async fn insert(db: &impl ConnectionTrait, env: &Environment, now: DateTime<Utc>) -> Result<()> {
+pub async fn insert(db: &impl ConnectionTrait, env: &Environment) -> Result<()> {
     environment::ActiveModel {
         id: Set(env.id.clone()),
+        name: Set(env.name.clone()),
         client_id: Set(env.client_id.clone()),
         secret_hash: Set(env.secret_hash.clone()),
         host: Set(env.host.clone()),
         settings: Set(settings_json(&env.settings)?),
-        created_at: Set(now),
-        updated_at: Set(now),
+        created_at: Set(env.created_at),
+        updated_at: Set(env.updated_at),
+        secret_changed_at: Set(env.secret_changed_at),
     }
     .insert(db)
     .await?;
     Ok(())
 }
 
-/// Replaces an environment's client id and secret hash.
+/// Replaces an environment's client id and secret hash; tokens issued before `now` stop working.
 pub async fn set_credentials(
     db: &impl ConnectionTrait,
     id: &str,
@@ -93,11 +102,60 @@ pub async fn set_credentials(
         client_id: Set(client_id.to_owned()),
         secret_hash: Set(secret_hash.to_owned()),
         updated_at: Set(now),
+        secret_changed_at: Set(Some(now)),
         ..Default::default()
     }
     .update(db)
     .await?;
     Ok(())
+}
+
+/// Replaces an environment's secret hash; tokens issued before `now` stop working. False when
+/// there is no such environment.
+pub async fn set_secret(
+    db: &impl ConnectionTrait,
+    id: &str,
+    secret_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let result = environment::Entity::update_many()
+        .col_expr(environment::Column::SecretHash, Expr::value(secret_hash))
+        .col_expr(environment::Column::UpdatedAt, Expr::value(now))
+        .col_expr(environment::Column::SecretChangedAt, Expr::value(now))
+        .filter(environment::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Renames an environment and sets or removes its vendor host, as `changes` says. False when
+/// there is no such environment.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: &str,
+    changes: &EnvironmentChanges,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let mut update = environment::Entity::update_many()
+        .col_expr(environment::Column::UpdatedAt, Expr::value(now))
+        .filter(environment::Column::Id.eq(id));
+    if let Some(name) = &changes.name {
+        update = update.col_expr(environment::Column::Name, Expr::value(name.clone()));
+    }
+    if let Some(host) = &changes.host {
+        update = update.col_expr(environment::Column::Host, Expr::value(host.clone()));
+    }
+    Ok(update.exec(db).await?.rows_affected == 1)
+}
+
+/// Deletes an environment; its keys, tenants, users, memberships, sessions and tokens go with it
+/// (the foreign keys cascade). False when there was no such environment.
+pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<bool> {
+    let result = environment::Entity::delete_many()
+        .filter(environment::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
 }
 
 fn settings_json(settings: &EnvironmentSettings) -> Result<String> {

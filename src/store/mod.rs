@@ -164,6 +164,12 @@ const UNIQUE_INDEXES: &[(&str, &str, Resource, &str)] = &[
         Resource::Environment,
         "client_id",
     ),
+    (
+        "ux_environments_host",
+        "environments.host",
+        Resource::Environment,
+        "host",
+    ),
 ];
 
 impl From<DbErr> for Error {

@@ -27,6 +27,7 @@ async fn a_started_server_reports_serving_for_itself_and_each_service() {
         "identity.v1.TenantService",
         "identity.v1.UserService",
         "identity.v1.EnvironmentAuthService",
+        "identity.v1.EnvironmentAdminService",
     ] {
         assert_eq!(
             status(app.channel.clone(), service).await,

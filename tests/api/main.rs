@@ -6,9 +6,11 @@
 mod activation;
 mod clients;
 mod environment;
+mod environment_admin;
 mod health;
 mod helpers;
 mod http;
+mod isolation;
 mod keys;
 mod lifecycle;
 mod metrics;

@@ -9,6 +9,8 @@ pub struct Model {
     pub secret_hash: String,
     pub host: Option<String>,
     pub settings: String,
+    pub name: String,
+    pub secret_changed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

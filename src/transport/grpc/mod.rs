@@ -6,6 +6,7 @@ pub mod codec;
 pub mod context;
 mod convert;
 mod environment;
+pub mod environment_admin;
 pub mod error;
 pub mod observe;
 mod sign_in;
@@ -15,6 +16,7 @@ mod users;
 
 pub use activation::ActivationApi;
 pub use environment::EnvironmentAuthApi;
+pub use environment_admin::{EnvironmentAdminApi, RequireAdmin};
 pub use sign_in::AuthApi;
 pub use tenants::TenantApi;
 pub use tokens::TokenApi;

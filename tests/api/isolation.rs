@@ -1,0 +1,1026 @@
+//! Environments are isolated: on one server holding two environments, nothing created in A
+//! (tenants, users, memberships, metadata, sessions, refresh and activation tokens) can be seen
+//! or changed from B, through any gRPC RPC or REST route sigil serves, and B's tokens are never
+//! taken for A's. Every operation tried is recorded, and the test ends by comparing the record
+//! with the operations the server describes (its descriptor set and `/openapi.json`): an
+//! operation added without a case here fails it.
+
+use std::collections::BTreeSet;
+
+use prost_reflect::DescriptorPool;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use sigil::transport::grpc::pb;
+use tonic::{Code, Request, Status, metadata::MetadataValue};
+
+use crate::{
+    environment_admin::{create_environment, spawn_administered_app},
+    helpers::{Bearer, CLIENT_ID, SECRET, TestApp, assert_error},
+    http::{Api, ok},
+};
+
+const PASSWORD: &str = "correct horse battery";
+/// B's vendor host; A is the default environment, which requests naming no host reach.
+const HOST_B: &str = "b.sigil.test";
+/// A's identifiers, distinctive enough that finding one in any answer to B is a leak.
+const A_TENANT: &str = "alpha-tenant";
+const A_USER: &str = "ann@alpha.test";
+const A_INVITEE: &str = "bob@alpha.test";
+const A_MARK: &str = "alpha-mark";
+
+/// Operations that are not about an environment's data: the administration of environments
+/// themselves (deployment-level), and the probes and the API document.
+const NOT_ENVIRONMENT_DATA: &[&str] = &[
+    "EnvironmentAdminService/*",
+    "GET /healthz",
+    "GET /livez",
+    "GET /readyz",
+    "GET /openapi.json",
+];
+
+/// A request to the public RPCs, for B by its vendor host.
+fn in_b<T>(message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("frontegg-vendor-host", MetadataValue::from_static(HOST_B));
+    request
+}
+
+/// What A holds, as A sees it: every tenant and every user, in full.
+async fn a_state(app: &TestApp, a_token: &str) -> (String, String) {
+    let tenants = app
+        .tenants_with(Bearer::token(a_token))
+        .list_tenants(pb::ListTenantsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let users = app
+        .users_with(Bearer::token(a_token))
+        .list_users(pb::ListUsersRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    (format!("{:?}", tenants.items), format!("{:?}", users.items))
+}
+
+/// Whether `text` shows anything of A's.
+fn leaks(text: &str, a_ids: &[&str]) -> bool {
+    [A_TENANT, A_USER, A_INVITEE, A_MARK]
+        .iter()
+        .chain(a_ids)
+        .any(|mark| text.contains(mark))
+}
+
+#[track_caller]
+fn refused(result: Result<impl std::fmt::Debug, Status>, code: Code) {
+    match result {
+        Ok(answer) => panic!("expected {code:?}, got {answer:?}"),
+        Err(status) => assert_eq!(status.code(), code, "{status:?}"),
+    }
+}
+
+/// Asserts one of `statuses` and returns the body.
+async fn answered(response: Response, statuses: &[StatusCode]) -> String {
+    let status = response.status();
+    let url = response.url().clone();
+    let body = response.text().await.unwrap();
+    assert!(statuses.contains(&status), "{url}: got {status}: {body}");
+    body
+}
+
+struct Rest<'a> {
+    app: &'a TestApp,
+    covered: &'a mut BTreeSet<String>,
+}
+
+impl Rest<'_> {
+    /// A request to `path` (a template with its parameters filled in), recorded under `template`.
+    fn call(&mut self, method: Method, template: &str, path: &str) -> RequestBuilder {
+        self.covered.insert(format!("{method} {template}"));
+        Api::anonymous(self.app).request(method, path)
+    }
+}
+
+#[tokio::test]
+async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
+    let app = spawn_administered_app().await;
+    let (b, b_secret) = create_environment(&app, "B", HOST_B).await;
+    let a_token = app.env_token().await;
+    let b_token = app
+        .auth_client()
+        .authenticate_vendor(pb::AuthenticateVendorRequest {
+            client_id: b.client_id.clone(),
+            secret: b_secret.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+
+    // A: a tenant with metadata, a member with a password and metadata, an invited member, and a
+    // signed-in session.
+    let (mut a_tenants, mut a_users) = (
+        app.tenants_with(Bearer::token(&a_token)),
+        app.users_with(Bearer::token(&a_token)),
+    );
+    a_tenants
+        .create_tenant(pb::CreateTenantRequest {
+            tenant_id: A_TENANT.into(),
+            name: "Alpha".into(),
+            metadata: json!({"plan": A_MARK}).to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let ann = a_users
+        .create_user(pb::CreateUserRequest {
+            tenant_id: A_TENANT.into(),
+            email: A_USER.into(),
+            name: "Ann".into(),
+            password: Some(PASSWORD.into()),
+            metadata: json!({"note": A_MARK}).to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap();
+    let bob = a_users
+        .create_user(pb::CreateUserRequest {
+            tenant_id: A_TENANT.into(),
+            email: A_INVITEE.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap();
+    let activation = a_users
+        .generate_activation_token(pb::GenerateActivationTokenRequest {
+            user_id: bob.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let ann_session = app.login(A_USER, PASSWORD).await;
+    let a_ids = [ann.id.as_str(), bob.id.as_str()];
+
+    // B: its own tenant and signed-in user.
+    let (mut b_tenants, mut b_users) = (
+        app.tenants_with(Bearer::token(&b_token)),
+        app.users_with(Bearer::token(&b_token)),
+    );
+    b_tenants
+        .create_tenant(pb::CreateTenantRequest {
+            tenant_id: "beta".into(),
+            name: "Beta".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let zed = b_users
+        .create_user(pb::CreateUserRequest {
+            tenant_id: "beta".into(),
+            email: "zed@beta.test".into(),
+            password: Some(PASSWORD.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap();
+    let zed_session = app
+        .auth()
+        .login(in_b(pb::LoginRequest {
+            email: "zed@beta.test".into(),
+            password: PASSWORD.into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .authentication
+        .unwrap();
+
+    let before = a_state(&app, &a_token).await;
+    let mut covered = BTreeSet::new();
+    let mut rpc = |name: &str| {
+        covered.insert(name.to_owned());
+    };
+
+    // --- gRPC, as B ---
+    rpc("EnvironmentAuthService/AuthenticateVendor");
+    for (client_id, secret) in [(b.client_id.as_str(), SECRET), (CLIENT_ID, b_secret.as_str())] {
+        let status = app
+            .auth_client()
+            .authenticate_vendor(pb::AuthenticateVendorRequest {
+                client_id: client_id.into(),
+                secret: secret.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_error(&status, Code::Unauthenticated, "INVALID_CREDENTIALS");
+    }
+
+    rpc("TenantService/GetTenant");
+    refused(
+        b_tenants
+            .get_tenant(pb::GetTenantRequest {
+                tenant_id: A_TENANT.into(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("TenantService/ListTenants");
+    for request in [
+        pb::ListTenantsRequest::default(),
+        pb::ListTenantsRequest {
+            tenant_ids: vec![A_TENANT.into()],
+            ..Default::default()
+        },
+        pb::ListTenantsRequest {
+            filter: "alpha".into(),
+            ..Default::default()
+        },
+    ] {
+        let listed = b_tenants.list_tenants(request).await.unwrap().into_inner();
+        assert!(!leaks(&format!("{listed:?}"), &a_ids), "{listed:?}");
+    }
+    rpc("TenantService/UpdateTenant");
+    refused(
+        b_tenants
+            .update_tenant(pb::UpdateTenantRequest {
+                tenant_id: A_TENANT.into(),
+                name: Some("Taken".into()),
+                ..Default::default()
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("TenantService/DeleteTenant");
+    refused(
+        b_tenants
+            .delete_tenant(pb::DeleteTenantRequest {
+                tenant_id: A_TENANT.into(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("TenantService/AddTenantMetadata");
+    refused(
+        b_tenants
+            .add_tenant_metadata(pb::AddTenantMetadataRequest {
+                tenant_id: A_TENANT.into(),
+                metadata: json!({"plan": "taken"}).to_string(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("TenantService/DeleteTenantMetadata");
+    refused(
+        b_tenants
+            .delete_tenant_metadata(pb::DeleteTenantMetadataRequest {
+                tenant_id: A_TENANT.into(),
+                key: "plan".into(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("TenantService/CreateTenant");
+    // A's tenant is no parent of B's.
+    let status = b_tenants
+        .create_tenant(pb::CreateTenantRequest {
+            tenant_id: "beta-child".into(),
+            name: "Child".into(),
+            parent_tenant_id: A_TENANT.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+
+    rpc("UserService/GetUser");
+    for id in a_ids {
+        refused(
+            b_users.get_user(pb::GetUserRequest { user_id: id.into() }).await,
+            Code::NotFound,
+        );
+    }
+    rpc("UserService/GetUserByEmail");
+    refused(
+        b_users
+            .get_user_by_email(pb::GetUserByEmailRequest { email: A_USER.into() })
+            .await,
+        Code::NotFound,
+    );
+    rpc("UserService/ListUsers");
+    for request in [
+        pb::ListUsersRequest::default(),
+        pb::ListUsersRequest {
+            email: A_USER.into(),
+            ..Default::default()
+        },
+        pb::ListUsersRequest {
+            ids: a_ids.iter().map(|id| (*id).to_owned()).collect(),
+            ..Default::default()
+        },
+    ] {
+        let listed = b_users.list_users(request).await.unwrap().into_inner();
+        assert!(!leaks(&format!("{listed:?}"), &a_ids), "{listed:?}");
+    }
+    match b_users
+        .list_users(pb::ListUsersRequest {
+            tenant_id: A_TENANT.into(),
+            ..Default::default()
+        })
+        .await
+    {
+        Ok(listed) => assert!(listed.get_ref().items.is_empty(), "{listed:?}"),
+        Err(status) => assert_eq!(status.code(), Code::NotFound, "{status:?}"),
+    }
+    rpc("UserService/SearchUsers");
+    let found = b_users
+        .search_users(pb::SearchUsersRequest {
+            contains: vec!["alpha".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(found.items.is_empty(), "{found:?}");
+    rpc("UserService/UpdateUser");
+    refused(
+        b_users
+            .update_user(pb::UpdateUserRequest {
+                user_id: ann.id.clone(),
+                name: Some("Taken".into()),
+                ..Default::default()
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("UserService/DeleteUser");
+    refused(
+        b_users
+            .delete_user(pb::DeleteUserRequest {
+                user_id: ann.id.clone(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("UserService/AddUserToTenant");
+    for (user_id, tenant_id) in [(ann.id.as_str(), "beta"), (zed.id.as_str(), A_TENANT)] {
+        refused(
+            b_users
+                .add_user_to_tenant(pb::AddUserToTenantRequest {
+                    user_id: user_id.into(),
+                    tenant_id: tenant_id.into(),
+                })
+                .await,
+            Code::NotFound,
+        );
+    }
+    rpc("UserService/RemoveUserFromTenant");
+    refused(
+        b_users
+            .remove_user_from_tenant(pb::RemoveUserFromTenantRequest {
+                user_id: ann.id.clone(),
+                tenant_id: A_TENANT.into(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("UserService/LockUser");
+    refused(
+        b_users
+            .lock_user(pb::LockUserRequest {
+                user_id: ann.id.clone(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("UserService/UnlockUser");
+    refused(
+        b_users
+            .unlock_user(pb::UnlockUserRequest {
+                user_id: ann.id.clone(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("UserService/VerifyUser");
+    refused(
+        b_users
+            .verify_user(pb::VerifyUserRequest {
+                user_id: bob.id.clone(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("UserService/GenerateActivationToken");
+    refused(
+        b_users
+            .generate_activation_token(pb::GenerateActivationTokenRequest {
+                user_id: bob.id.clone(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("UserService/CreateUser");
+    refused(
+        b_users
+            .create_user(pb::CreateUserRequest {
+                tenant_id: A_TENANT.into(),
+                email: "new@beta.test".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::NotFound,
+    );
+
+    rpc("AuthService/Login");
+    let status = app
+        .auth()
+        .login(in_b(pb::LoginRequest {
+            email: A_USER.into(),
+            password: PASSWORD.into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::Unauthenticated, "INVALID_CREDENTIALS");
+    rpc("AuthService/RefreshToken");
+    refused(
+        app.auth()
+            .refresh_token(in_b(pb::RefreshTokenRequest {
+                refresh_token: ann_session.refresh_token.clone(),
+            }))
+            .await,
+        Code::Unauthenticated,
+    );
+    rpc("AuthService/Logout");
+    // Whatever it answers, A's session must survive it (checked at the end).
+    let _ = app
+        .auth()
+        .logout(in_b(pb::LogoutRequest {
+            refresh_token: ann_session.refresh_token.clone(),
+        }))
+        .await;
+
+    rpc("TokenService/ValidateToken");
+    refused(
+        app.tokens()
+            .validate_token(in_b(pb::ValidateTokenRequest {
+                access_token: ann_session.access_token.clone(),
+            }))
+            .await,
+        Code::Unauthenticated,
+    );
+    // And B's tokens are not A's.
+    refused(
+        app.validate(&zed_session.access_token).await,
+        Code::Unauthenticated,
+    );
+    app.tokens()
+        .validate_token(in_b(pb::ValidateTokenRequest {
+            access_token: zed_session.access_token.clone(),
+        }))
+        .await
+        .expect("B's token is B's");
+    // A user's access token is no environment token, of A or of B.
+    refused(
+        app.tenants_with(Bearer::token(&zed_session.access_token))
+            .list_tenants(pb::ListTenantsRequest::default())
+            .await,
+        Code::Unauthenticated,
+    );
+    rpc("TokenService/GetJwks");
+    let kids = |keys: Vec<pb::Jwk>| keys.into_iter().map(|k| k.kid).collect::<BTreeSet<_>>();
+    let a_keys = kids(
+        app.tokens()
+            .get_jwks(pb::GetJwksRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .keys,
+    );
+    let b_keys = kids(
+        app.tokens()
+            .get_jwks(in_b(pb::GetJwksRequest {}))
+            .await
+            .unwrap()
+            .into_inner()
+            .keys,
+    );
+    assert!(
+        !b_keys.is_empty() && a_keys.is_disjoint(&b_keys),
+        "{a_keys:?} {b_keys:?}"
+    );
+
+    rpc("ActivationService/GetActivationStrategy");
+    let status = app
+        .activation()
+        .get_activation_strategy(in_b(pb::GetActivationStrategyRequest {
+            user_id: bob.id.clone(),
+            token: activation.token.clone(),
+        }))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(status.code(), Code::NotFound | Code::InvalidArgument),
+        "{status:?}"
+    );
+    rpc("ActivationService/ActivateUser");
+    let status = app
+        .activation()
+        .activate_user(in_b(pb::ActivateUserRequest {
+            user_id: bob.id.clone(),
+            token: activation.token.clone(),
+            password: Some(PASSWORD.into()),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(status.code(), Code::NotFound | Code::InvalidArgument),
+        "{status:?}"
+    );
+    rpc("ActivationService/ActivateUserWithCode");
+    let status = app
+        .activation()
+        .activate_user_with_code(in_b(pb::ActivateUserWithCodeRequest {
+            user_id: bob.id.clone(),
+            code: activation.code.clone(),
+            password: Some(PASSWORD.into()),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(status.code(), Code::NotFound | Code::InvalidArgument),
+        "{status:?}"
+    );
+    rpc("ActivationService/ResetActivationToken");
+    let mails = app.mailer.sent().len();
+    let _ = app
+        .activation_with(Bearer::token(&b_token))
+        .reset_activation_token(pb::ResetActivationTokenRequest {
+            email: A_INVITEE.into(),
+            email_metadata: None,
+        })
+        .await;
+    assert_eq!(app.mailer.sent().len(), mails, "no mail goes to A's user");
+
+    // --- REST, as B ---
+    let mut rest = Rest {
+        app: &app,
+        covered: &mut covered,
+    };
+    let host = "frontegg-vendor-host";
+    let b_auth = format!("Bearer {b_token}");
+
+    let jwks: Value = rest
+        .call(Method::GET, "/.well-known/jwks.json", "/.well-known/jwks.json")
+        .header(host, HOST_B)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rest_kids: BTreeSet<String> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(rest_kids, b_keys);
+    let config_path = "/identity/resources/configurations/v1";
+    let b_config = ok(
+        rest.call(Method::GET, config_path, config_path)
+            .header("authorization", &b_auth)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let a_config = ok(Api::bearer(&app, &a_token).get(config_path).await, StatusCode::OK).await;
+    assert_ne!(b_config["publicKey"], a_config["publicKey"]);
+
+    for body in [
+        json!({"clientId": b.client_id, "secret": SECRET}),
+        json!({"clientId": CLIENT_ID, "secret": b_secret}),
+    ] {
+        let response = rest
+            .call(Method::POST, "/auth/vendor", "/auth/vendor")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        answered(response, &[StatusCode::UNAUTHORIZED]).await;
+    }
+    let login = "/identity/resources/auth/v1/user";
+    let response = rest
+        .call(Method::POST, login, login)
+        .header(host, HOST_B)
+        .json(&json!({"email": A_USER, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    answered(response, &[StatusCode::UNAUTHORIZED]).await;
+    let refresh = "/identity/resources/auth/v1/user/token/refresh";
+    let response = rest
+        .call(Method::POST, refresh, refresh)
+        .header(host, HOST_B)
+        .json(&json!({"refreshToken": ann_session.refresh_token}))
+        .send()
+        .await
+        .unwrap();
+    answered(response, &[StatusCode::UNAUTHORIZED]).await;
+    let logout = "/identity/resources/auth/v1/logout";
+    for request in [
+        rest.call(Method::POST, logout, logout)
+            .json(&json!({"refreshToken": ann_session.refresh_token})),
+        rest.call(Method::POST, logout, logout)
+            .bearer_auth(&ann_session.access_token),
+    ] {
+        let response = request.header(host, HOST_B).send().await.unwrap();
+        assert!(!response.status().is_server_error(), "{response:?}");
+    }
+    let activate = "/identity/resources/users/v1/activate";
+    let response = rest
+        .call(Method::POST, activate, activate)
+        .header(host, HOST_B)
+        .json(&json!({"userId": bob.id, "token": activation.token, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    answered(response, &[StatusCode::NOT_FOUND, StatusCode::BAD_REQUEST]).await;
+    let with_code = "/identity/resources/users/v1/activate/code";
+    let response = rest
+        .call(Method::POST, with_code, with_code)
+        .header(host, HOST_B)
+        .json(&json!({"userId": bob.id, "token": activation.code, "code": activation.code, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    answered(response, &[StatusCode::NOT_FOUND, StatusCode::BAD_REQUEST]).await;
+    let strategy = "/identity/resources/users/v1/activate/strategy";
+    let response = rest
+        .call(
+            Method::GET,
+            strategy,
+            &format!("{strategy}?userId={}&token={}", bob.id, activation.token),
+        )
+        .header(host, HOST_B)
+        .send()
+        .await
+        .unwrap();
+    answered(response, &[StatusCode::NOT_FOUND, StatusCode::BAD_REQUEST]).await;
+    let reset = "/identity/resources/users/v1/activate/reset";
+    let response = rest
+        .call(Method::POST, reset, reset)
+        .header("authorization", &b_auth)
+        .json(&json!({"email": A_INVITEE, "emailMetadata": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(!response.status().is_server_error(), "{response:?}");
+    assert_eq!(app.mailer.sent().len(), mails, "no mail goes to A's user");
+
+    // Tenants.
+    let tenants_v1 = "/tenants/resources/tenants/v1";
+    let tenant_v1 = "/tenants/resources/tenants/v1/{tenantId}";
+    let tenant_v2 = "/tenants/resources/tenants/v2/{tenantId}";
+    let a_tenant_v1 = format!("{tenants_v1}/{A_TENANT}");
+    let a_tenant_v2 = format!("/tenants/resources/tenants/v2/{A_TENANT}");
+    for (method, template, path) in [
+        (Method::GET, tenants_v1, tenants_v1.to_owned()),
+        (
+            Method::GET,
+            "/tenants/resources/tenants/v2",
+            "/tenants/resources/tenants/v2".to_owned(),
+        ),
+        (
+            Method::GET,
+            "/tenants/resources/tenants/v2",
+            "/tenants/resources/tenants/v2?_filter=alpha".to_owned(),
+        ),
+    ] {
+        let response = rest
+            .call(method, template, &path)
+            .header("authorization", &b_auth)
+            .send()
+            .await
+            .unwrap();
+        let body = answered(response, &[StatusCode::OK]).await;
+        assert!(!leaks(&body, &a_ids), "{path}: {body}");
+    }
+    for (method, template, path, body) in [
+        (Method::GET, tenant_v1, a_tenant_v1.clone(), None),
+        (Method::GET, tenant_v2, a_tenant_v2.clone(), None),
+        (
+            Method::PUT,
+            tenant_v1,
+            a_tenant_v1.clone(),
+            Some(json!({"name": "Taken"})),
+        ),
+        (
+            Method::PUT,
+            tenant_v2,
+            a_tenant_v2.clone(),
+            Some(json!({"name": "Taken"})),
+        ),
+        (Method::DELETE, tenant_v1, a_tenant_v1.clone(), None),
+        (
+            Method::POST,
+            "/tenants/resources/tenants/v1/{tenantId}/metadata",
+            format!("{a_tenant_v1}/metadata"),
+            Some(json!({"metadata": {"plan": "taken"}})),
+        ),
+        (
+            Method::DELETE,
+            "/tenants/resources/tenants/v1/{tenantId}/metadata/{key}",
+            format!("{a_tenant_v1}/metadata/plan"),
+            None,
+        ),
+    ] {
+        let mut request = rest
+            .call(method, template, &path)
+            .header("authorization", &b_auth);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        answered(response, &[StatusCode::NOT_FOUND]).await;
+    }
+    let response = rest
+        .call(Method::POST, tenants_v1, tenants_v1)
+        .header("authorization", &b_auth)
+        .json(&json!({"tenantId": "beta-child", "name": "Child", "parentTenantId": A_TENANT}))
+        .send()
+        .await
+        .unwrap();
+    answered(response, &[StatusCode::BAD_REQUEST, StatusCode::NOT_FOUND]).await;
+
+    // Users.
+    let users_v1 = "/identity/resources/users/v1";
+    let user_v1 = "/identity/resources/users/v1/{userId}";
+    let ann_v1 = format!("{users_v1}/{}", ann.id);
+    for (template, path) in [
+        (
+            "/identity/resources/users/v3",
+            "/identity/resources/users/v3".to_owned(),
+        ),
+        (users_v1, users_v1.to_owned()),
+        (
+            "/identity/resources/users/v3",
+            format!("/identity/resources/users/v3?_email={A_USER}"),
+        ),
+        (
+            "/identity/resources/users/v3",
+            format!("/identity/resources/users/v3?ids={}", ann.id),
+        ),
+        (
+            "/identity/resources/users/v1/query/phrase",
+            "/identity/resources/users/v1/query/phrase?_phraseSearchContains=alpha".to_owned(),
+        ),
+    ] {
+        let response = rest
+            .call(Method::GET, template, &path)
+            .header("authorization", &b_auth)
+            .send()
+            .await
+            .unwrap();
+        let body = answered(response, &[StatusCode::OK]).await;
+        assert!(!leaks(&body, &a_ids), "{path}: {body}");
+    }
+    let response = rest
+        .call(
+            Method::GET,
+            "/identity/resources/users/v3",
+            "/identity/resources/users/v3",
+        )
+        .header("authorization", &b_auth)
+        .header("frontegg-tenant-id", A_TENANT)
+        .send()
+        .await
+        .unwrap();
+    let body = answered(response, &[StatusCode::OK, StatusCode::NOT_FOUND]).await;
+    assert!(!leaks(&body, &a_ids), "{body}");
+    let vendor_user = "/identity/resources/vendor-only/users/v1/{userId}";
+    for (method, template, path, body) in [
+        (Method::GET, user_v1, ann_v1.clone(), None),
+        (
+            Method::GET,
+            vendor_user,
+            format!("/identity/resources/vendor-only/users/v1/{}", ann.id),
+            None,
+        ),
+        (
+            Method::GET,
+            "/identity/resources/users/v1/email",
+            format!("/identity/resources/users/v1/email?email={A_USER}"),
+            None,
+        ),
+        (
+            Method::PUT,
+            user_v1,
+            ann_v1.clone(),
+            Some(json!({"name": "Taken"})),
+        ),
+        (Method::DELETE, user_v1, ann_v1.clone(), None),
+        (
+            Method::POST,
+            "/identity/resources/users/v1/{userId}/tenant",
+            format!("{ann_v1}/tenant"),
+            Some(json!({"tenantId": "beta"})),
+        ),
+        (
+            Method::POST,
+            "/identity/resources/users/v1/{userId}/tenant",
+            format!("{users_v1}/{}/tenant", zed.id),
+            Some(json!({"tenantId": A_TENANT})),
+        ),
+        (
+            Method::POST,
+            "/identity/resources/users/v1/{userId}/lock",
+            format!("{ann_v1}/lock"),
+            None,
+        ),
+        (
+            Method::POST,
+            "/identity/resources/users/v1/{userId}/unlock",
+            format!("{ann_v1}/unlock"),
+            None,
+        ),
+        (
+            Method::POST,
+            "/identity/resources/users/v1/{userId}/verify",
+            format!("{users_v1}/{}/verify", bob.id),
+            None,
+        ),
+        (
+            Method::POST,
+            "/identity/resources/users/v1/{userId}/links/generate-activation-token",
+            format!("{users_v1}/{}/links/generate-activation-token", bob.id),
+            None,
+        ),
+        (
+            Method::POST,
+            "/identity/resources/vendor-only/users/v1",
+            "/identity/resources/vendor-only/users/v1".to_owned(),
+            Some(json!({"tenantId": A_TENANT, "email": "new@beta.test"})),
+        ),
+    ] {
+        let mut request = rest
+            .call(method, template, &path)
+            .header("authorization", &b_auth)
+            .header("frontegg-tenant-id", A_TENANT);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        answered(response, &[StatusCode::NOT_FOUND]).await;
+    }
+    for template in [users_v1, "/identity/resources/users/v2"] {
+        let response = rest
+            .call(Method::POST, template, template)
+            .header("authorization", &b_auth)
+            .header("frontegg-tenant-id", A_TENANT)
+            .json(&json!({"email": "new@beta.test"}))
+            .send()
+            .await
+            .unwrap();
+        answered(response, &[StatusCode::NOT_FOUND]).await;
+    }
+    let response = rest
+        .call(Method::PUT, users_v1, users_v1)
+        .header("authorization", &b_auth)
+        .header("frontegg-tenant-id", A_TENANT)
+        .header("frontegg-user-id", &ann.id)
+        .json(&json!({"name": "Taken"}))
+        .send()
+        .await
+        .unwrap();
+    answered(response, &[StatusCode::NOT_FOUND]).await;
+
+    // The signed-in user's own routes: A's token in B, and B's token in A.
+    let me_routes = [
+        (Method::GET, "/identity/resources/users/v2/me"),
+        (Method::GET, "/identity/resources/users/v3/me"),
+        (Method::PUT, "/identity/resources/users/v2/me"),
+        (Method::GET, "/identity/resources/users/v1/me/tenants"),
+        (Method::GET, "/identity/resources/users/v2/me/tenants"),
+        (Method::GET, "/identity/resources/users/v3/me/tenants"),
+    ];
+    for (method, path) in me_routes {
+        for (token, vendor_host) in [
+            (&ann_session.access_token, Some(HOST_B)),
+            (&zed_session.access_token, None),
+        ] {
+            let mut request = rest
+                .call(method.clone(), path, path)
+                .bearer_auth(token)
+                .json(&json!({"name": "Taken"}));
+            if let Some(vendor_host) = vendor_host {
+                request = request.header(host, vendor_host);
+            }
+            let response = request.send().await.unwrap();
+            answered(response, &[StatusCode::UNAUTHORIZED]).await;
+        }
+    }
+
+    // B's own namespace holds the same names without touching A's.
+    b_tenants
+        .create_tenant(pb::CreateTenantRequest {
+            tenant_id: A_TENANT.into(),
+            name: "B's alpha".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    b_users
+        .create_user(pb::CreateUserRequest {
+            tenant_id: A_TENANT.into(),
+            email: A_USER.into(),
+            name: "Not Ann".into(),
+            password: Some("another password entirely".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    // --- A is as it was, and its sessions and tokens still work ---
+    assert_eq!(a_state(&app, &a_token).await, before, "A changed");
+    app.validate(&ann_session.access_token)
+        .await
+        .expect("A's session survived");
+    let refreshed = app
+        .auth()
+        .refresh_token(pb::RefreshTokenRequest {
+            refresh_token: ann_session.refresh_token.clone(),
+        })
+        .await
+        .expect("A's refresh token was neither used nor revoked from B");
+    assert!(refreshed.into_inner().authentication.is_some());
+    app.activation()
+        .activate_user(pb::ActivateUserRequest {
+            user_id: bob.id.clone(),
+            token: activation.token.clone(),
+            password: Some(PASSWORD.into()),
+            ..Default::default()
+        })
+        .await
+        .expect("A's activation token still works");
+    app.login(A_USER, PASSWORD).await;
+
+    // --- Every operation served was tried ---
+    let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).unwrap();
+    let mut served: BTreeSet<String> = pool
+        .services()
+        .filter(|service| service.package_name() == "identity.v1")
+        .flat_map(|service| {
+            service
+                .methods()
+                .map(|method| format!("{}/{}", service.name(), method.name()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let document = ok(Api::anonymous(&app).get("/openapi.json").await, StatusCode::OK).await;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if !["get", "put", "post", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            served.insert(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    served.retain(|operation| {
+        !NOT_ENVIRONMENT_DATA
+            .iter()
+            .any(|excluded| match excluded.strip_suffix('*') {
+                Some(prefix) => operation.starts_with(prefix),
+                None => operation == excluded,
+            })
+    });
+    for sample in [
+        "UserService/LockUser",
+        "POST /auth/vendor",
+        "GET /identity/resources/users/v3",
+    ] {
+        assert!(served.contains(sample), "{sample} is served: {served:?}");
+    }
+    let untried: Vec<_> = served.difference(&covered).collect();
+    assert!(
+        untried.is_empty(),
+        "operations served but not tried from another environment: {untried:?}"
+    );
+    let unknown: Vec<_> = covered.difference(&served).collect();
+    assert!(unknown.is_empty(), "tried but not served: {unknown:?}");
+}
