@@ -182,6 +182,11 @@ impl From<DbErr> for Error {
     }
 }
 
+/// A database error met through sqlx directly (outside sea-orm), as a domain error.
+pub(crate) fn sqlx_error(error: sea_orm::sqlx::Error) -> Error {
+    Error::internal(error)
+}
+
 /// The first row of a query, for use in place of sea-orm's `one()`, which binds its `LIMIT 1` as
 /// a parameter: SQLite compiles a statement whose LIMIT is a parameter again at every run, cached
 /// or not, while with the literal `LIMIT 1` used here the cached statement runs as it is.

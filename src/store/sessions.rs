@@ -132,40 +132,95 @@ pub async fn open(db: &impl ConnectionTrait, opening: Opening<'_>) -> Result<Opt
 /// [`open`] outside any transaction, in one round trip: PostgreSQL's statement is atomic on its
 /// own; on SQLite the call carries its own BEGIN IMMEDIATE and COMMIT, on one connection that is
 /// rolled back (or, failing that, closed) if any statement fails.
+///
+/// The work runs in a task of its own that finishes even when the caller goes away (a client
+/// that times out or resets its stream drops the caller's future): cancelled halfway, SQLite's
+/// statements would stop after BEGIN IMMEDIATE and the connection would go back to the pool
+/// inside the transaction, holding the database's write lock.
 pub async fn open_alone(db: &DatabaseConnection, opening: Opening<'_>) -> Result<Option<User>> {
-    if db.get_database_backend() != DbBackend::Sqlite {
-        return open(db, opening).await;
-    }
-    const SQL: &str = concat!("BEGIN IMMEDIATE;", sqlite_sign_in!(), "; COMMIT");
-    let mut connection = db
-        .get_sqlite_connection_pool()
-        .acquire()
+    let db = db.clone();
+    let owned = OwnedOpening::from(opening);
+    tokio::spawn(async move { owned.open_alone(&db).await })
         .await
-        .map_err(Error::internal)?;
-    let outcome = sqlx::query(SQL)
-        .bind(opening.now)
-        .bind(opening.user_id)
-        .bind(opening.session_id)
-        .bind(opening.user_agent)
-        .bind(opening.ip)
-        .bind(opening.expires_at)
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(opening.refresh_token_hash)
-        .bind(opening.scope.environment_id())
-        .fetch_all(&mut *connection)
-        .await;
-    match outcome {
-        Ok(rows) => rows
-            .into_iter()
-            .next()
-            .map(|row| opened_user(&QueryResult::from(row), DbBackend::Sqlite))
-            .transpose(),
-        Err(error) => {
-            // Never hand a connection back to the pool inside a transaction.
-            if sqlx::query("ROLLBACK").execute(&mut *connection).await.is_err() {
-                connection.close_on_drop();
+        .map_err(Error::internal)?
+}
+
+/// An [`Opening`] that owns its values, to be moved into a task.
+struct OwnedOpening {
+    scope: Scope,
+    user_id: String,
+    session_id: String,
+    user_agent: Option<String>,
+    ip: Option<String>,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    refresh_token_hash: String,
+}
+
+impl From<Opening<'_>> for OwnedOpening {
+    fn from(opening: Opening<'_>) -> Self {
+        Self {
+            scope: opening.scope.clone(),
+            user_id: opening.user_id.to_owned(),
+            session_id: opening.session_id.to_owned(),
+            user_agent: opening.user_agent,
+            ip: opening.ip,
+            now: opening.now,
+            expires_at: opening.expires_at,
+            refresh_token_hash: opening.refresh_token_hash,
+        }
+    }
+}
+
+impl OwnedOpening {
+    fn borrowed(&self) -> Opening<'_> {
+        Opening {
+            scope: &self.scope,
+            user_id: &self.user_id,
+            session_id: &self.session_id,
+            user_agent: self.user_agent.clone(),
+            ip: self.ip.clone(),
+            now: self.now,
+            expires_at: self.expires_at,
+            refresh_token_hash: self.refresh_token_hash.clone(),
+        }
+    }
+
+    async fn open_alone(self, db: &DatabaseConnection) -> Result<Option<User>> {
+        if db.get_database_backend() != DbBackend::Sqlite {
+            return open(db, self.borrowed()).await;
+        }
+        const SQL: &str = concat!("BEGIN IMMEDIATE;", sqlite_sign_in!(), "; COMMIT");
+        let mut connection = db
+            .get_sqlite_connection_pool()
+            .acquire()
+            .await
+            .map_err(super::sqlx_error)?;
+        let outcome = sqlx::query(SQL)
+            .bind(self.now)
+            .bind(&self.user_id)
+            .bind(&self.session_id)
+            .bind(self.user_agent)
+            .bind(self.ip)
+            .bind(self.expires_at)
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(self.refresh_token_hash)
+            .bind(self.scope.environment_id())
+            .fetch_all(&mut *connection)
+            .await;
+        match outcome {
+            Ok(rows) => rows
+                .into_iter()
+                .next()
+                .map(|row| opened_user(&QueryResult::from(row), DbBackend::Sqlite))
+                .transpose(),
+            Err(error) => {
+                // Never hand a connection back to the pool inside a transaction.
+                if sqlx::query("ROLLBACK").execute(&mut *connection).await.is_err() {
+                    connection.close_on_drop();
+                }
+                Err(super::sqlx_error(error))
             }
-            Err(Error::internal(error))
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod activation;
 mod clients;
+mod contention;
 mod environment;
 mod health;
 mod helpers;
