@@ -48,7 +48,8 @@ pub enum Error {
         /// Human-readable explanation.
         message: String,
     },
-    /// The service is overloaded; the caller may retry later.
+    /// The service is overloaded, or the database too busy; the caller may retry shortly (see
+    /// [`Error::retry_after`]).
     #[error("{0}")]
     Unavailable(&'static str),
     /// A fault inside sigil; the caller sees only an opaque message.
@@ -234,11 +235,23 @@ impl Error {
         }
     }
 
+    /// How long the caller should wait before retrying, for errors that a retry may cure.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER),
+            _ => None,
+        }
+    }
+
     /// Wraps a fault inside sigil.
     pub fn internal(error: impl Into<anyhow::Error>) -> Self {
         Error::Internal(error.into())
     }
 }
+
+/// What a caller is told to wait before retrying after UNAVAILABLE: a busy database or a full
+/// hashing queue clears within moments.
+pub const UNAVAILABLE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Results of domain and service operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

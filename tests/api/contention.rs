@@ -1,10 +1,13 @@
-//! Sign-ins under contention: callers that go away while their database work waits.
+//! Sign-ins under contention: callers that go away while their database work waits, and a
+//! database too busy to answer in time.
 
 use std::time::Duration;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, assert_error, spawn_app};
 use sea_orm::sqlx::{Connection, Executor, PgConnection, SqliteConnection};
 use sigil::transport::grpc::pb;
+use tonic::Code;
+use tonic_types::StatusExt;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -133,4 +136,126 @@ async fn sign_ins_cancelled_while_waiting_for_the_database_leave_no_transaction_
     // What the server wrote is in the database for every connection to see.
     assert!(app.count("sessions", "1=1").await >= 8);
     assert_eq!(app.count("tenants", "tenant_id = 'beta'").await, 1);
+}
+
+/// What a database error becomes in the domain, and whether a caller may retry it.
+fn mapped(error: sea_orm::DbErr) -> sigil::domain::Error {
+    sigil::domain::Error::from(error)
+}
+
+#[track_caller]
+fn assert_retryable(error: sigil::domain::Error) {
+    assert_eq!(error.class(), sigil::domain::ErrorClass::Unavailable, "{error:?}");
+    assert_eq!(error.reason(), "UNAVAILABLE");
+    assert!(error.retry_after().is_some());
+}
+
+#[tokio::test]
+async fn retryable_database_errors_are_unavailable_and_others_internal() {
+    use sea_orm::{ConnectOptions, ConnectionTrait, Database, TransactionTrait};
+    let app = spawn_app().await;
+
+    // No pooled connection free in time.
+    let mut options = ConnectOptions::new(app.database.url.clone());
+    options
+        .max_connections(1)
+        .acquire_timeout(Duration::from_millis(200))
+        .sqlx_logging(false);
+    let pool = Database::connect(options).await.unwrap();
+    let held = pool.begin().await.unwrap();
+    assert_retryable(mapped(pool.execute_unprepared("SELECT 1").await.unwrap_err()));
+    held.rollback().await.unwrap();
+
+    // A mistake is not retryable.
+    let error = mapped(pool.execute_unprepared("SELEC 1").await.unwrap_err());
+    assert_eq!(error.class(), sigil::domain::ErrorClass::Internal);
+    assert!(error.retry_after().is_none());
+
+    if on_postgres(&app) {
+        // A serialization failure: a repeatable-read transaction updates a row that changed
+        // after its snapshot.
+        pool.execute_unprepared("CREATE TABLE scratch (id INT PRIMARY KEY, n INT NOT NULL)")
+            .await
+            .unwrap();
+        pool.execute_unprepared("INSERT INTO scratch VALUES (1, 0)")
+            .await
+            .unwrap();
+        let other = Database::connect(app.database.url.clone()).await.unwrap();
+        let txn = other
+            .begin_with_config(Some(sea_orm::IsolationLevel::RepeatableRead), None)
+            .await
+            .unwrap();
+        txn.execute_unprepared("SELECT n FROM scratch").await.unwrap();
+        pool.execute_unprepared("UPDATE scratch SET n = 1").await.unwrap();
+        let error = txn
+            .execute_unprepared("UPDATE scratch SET n = 2")
+            .await
+            .unwrap_err();
+        assert_retryable(mapped(error));
+        txn.rollback().await.unwrap();
+    } else {
+        // SQLITE_BUSY: the write lock is held elsewhere and this connection does not wait.
+        let blocker = Blocker::hold(&app).await;
+        let mut options = ConnectOptions::new(app.database.url.clone());
+        options
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|options| options.busy_timeout(Duration::ZERO));
+        let impatient = Database::connect(options).await.unwrap();
+        let error = impatient.execute_unprepared("BEGIN IMMEDIATE").await.unwrap_err();
+        assert_retryable(mapped(error));
+        blocker.release().await;
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_the_busy_database_cannot_serve_is_unavailable_with_a_retry_hint() {
+    let app = spawn_app().await;
+    // Documented for every kind of caller, so clients (and schemathesis) expect it.
+    let document: serde_json::Value = reqwest::get(format!("http://{}/openapi.json", app.http_addr))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (path, method) in [
+        ("/identity/resources/auth/v1/user", "post"),
+        ("/tenants/resources/tenants/v1", "get"),
+        ("/identity/resources/users/v2/me", "get"),
+    ] {
+        let responses = &document["paths"][path][method]["responses"];
+        assert!(responses.get("503").is_some(), "{method} {path}: {responses}");
+    }
+    if on_postgres(&app) {
+        // PostgreSQL waits for locks without a timeout; its retryable errors are covered above.
+        return;
+    }
+    app.active_user("ann@example.com", PASSWORD).await;
+    let blocker = Blocker::hold(&app).await;
+    // Both wait out SQLite's busy timeout (5 s), together.
+    let rest = async {
+        reqwest::Client::new()
+            .post(format!(
+                "http://{}/identity/resources/auth/v1/user",
+                app.http_addr
+            ))
+            .json(&serde_json::json!({"email": "ann@example.com", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+    };
+    let (response, grpc) = tokio::join!(rest, login(&app, "ann@example.com"));
+    blocker.release().await;
+
+    assert_eq!(response.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["errorCode"], "UNAVAILABLE");
+
+    let status = grpc.unwrap_err();
+    assert_error(&status, Code::Unavailable, "UNAVAILABLE");
+    let retry = status.get_details_retry_info().expect("RetryInfo detail");
+    assert_eq!(retry.retry_delay, Some(Duration::from_secs(1)));
+
+    // The lock released, sign-ins work again.
+    login(&app, "ann@example.com").await.unwrap();
 }

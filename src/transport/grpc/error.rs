@@ -36,6 +36,9 @@ impl From<Error> for Status {
             metadata.insert("field".to_owned(), (*field).to_owned());
         }
         details.set_error_info(error.reason(), ERROR_DOMAIN, metadata);
+        if let Some(retry_after) = error.retry_after() {
+            details.set_retry_info(Some(retry_after));
+        }
         for violation in error.violations() {
             details.add_bad_request_violation(violation.field, violation.description);
         }
