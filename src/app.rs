@@ -199,6 +199,9 @@ impl Application {
                 app_url: config.app_url(),
                 environment_token_ttl: config.environment_token_ttl,
                 key_rotation: config.key_rotation.period(),
+                sign_in_limit_per_account: config.sign_in_limit_per_account,
+                sign_in_limit_per_address: config.sign_in_limit_per_address,
+                trusted_proxies: crate::domain::session::TrustedProxies(config.trusted_proxies.clone()),
             }),
             metrics: metrics.clone(),
         };

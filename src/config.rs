@@ -5,7 +5,10 @@ use std::{net::SocketAddr, time::Duration};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use url::Url;
 
-use crate::domain::secret::Secret;
+use crate::{
+    domain::{secret::Secret, session::parse_proxy_network},
+    service::limits::RateLimit,
+};
 
 /// sigil: a self-hosted identity service implementing the Frontegg Identity API over gRPC.
 #[derive(Debug, Parser)]
@@ -184,6 +187,29 @@ pub struct Config {
     /// such as `https://app.example.com`. Unset: no cross-origin browser access.
     #[arg(long, env = "SIGIL_CORS_ORIGINS", value_delimiter = ',', global = true)]
     pub cors_origins: Vec<String>,
+    /// Password sign-in attempts allowed per account (environment and email), as `count/period`
+    /// (such as `10/1m`: a burst of 10, then one every 6 s), or `off`. Counted alike whether or
+    /// not the account exists; past it, 429 (REST) or RESOURCE_EXHAUSTED (gRPC).
+    #[arg(
+        long,
+        env = "SIGIL_SIGN_IN_LIMIT_PER_ACCOUNT",
+        default_value = "10/1m",
+        global = true
+    )]
+    pub sign_in_limit_per_account: RateLimit,
+    /// Password sign-in attempts allowed per client address (IPv6: per /64), as `count/period`,
+    /// or `off`. Behind a proxy, set SIGIL_TRUSTED_PROXIES, or every client shares its address.
+    #[arg(
+        long,
+        env = "SIGIL_SIGN_IN_LIMIT_PER_ADDRESS",
+        default_value = "300/1m",
+        global = true
+    )]
+    pub sign_in_limit_per_address: RateLimit,
+    /// Proxies (CIDR networks or addresses, comma-separated) whose `X-Forwarded-For` names the
+    /// client's address. Unset: the client's address is always the connection's peer.
+    #[arg(long, env = "SIGIL_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy_network, global = true)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Largest request body the REST gateway reads, in bytes; larger ones get 413.
     #[arg(long, env = "SIGIL_HTTP_BODY_LIMIT", default_value_t = 64 * 1024, global = true)]
     pub http_body_limit: usize,
@@ -307,6 +333,9 @@ mod tests {
         assert_eq!(config.key_rotation, KeyRotation::Off);
         assert_eq!(config.revocation_max_staleness, Duration::from_secs(30));
         assert_eq!(config.metrics_addr, None);
+        assert_eq!(config.sign_in_limit_per_account.to_string(), "10/1m");
+        assert_eq!(config.sign_in_limit_per_address.to_string(), "300/1m");
+        assert!(config.trusted_proxies.is_empty());
         assert_eq!(config.app_url().as_str(), "http://localhost:8080/");
         assert_eq!(config.issuer(), "http://localhost:8080");
     }
@@ -369,6 +398,22 @@ mod tests {
         let config = Cli::parse_from(["sigil", "--metrics-addr", "127.0.0.1:9090"]).config;
         assert_eq!(config.metrics_addr, Some("127.0.0.1:9090".parse().unwrap()));
         assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn limits_and_trusted_proxies_parse() {
+        let config = Cli::parse_from([
+            "sigil",
+            "--sign-in-limit-per-account",
+            "off",
+            "--trusted-proxies",
+            "10.0.0.0/8, 192.0.2.1",
+        ])
+        .config;
+        assert_eq!(config.sign_in_limit_per_account, RateLimit::Off);
+        assert_eq!(config.trusted_proxies.len(), 2);
+        assert!(Cli::try_parse_from(["sigil", "--trusted-proxies", "nope"]).is_err());
+        assert!(Cli::try_parse_from(["sigil", "--sign-in-limit-per-address", "5"]).is_err());
     }
 
     #[test]

@@ -52,6 +52,16 @@ pub enum Error {
     /// [`Error::retry_after`]).
     #[error("{0}")]
     Unavailable(&'static str),
+    /// The caller made too many attempts of something limited; it may retry after `retry_after`.
+    #[error("{message}")]
+    ResourceExhausted {
+        /// Stable UPPER_SNAKE reason.
+        reason: &'static str,
+        /// Human-readable explanation.
+        message: &'static str,
+        /// How long until an attempt may succeed.
+        retry_after: std::time::Duration,
+    },
     /// A fault inside sigil; the caller sees only an opaque message.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -165,6 +175,8 @@ pub enum ErrorClass {
     FailedPrecondition,
     /// gRPC UNAVAILABLE, HTTP 503.
     Unavailable,
+    /// gRPC RESOURCE_EXHAUSTED, HTTP 429.
+    ResourceExhausted,
     /// gRPC INTERNAL, HTTP 500.
     Internal,
 }
@@ -179,6 +191,7 @@ impl ErrorClass {
             ErrorClass::NotFound => 404,
             ErrorClass::AlreadyExists => 409,
             ErrorClass::Unavailable => 503,
+            ErrorClass::ResourceExhausted => 429,
             ErrorClass::Internal => 500,
         }
     }
@@ -200,6 +213,7 @@ impl Error {
             Error::PermissionDenied { .. } => ErrorClass::PermissionDenied,
             Error::FailedPrecondition { .. } => ErrorClass::FailedPrecondition,
             Error::Unavailable(_) => ErrorClass::Unavailable,
+            Error::ResourceExhausted { .. } => ErrorClass::ResourceExhausted,
             Error::Internal(_) => ErrorClass::Internal,
         }
     }
@@ -222,6 +236,7 @@ impl Error {
             .into(),
             Error::FailedPrecondition { reason, .. } => (*reason).into(),
             Error::Unavailable(_) => "UNAVAILABLE".into(),
+            Error::ResourceExhausted { reason, .. } => (*reason).into(),
             Error::Internal(_) => "INTERNAL".into(),
         }
     }
@@ -239,6 +254,7 @@ impl Error {
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
             Error::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER),
+            Error::ResourceExhausted { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }

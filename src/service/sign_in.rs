@@ -3,7 +3,9 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{DatabaseTransaction, DbBackend};
 
-use super::{Deps, tokens::Tokens};
+use std::sync::Arc;
+
+use super::{Deps, limits::SignInLimits, tokens::Tokens};
 use crate::telemetry::metrics::TokenKind;
 use crate::{
     domain::{
@@ -30,15 +32,23 @@ const MAX_PASSWORD_BYTES: usize = 4096;
 pub struct SignIn {
     deps: Deps,
     tokens: Tokens,
+    limits: Arc<SignInLimits>,
 }
 
 impl SignIn {
     pub(super) fn new(deps: Deps, tokens: Tokens) -> Self {
-        Self { deps, tokens }
+        let limits = Arc::new(SignInLimits::new(
+            deps.settings.sign_in_limit_per_account,
+            deps.settings.sign_in_limit_per_address,
+            deps.clock.clone(),
+        ));
+        Self { deps, tokens, limits }
     }
 
     /// Signs a user in with email and password. An unknown email, a user without a password and
-    /// a wrong password fail alike and take the same time (a hash is always checked).
+    /// a wrong password fail alike and take the same time (a hash is always checked). Attempts
+    /// are limited per account and per client address before any hashing, alike whether or not
+    /// the account exists.
     pub async fn login(
         &self,
         scope: &Scope,
@@ -46,6 +56,7 @@ impl SignIn {
         password: &str,
         client: ClientInfo,
     ) -> Result<Authentication> {
+        let client = client.behind(&self.deps.settings.trusted_proxies);
         let result = self.check_login(scope, email, password, client).await;
         let outcome = match &result {
             Ok(_) => "success".into(),
@@ -64,6 +75,8 @@ impl SignIn {
     ) -> Result<Authentication> {
         let invalid = || Error::Unauthenticated(AuthFailure::InvalidCredentials);
         let email = Email::parse("email", email)?;
+        self.limits
+            .attempt(scope.environment_id(), email.as_str(), client.address())?;
         if password.len() > MAX_PASSWORD_BYTES {
             return Err(invalid());
         }
@@ -97,6 +110,7 @@ impl SignIn {
         client: ClientInfo,
         now: DateTime<Utc>,
     ) -> Result<Authentication> {
+        let client = client.behind(&self.deps.settings.trusted_proxies);
         let session_id = uuid::Uuid::new_v4().to_string();
         let refresh_token = secret::random_token();
         let opening = Opening {

@@ -14,6 +14,7 @@ mod keys;
 mod lifecycle;
 mod metrics;
 mod process;
+mod rate_limits;
 mod redaction;
 mod reflection;
 mod replicas;

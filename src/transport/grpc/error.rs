@@ -24,6 +24,7 @@ fn code(class: ErrorClass) -> Code {
         ErrorClass::PermissionDenied => Code::PermissionDenied,
         ErrorClass::FailedPrecondition => Code::FailedPrecondition,
         ErrorClass::Unavailable => Code::Unavailable,
+        ErrorClass::ResourceExhausted => Code::ResourceExhausted,
         ErrorClass::Internal => Code::Internal,
     }
 }

@@ -103,6 +103,18 @@ impl IntoResponses for PublicCaller {
     }
 }
 
+/// Routes that check a password, in front of which sign-in attempts are limited.
+pub struct LimitedAttempts;
+
+impl IntoResponses for LimitedAttempts {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        shared(&[(
+            429,
+            "Too many sign-in attempts for this account or from this address; retry after the seconds of the Retry-After header",
+        )])
+    }
+}
+
 /// Routes that read a JSON body.
 pub struct JsonBodyErrors;
 

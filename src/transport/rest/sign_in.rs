@@ -15,7 +15,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     Gateway,
-    error::{ApiError, EnvironmentCaller, ErrorBody, JsonBody, JsonBodyErrors, PublicCaller, QueryParams},
+    error::{
+        ApiError, EnvironmentCaller, ErrorBody, JsonBody, JsonBodyErrors, LimitedAttempts, PublicCaller,
+        QueryParams,
+    },
 };
 use crate::{
     domain::{
@@ -261,7 +264,7 @@ pub struct PasswordLogin {
     params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
     request_body = PasswordLogin,
     responses(
-        PublicCaller, JsonBodyErrors,
+        PublicCaller, JsonBodyErrors, LimitedAttempts,
         (status = 200, description = "Signed in; the refresh token is also set as a cookie", body = AuthenticationResponse),
         (status = 400, description = "A field is missing, invalid or not supported", body = ErrorBody),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
