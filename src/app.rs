@@ -341,6 +341,7 @@ impl Application {
                 cookie_secure: self.config.cookie_secure,
                 body_limit: self.config.http_body_limit,
                 cors_origins: self.config.cors_origins()?,
+                public_origin: self.config.public_origin(),
                 metrics: self.metrics.clone(),
                 serve_metrics: self.metrics_listener.is_none(),
             },

@@ -254,6 +254,16 @@ impl Config {
             .collect()
     }
 
+    /// The origin of the public URL (`https://auth.example.com`), whose pages may use the refresh
+    /// cookie like those of the CORS origins.
+    pub fn public_origin(&self) -> Option<http::HeaderValue> {
+        let origin = self.public_url.origin();
+        origin
+            .is_tuple()
+            .then(|| http::HeaderValue::from_str(&origin.ascii_serialization()).ok())
+            .flatten()
+    }
+
     /// The pool size to use.
     pub fn database_max_connections(&self) -> u32 {
         self.database_max_connections

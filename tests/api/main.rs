@@ -17,6 +17,7 @@ mod process;
 mod rate_limits;
 mod redaction;
 mod reflection;
+mod refresh;
 mod replicas;
 mod rest;
 mod rest_configurations;

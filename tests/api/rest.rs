@@ -10,6 +10,8 @@ use crate::helpers::{Bearer, CLIENT_ID, SECRET, TestApp, spawn_app};
 
 const PASSWORD: &str = "correct horse battery";
 const COOKIE: &str = "fe_refresh_testclient";
+/// The origin of the test server's public URL, whose pages may use the refresh cookie.
+const PUBLIC_ORIGIN: &str = "https://auth.sigil.test";
 
 fn url(app: &TestApp, path: &str) -> String {
     format!("http://{}{}", app.http_addr, path)
@@ -204,6 +206,7 @@ async fn refresh_reads_the_cookie_rotates_it_and_a_replay_revokes_the_session() 
             client()
                 .post(path)
                 .header(header::COOKIE, format!("{COOKIE}={cookie}"))
+                .header(header::ORIGIN, PUBLIC_ORIGIN)
                 .send()
                 .await
                 .unwrap()
@@ -256,6 +259,7 @@ async fn logout_ends_the_session_and_clears_the_cookie() {
     let logout = client()
         .post(url(&app, "/identity/resources/auth/v1/logout"))
         .header(header::COOKIE, format!("{COOKIE}={cookie}"))
+        .header(header::ORIGIN, PUBLIC_ORIGIN)
         .send()
         .await
         .unwrap();
