@@ -202,6 +202,8 @@ impl Application {
                 sign_in_limit_per_account: config.sign_in_limit_per_account,
                 sign_in_limit_per_address: config.sign_in_limit_per_address,
                 trusted_proxies: crate::domain::session::TrustedProxies(config.trusted_proxies.clone()),
+                refresh_grace: config.refresh_grace,
+                session_max_lifetime: config.session_max_lifetime,
             }),
             metrics: metrics.clone(),
         };

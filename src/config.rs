@@ -210,6 +210,15 @@ pub struct Config {
     /// client's address. Unset: the client's address is always the connection's peer.
     #[arg(long, env = "SIGIL_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy_network, global = true)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long after a refresh token is exchanged presenting it again (a second tab, a retry
+    /// after a lost response) gets the same new tokens instead of revoking the session as a
+    /// replay. `0s` disables the grace.
+    #[arg(long, env = "SIGIL_REFRESH_GRACE", default_value = "5s", value_parser = duration, global = true)]
+    pub refresh_grace: Duration,
+    /// How long a session lasts at most from its sign-in, however often it is refreshed; then the
+    /// user must sign in again.
+    #[arg(long, env = "SIGIL_SESSION_MAX_LIFETIME", default_value = "90d", value_parser = duration, global = true)]
+    pub session_max_lifetime: Duration,
     /// Largest request body the REST gateway reads, in bytes; larger ones get 413.
     #[arg(long, env = "SIGIL_HTTP_BODY_LIMIT", default_value_t = 64 * 1024, global = true)]
     pub http_body_limit: usize,
@@ -346,6 +355,8 @@ mod tests {
         assert_eq!(config.sign_in_limit_per_account.to_string(), "10/1m");
         assert_eq!(config.sign_in_limit_per_address.to_string(), "300/1m");
         assert!(config.trusted_proxies.is_empty());
+        assert_eq!(config.refresh_grace, Duration::from_secs(5));
+        assert_eq!(config.session_max_lifetime, Duration::from_secs(90 * 24 * 3600));
         assert_eq!(config.app_url().as_str(), "http://localhost:8080/");
         assert_eq!(config.issuer(), "http://localhost:8080");
     }

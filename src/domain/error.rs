@@ -156,6 +156,9 @@ pub enum AuthFailure {
     /// The token's session was ended.
     #[error("the session of this token has ended")]
     SessionRevoked,
+    /// The token's session reached its absolute lifetime: the user must sign in again.
+    #[error("the session has reached its longest lifetime; sign in again")]
+    SessionExpired,
 }
 
 /// The class of an error: it fixes the gRPC code and the HTTP status.
@@ -232,6 +235,7 @@ impl Error {
                 AuthFailure::InvalidCredentials => "INVALID_CREDENTIALS",
                 AuthFailure::TokenReused => "REFRESH_TOKEN_REUSED",
                 AuthFailure::SessionRevoked => "SESSION_REVOKED",
+                AuthFailure::SessionExpired => "SESSION_EXPIRED",
             }
             .into(),
             Error::FailedPrecondition { reason, .. } => (*reason).into(),

@@ -53,6 +53,10 @@ pub struct ServiceSettings {
     pub sign_in_limit_per_address: limits::RateLimit,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: crate::domain::session::TrustedProxies,
+    /// How long after a refresh token's exchange presenting it again gets the same new pair.
+    pub refresh_grace: Duration,
+    /// How long a session lasts at most, however often it is refreshed.
+    pub session_max_lifetime: Duration,
 }
 
 /// What every service needs. Cheap to clone.

@@ -275,6 +275,7 @@ pub async fn insert_refresh_token(
         created_at: Set(now),
         expires_at: Set(expires_at),
         used_at: Set(None),
+        successor: Set(None),
     }
     .insert(db)
     .await?;
@@ -296,15 +297,18 @@ pub async fn find_refresh_token(
     Ok(found.and_then(|(token, session)| session.map(|s| (token, s))))
 }
 
-/// Marks the refresh token with this digest used, in one statement and only once: `None` when no
-/// unused token has it (an unknown token, a replay, or a concurrent exchange that won).
+/// Marks the refresh token with this digest used, recording its sealed successor, in one
+/// statement and only once: `None` when no unused token has it (an unknown token, a replay, or a
+/// concurrent exchange that won).
 pub async fn use_refresh_token(
     db: &impl ConnectionTrait,
     token_hash: &str,
+    successor: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<RefreshTokenRow>> {
     let mut used = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .col_expr(refresh_token::Column::Successor, Expr::value(successor))
         .filter(refresh_token::Column::TokenHash.eq(token_hash))
         .filter(refresh_token::Column::UsedAt.is_null())
         .exec_with_returning(db)
@@ -342,14 +346,19 @@ pub struct Rotated {
 pub struct NextToken {
     /// SHA-256 of the new token.
     pub token_hash: String,
-    /// When it expires; the session is pushed to the same instant.
+    /// The new token, sealed for the holder of the used one, recorded on the used one.
+    pub sealed: String,
+    /// When it expires, unless the session ends first; the session is pushed to the same instant.
     pub expires_at: DateTime<Utc>,
+    /// Sessions opened at or before this instant have reached their absolute lifetime.
+    pub opened_after: DateTime<Utc>,
 }
 
 /// Exchanges a refresh token on PostgreSQL in one statement, so one round trip: uses the token
-/// (only if it is unused and unexpired, its session live and in the environment, and its user not
-/// locked), pushes the session's end forward, stores the next token, and returns the session and
-/// user. `None` when anything was wrong, and then nothing was written.
+/// (only if it is unused and unexpired, its session live, within its absolute lifetime and in the
+/// environment, and its user not locked), pushes the session's end forward (never past its
+/// absolute lifetime), stores the next token, and returns the session and user. `None` when
+/// anything was wrong, and then nothing was written.
 pub async fn rotate_on_postgres(
     db: &impl ConnectionTrait,
     scope: &Scope,
@@ -359,20 +368,23 @@ pub async fn rotate_on_postgres(
 ) -> Result<Option<Rotated>> {
     const SQL: &str = r#"
         WITH used AS (
-            UPDATE refresh_tokens AS rt SET used_at = $1
+            UPDATE refresh_tokens AS rt SET used_at = $1, successor = $7
             FROM sessions AS s, users AS u
             WHERE rt.token_hash = $2 AND rt.used_at IS NULL AND rt.expires_at > $1
               AND s.id = rt.session_id AND s.environment_id = $3
-              AND s.revoked_at IS NULL AND s.expires_at > $1
+              AND s.revoked_at IS NULL AND s.expires_at > $1 AND s.created_at > $8
               AND u.id = s.user_id AND NOT u.locked
             RETURNING rt.session_id
         ), touched AS (
-            UPDATE sessions AS s SET last_used_at = $1, expires_at = $4
+            -- $1 - $8 is the absolute lifetime.
+            UPDATE sessions AS s
+            SET last_used_at = $1, expires_at = LEAST($4, s.created_at + ($1 - $8))
             FROM used WHERE s.id = used.session_id
-            RETURNING s.id AS session_id, s.tenant_id AS session_tenant_id, s.user_id
+            RETURNING s.id AS session_id, s.tenant_id AS session_tenant_id, s.user_id,
+                s.expires_at AS session_expires_at
         ), issued AS (
             INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)
-            SELECT $5, touched.session_id, $6, $1, $4 FROM touched
+            SELECT $5, touched.session_id, $6, $1, touched.session_expires_at FROM touched
         )
         SELECT touched.session_id, touched.session_tenant_id, u.*,
             ARRAY(SELECT t.tenant_id FROM user_tenants ut JOIN tenants t ON t.id = ut.tenant_ref
@@ -390,6 +402,8 @@ pub async fn rotate_on_postgres(
             next.expires_at.into(),
             uuid::Uuid::new_v4().to_string().into(),
             next.token_hash.clone().into(),
+            next.sealed.clone().into(),
+            next.opened_after.into(),
         ],
     );
     let Some(row) = db.query_one_raw(statement).await? else {

@@ -1,8 +1,14 @@
-//! Refresh and logout: the refresh cookie only from allowed origins.
+//! Refresh and logout: the refresh cookie only from allowed origins, the grace window of a
+//! rotation, reuse detection outside it, and the absolute lifetime of a session.
 
-use crate::helpers::{TestApp, TestClock, TestDatabase, spawn_with, test_config};
+use std::time::Duration;
+
 use reqwest::{Client, Response, StatusCode, header};
 use serde_json::{Value, json};
+use sigil::transport::grpc::pb;
+use tonic::Code;
+
+use crate::helpers::{TestApp, TestClock, TestDatabase, assert_error, spawn_app, spawn_with, test_config};
 
 const PASSWORD: &str = "correct horse battery";
 const COOKIE: &str = "fe_refresh_testclient";
@@ -102,4 +108,99 @@ async fn callers_that_send_the_token_in_the_body_need_no_origin() {
         .await
         .unwrap();
     assert_eq!(ended.status(), StatusCode::CREATED);
+}
+
+async fn grpc_refresh(
+    app: &TestApp,
+    refresh_token: &str,
+) -> Result<pb::AuthenticationResponse, tonic::Status> {
+    app.auth()
+        .refresh_token(pb::RefreshTokenRequest {
+            refresh_token: refresh_token.into(),
+        })
+        .await
+        .map(|r| r.into_inner().authentication.unwrap())
+}
+
+#[tokio::test]
+async fn a_repeated_refresh_within_the_grace_window_gets_the_same_pair_and_both_work() {
+    let app = spawn_app().await;
+    app.active_user("ann@example.com", PASSWORD).await;
+    let first = app.login("ann@example.com", PASSWORD).await;
+    let rotated = grpc_refresh(&app, &first.refresh_token).await.unwrap();
+    // A second tab, or a retry after a lost answer, a few seconds later.
+    app.clock.advance(Duration::from_secs(4));
+    let again = grpc_refresh(&app, &first.refresh_token).await.unwrap();
+    assert_eq!(again.refresh_token, rotated.refresh_token);
+    assert_eq!(again.access_token, rotated.access_token);
+    assert_eq!(again.expires, rotated.expires);
+    app.validate(&again.access_token).await.unwrap();
+    // The one successor goes on rotating; the session was not revoked.
+    let next = grpc_refresh(&app, &again.refresh_token).await.unwrap();
+    app.validate(&next.access_token).await.unwrap();
+    assert_eq!(app.count("sessions", "revoked_at IS NOT NULL").await, 0);
+
+    // Over REST alike, the token in the body.
+    let (token, _) = rest_login(&app).await;
+    let refresh = || async {
+        let response = Client::new()
+            .post(url(&app, REFRESH))
+            .json(&json!({"refreshToken": token}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json::<Value>().await.unwrap()
+    };
+    let one = refresh().await;
+    app.clock.advance(Duration::from_secs(1));
+    let two = refresh().await;
+    assert_eq!(one["refreshToken"], two["refreshToken"]);
+    assert_eq!(one["accessToken"], two["accessToken"]);
+}
+
+#[tokio::test]
+async fn a_reuse_after_the_grace_window_revokes_the_session() {
+    let app = spawn_app().await;
+    app.active_user("ann@example.com", PASSWORD).await;
+    let first = app.login("ann@example.com", PASSWORD).await;
+    let rotated = grpc_refresh(&app, &first.refresh_token).await.unwrap();
+    app.clock.advance(Duration::from_secs(6));
+    let status = grpc_refresh(&app, &first.refresh_token).await.unwrap_err();
+    assert_error(&status, Code::Unauthenticated, "REFRESH_TOKEN_REUSED");
+    let status = grpc_refresh(&app, &rotated.refresh_token).await.unwrap_err();
+    assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
+    let status = app.validate(&rotated.access_token).await.unwrap_err();
+    assert_error(&status, Code::Unauthenticated, "SESSION_REVOKED");
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_lifetime_however_often_it_is_refreshed() {
+    let database = TestDatabase::new().await;
+    let mut config = test_config(&database);
+    config.session_max_lifetime = Duration::from_secs(2 * 3600);
+    let app = spawn_with(database, config, TestClock::new()).await;
+    app.active_user("ann@example.com", PASSWORD).await;
+    let mut auth = app.login("ann@example.com", PASSWORD).await;
+    for _ in 0..2 {
+        app.clock.advance(Duration::from_secs(50 * 60));
+        auth = grpc_refresh(&app, &auth.refresh_token).await.unwrap();
+    }
+    // The sliding refresh token would live 30 days more; the session stops at two hours.
+    app.clock.advance(Duration::from_secs(25 * 60));
+    let status = grpc_refresh(&app, &auth.refresh_token).await.unwrap_err();
+    assert_error(&status, Code::Unauthenticated, "SESSION_EXPIRED");
+    // The REST gateway says the same.
+    let response = Client::new()
+        .post(url(&app, REFRESH))
+        .json(&json!({"refreshToken": auth.refresh_token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errorCode"], "SESSION_EXPIRED");
+    // A new sign-in starts a new session.
+    let fresh = app.login("ann@example.com", PASSWORD).await;
+    grpc_refresh(&app, &fresh.refresh_token).await.unwrap();
 }
