@@ -22,7 +22,7 @@ use crate::{
     config::Config,
     domain::{Clock, SystemClock, admin::AdminToken},
     service::{
-        Deps, KeyRing, Mailer, PasswordHasher, Revocations, ServiceSettings, Services,
+        Deps, KeyRing, Mailer, PasswordHasher, Revocations, Services,
         environments::GeneratedCredentials,
         keys::{KeySettings, MasterKeys},
         mailer::NoMailer,
@@ -197,12 +197,7 @@ impl Application {
             hasher: PasswordHasher::for_this_machine(metrics.clone()),
             revocations: revocations.clone(),
             mailer,
-            settings: Arc::new(ServiceSettings {
-                issuer: config.issuer(),
-                app_url: config.app_url(),
-                environment_token_ttl: config.environment_token_ttl,
-                key_rotation: config.key_rotation.period(),
-            }),
+            settings: Arc::new(config.service_settings()),
             metrics: metrics.clone(),
         };
         let services = Services::new(deps);
@@ -346,6 +341,7 @@ impl Application {
                 cookie_secure: self.config.cookie_secure,
                 body_limit: self.config.http_body_limit,
                 cors_origins: self.config.cors_origins()?,
+                public_origin: self.config.public_origin(),
                 metrics: self.metrics.clone(),
                 serve_metrics: self.metrics_listener.is_none(),
             },

@@ -14,7 +14,7 @@ use crate::{
         secret::Secret,
     },
     service::{
-        Deps, PasswordHasher, Revocations, ServiceSettings, Services,
+        Deps, PasswordHasher, Revocations, Services,
         environments::AdministeredEnvironment,
         keys::{KeyRing, KeySettings, MasterKey, MasterKeys},
         mailer::NoMailer,
@@ -193,12 +193,7 @@ async fn services(config: &Config) -> anyhow::Result<(Services, DatabaseConnecti
             config.revocation_max_staleness,
         )),
         mailer: Arc::new(NoMailer),
-        settings: Arc::new(ServiceSettings {
-            issuer: config.issuer(),
-            app_url: config.app_url(),
-            environment_token_ttl: config.environment_token_ttl,
-            key_rotation: config.key_rotation.period(),
-        }),
+        settings: Arc::new(config.service_settings()),
         metrics,
     };
     Ok((Services::new(deps), db))

@@ -5,7 +5,10 @@ use std::{net::SocketAddr, time::Duration};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use url::Url;
 
-use crate::domain::secret::Secret;
+use crate::{
+    domain::{secret::Secret, session::parse_proxy_network},
+    service::limits::RateLimit,
+};
 
 /// sigil: a self-hosted identity service implementing the Frontegg Identity API over gRPC.
 #[derive(Debug, Parser)]
@@ -252,6 +255,38 @@ pub struct Config {
     /// such as `https://app.example.com`. Unset: no cross-origin browser access.
     #[arg(long, env = "SIGIL_CORS_ORIGINS", value_delimiter = ',', global = true)]
     pub cors_origins: Vec<String>,
+    /// Password sign-in attempts allowed per account (environment and email), as `count/period`
+    /// (such as `10/1m`: a burst of 10, then one every 6 s), or `off`. Counted alike whether or
+    /// not the account exists; past it, 429 (REST) or RESOURCE_EXHAUSTED (gRPC).
+    #[arg(
+        long,
+        env = "SIGIL_SIGN_IN_LIMIT_PER_ACCOUNT",
+        default_value = "10/1m",
+        global = true
+    )]
+    pub sign_in_limit_per_account: RateLimit,
+    /// Password sign-in attempts allowed per client address (IPv6: per /64), as `count/period`,
+    /// or `off`. Behind a proxy, set SIGIL_TRUSTED_PROXIES, or every client shares its address.
+    #[arg(
+        long,
+        env = "SIGIL_SIGN_IN_LIMIT_PER_ADDRESS",
+        default_value = "300/1m",
+        global = true
+    )]
+    pub sign_in_limit_per_address: RateLimit,
+    /// Proxies (CIDR networks or addresses, comma-separated) whose `X-Forwarded-For` names the
+    /// client's address. Unset: the client's address is always the connection's peer.
+    #[arg(long, env = "SIGIL_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy_network, global = true)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long after a refresh token is exchanged presenting it again (a second tab, a retry
+    /// after a lost response) gets the same new tokens instead of revoking the session as a
+    /// replay. `0s` disables the grace.
+    #[arg(long, env = "SIGIL_REFRESH_GRACE", default_value = "5s", value_parser = duration, global = true)]
+    pub refresh_grace: Duration,
+    /// How long a session lasts at most from its sign-in, however often it is refreshed; then the
+    /// user must sign in again.
+    #[arg(long, env = "SIGIL_SESSION_MAX_LIFETIME", default_value = "90d", value_parser = duration, global = true)]
+    pub session_max_lifetime: Duration,
     /// Largest request body the REST gateway reads, in bytes; larger ones get 413.
     #[arg(long, env = "SIGIL_HTTP_BODY_LIMIT", default_value_t = 64 * 1024, global = true)]
     pub http_body_limit: usize,
@@ -296,6 +331,16 @@ impl Config {
             .collect()
     }
 
+    /// The origin of the public URL (`https://auth.example.com`), whose pages may use the refresh
+    /// cookie like those of the CORS origins.
+    pub fn public_origin(&self) -> Option<http::HeaderValue> {
+        let origin = self.public_url.origin();
+        origin
+            .is_tuple()
+            .then(|| http::HeaderValue::from_str(&origin.ascii_serialization()).ok())
+            .flatten()
+    }
+
     /// The pool size to use.
     pub fn database_max_connections(&self) -> u32 {
         self.database_max_connections
@@ -327,6 +372,21 @@ impl Config {
             url.set_path(&path);
         }
         url
+    }
+
+    /// What the services need to know of the configuration.
+    pub fn service_settings(&self) -> crate::service::ServiceSettings {
+        crate::service::ServiceSettings {
+            issuer: self.issuer(),
+            app_url: self.app_url(),
+            environment_token_ttl: self.environment_token_ttl,
+            key_rotation: self.key_rotation.period(),
+            sign_in_limit_per_account: self.sign_in_limit_per_account,
+            sign_in_limit_per_address: self.sign_in_limit_per_address,
+            trusted_proxies: crate::domain::session::TrustedProxies(self.trusted_proxies.clone()),
+            refresh_grace: self.refresh_grace,
+            session_max_lifetime: self.session_max_lifetime,
+        }
     }
 
     /// The issuer of sigil's tokens: the public URL without a trailing slash.
@@ -381,6 +441,11 @@ mod tests {
         assert_eq!(config.key_rotation, KeyRotation::Off);
         assert_eq!(config.revocation_max_staleness, Duration::from_secs(30));
         assert_eq!(config.metrics_addr, None);
+        assert_eq!(config.sign_in_limit_per_account.to_string(), "10/1m");
+        assert_eq!(config.sign_in_limit_per_address.to_string(), "300/1m");
+        assert!(config.trusted_proxies.is_empty());
+        assert_eq!(config.refresh_grace, Duration::from_secs(5));
+        assert_eq!(config.session_max_lifetime, Duration::from_secs(90 * 24 * 3600));
         assert_eq!(config.app_url().as_str(), "http://localhost:8080/");
         assert_eq!(config.issuer(), "http://localhost:8080");
     }
@@ -485,6 +550,22 @@ mod tests {
         config.admin_token = Some(Secret::new("an-admin-token-of-enough-length-42"));
         assert!(config.validate().is_ok());
         assert!(!format!("{config:?}").contains("an-admin-token"));
+    }
+
+    #[test]
+    fn limits_and_trusted_proxies_parse() {
+        let config = Cli::parse_from([
+            "sigil",
+            "--sign-in-limit-per-account",
+            "off",
+            "--trusted-proxies",
+            "10.0.0.0/8, 192.0.2.1",
+        ])
+        .config;
+        assert_eq!(config.sign_in_limit_per_account, RateLimit::Off);
+        assert_eq!(config.trusted_proxies.len(), 2);
+        assert!(Cli::try_parse_from(["sigil", "--trusted-proxies", "nope"]).is_err());
+        assert!(Cli::try_parse_from(["sigil", "--sign-in-limit-per-address", "5"]).is_err());
     }
 
     #[test]

@@ -48,9 +48,20 @@ pub enum Error {
         /// Human-readable explanation.
         message: String,
     },
-    /// The service is overloaded; the caller may retry later.
+    /// The service is overloaded, or the database too busy; the caller may retry shortly (see
+    /// [`Error::retry_after`]).
     #[error("{0}")]
     Unavailable(&'static str),
+    /// The caller made too many attempts of something limited; it may retry after `retry_after`.
+    #[error("{message}")]
+    ResourceExhausted {
+        /// Stable UPPER_SNAKE reason.
+        reason: &'static str,
+        /// Human-readable explanation.
+        message: &'static str,
+        /// How long until an attempt may succeed.
+        retry_after: std::time::Duration,
+    },
     /// A fault inside sigil; the caller sees only an opaque message.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -145,6 +156,9 @@ pub enum AuthFailure {
     /// The token's session was ended.
     #[error("the session of this token has ended")]
     SessionRevoked,
+    /// The token's session reached its absolute lifetime: the user must sign in again.
+    #[error("the session has reached its longest lifetime; sign in again")]
+    SessionExpired,
 }
 
 /// The class of an error: it fixes the gRPC code and the HTTP status.
@@ -164,6 +178,8 @@ pub enum ErrorClass {
     FailedPrecondition,
     /// gRPC UNAVAILABLE, HTTP 503.
     Unavailable,
+    /// gRPC RESOURCE_EXHAUSTED, HTTP 429.
+    ResourceExhausted,
     /// gRPC INTERNAL, HTTP 500.
     Internal,
 }
@@ -178,6 +194,7 @@ impl ErrorClass {
             ErrorClass::NotFound => 404,
             ErrorClass::AlreadyExists => 409,
             ErrorClass::Unavailable => 503,
+            ErrorClass::ResourceExhausted => 429,
             ErrorClass::Internal => 500,
         }
     }
@@ -199,6 +216,7 @@ impl Error {
             Error::PermissionDenied { .. } => ErrorClass::PermissionDenied,
             Error::FailedPrecondition { .. } => ErrorClass::FailedPrecondition,
             Error::Unavailable(_) => ErrorClass::Unavailable,
+            Error::ResourceExhausted { .. } => ErrorClass::ResourceExhausted,
             Error::Internal(_) => ErrorClass::Internal,
         }
     }
@@ -217,10 +235,12 @@ impl Error {
                 AuthFailure::InvalidCredentials => "INVALID_CREDENTIALS",
                 AuthFailure::TokenReused => "REFRESH_TOKEN_REUSED",
                 AuthFailure::SessionRevoked => "SESSION_REVOKED",
+                AuthFailure::SessionExpired => "SESSION_EXPIRED",
             }
             .into(),
             Error::FailedPrecondition { reason, .. } => (*reason).into(),
             Error::Unavailable(_) => "UNAVAILABLE".into(),
+            Error::ResourceExhausted { reason, .. } => (*reason).into(),
             Error::Internal(_) => "INTERNAL".into(),
         }
     }
@@ -234,11 +254,24 @@ impl Error {
         }
     }
 
+    /// How long the caller should wait before retrying, for errors that a retry may cure.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER),
+            Error::ResourceExhausted { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
     /// Wraps a fault inside sigil.
     pub fn internal(error: impl Into<anyhow::Error>) -> Self {
         Error::Internal(error.into())
     }
 }
+
+/// What a caller is told to wait before retrying after UNAVAILABLE: a busy database or a full
+/// hashing queue clears within moments.
+pub const UNAVAILABLE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Results of domain and service operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -64,6 +64,16 @@ fn work(jobs: Receiver<Job>, metrics: Arc<Metrics>) {
         };
         let waited = job.queued.elapsed();
         metrics.hash_dequeued(Some(waited));
+        // A caller that went away (a reset stream, a closed connection) waits for no answer:
+        // hashing for it would only delay the callers still waiting.
+        let gone = match &job.work {
+            Work::Hash(_, reply) => reply.is_closed(),
+            Work::Verify(_, _, reply) => reply.is_closed(),
+        };
+        if gone {
+            metrics.hash_skipped();
+            continue;
+        }
         let name = match job.work {
             Work::Hash(..) => "password.hash",
             Work::Verify(..) => "password.verify",
@@ -148,6 +158,35 @@ impl PasswordHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn jobs_whose_caller_left_are_skipped() {
+        let metrics = Metrics::shared();
+        let hasher = PasswordHasher::new(1, 8, metrics.clone());
+        // The first keeps the only thread busy while the others queue and their callers leave.
+        let (reply, first) = oneshot::channel();
+        hasher
+            .submit(Work::Hash(Password::new("some password"), reply))
+            .unwrap();
+        for _ in 0..4 {
+            let (reply, answer) = oneshot::channel();
+            hasher
+                .submit(Work::Hash(Password::new("some password"), reply))
+                .unwrap();
+            drop(answer);
+        }
+        let (reply, last) = oneshot::channel();
+        hasher
+            .submit(Work::Hash(Password::new("some password"), reply))
+            .unwrap();
+        first.await.unwrap().unwrap();
+        last.await.unwrap().unwrap();
+        assert!(
+            metrics.render().contains("sigil_password_hash_skipped_total 4"),
+            "{}",
+            metrics.render()
+        );
+    }
 
     #[tokio::test]
     async fn a_full_queue_refuses_instead_of_waiting() {

@@ -5,6 +5,7 @@ pub mod activation;
 pub mod environments;
 pub mod hasher;
 pub mod keys;
+pub mod limits;
 pub mod mailer;
 pub mod revocations;
 pub mod sign_in;
@@ -46,6 +47,16 @@ pub struct ServiceSettings {
     /// How long a signing key signs before a new one takes over by itself; `None`: only when
     /// rotated by hand.
     pub key_rotation: Option<Duration>,
+    /// Sign-in attempts allowed per account.
+    pub sign_in_limit_per_account: limits::RateLimit,
+    /// Sign-in attempts allowed per client address.
+    pub sign_in_limit_per_address: limits::RateLimit,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: crate::domain::session::TrustedProxies,
+    /// How long after a refresh token's exchange presenting it again gets the same new pair.
+    pub refresh_grace: Duration,
+    /// How long a session lasts at most, however often it is refreshed.
+    pub session_max_lifetime: Duration,
 }
 
 /// What every service needs. Cheap to clone.

@@ -3,7 +3,13 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{DatabaseTransaction, DbBackend};
 
-use super::{Deps, tokens::Tokens};
+use std::sync::Arc;
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use sha2::{Digest, Sha256};
+
+use super::{Deps, limits::SignInLimits, tokens::Tokens};
 use crate::telemetry::metrics::TokenKind;
 use crate::{
     domain::{
@@ -30,15 +36,23 @@ const MAX_PASSWORD_BYTES: usize = 4096;
 pub struct SignIn {
     deps: Deps,
     tokens: Tokens,
+    limits: Arc<SignInLimits>,
 }
 
 impl SignIn {
     pub(super) fn new(deps: Deps, tokens: Tokens) -> Self {
-        Self { deps, tokens }
+        let limits = Arc::new(SignInLimits::new(
+            deps.settings.sign_in_limit_per_account,
+            deps.settings.sign_in_limit_per_address,
+            deps.clock.clone(),
+        ));
+        Self { deps, tokens, limits }
     }
 
     /// Signs a user in with email and password. An unknown email, a user without a password and
-    /// a wrong password fail alike and take the same time (a hash is always checked).
+    /// a wrong password fail alike and take the same time (a hash is always checked). Attempts
+    /// are limited per account and per client address before any hashing, alike whether or not
+    /// the account exists.
     pub async fn login(
         &self,
         scope: &Scope,
@@ -46,6 +60,7 @@ impl SignIn {
         password: &str,
         client: ClientInfo,
     ) -> Result<Authentication> {
+        let client = client.behind(&self.deps.settings.trusted_proxies);
         let result = self.check_login(scope, email, password, client).await;
         let outcome = match &result {
             Ok(_) => "success".into(),
@@ -64,6 +79,8 @@ impl SignIn {
     ) -> Result<Authentication> {
         let invalid = || Error::Unauthenticated(AuthFailure::InvalidCredentials);
         let email = Email::parse("email", email)?;
+        self.limits
+            .attempt(scope.environment_id(), email.as_str(), client.address())?;
         if password.len() > MAX_PASSWORD_BYTES {
             return Err(invalid());
         }
@@ -97,6 +114,7 @@ impl SignIn {
         client: ClientInfo,
         now: DateTime<Utc>,
     ) -> Result<Authentication> {
+        let client = client.behind(&self.deps.settings.trusted_proxies);
         let session_id = uuid::Uuid::new_v4().to_string();
         let refresh_token = secret::random_token();
         let opening = Opening {
@@ -140,37 +158,66 @@ impl SignIn {
         })
     }
 
-    /// Exchanges a refresh token for new tokens. Each refresh token works once: presenting a used
-    /// one again revokes its whole session, since one of the two presenters is not its owner.
+    /// Exchanges a refresh token for new tokens. Each refresh token is exchanged once; presented
+    /// again within the grace window (a second tab, a retry after a lost response), it gets the
+    /// same new pair; later, it revokes its whole session, since one of the two presenters is not
+    /// its owner. A session ends at its absolute lifetime, however often it is refreshed.
     pub async fn refresh(&self, scope: &Scope, refresh_token: &str) -> Result<Authentication> {
         let now = self.deps.now();
         let token_hash = secret::digest(refresh_token);
         let next_token = secret::random_token();
         let next = NextToken {
             token_hash: secret::digest(&next_token),
+            sealed: seal_successor(refresh_token, &next_token)?,
             expires_at: now + Duration::seconds(scope.environment().settings.refresh_token_ttl_secs),
+            opened_after: self.opened_after(now),
         };
         let rotated = if self.deps.db.get_database_backend() == DbBackend::Postgres {
             sessions::rotate_on_postgres(&self.deps.db, scope, &token_hash, &next, now).await?
         } else {
             self.rotate(scope, &token_hash, &next, now).await?
         };
-        let Some(rotated) = rotated else {
-            return Err(self.refused_refresh(scope, &token_hash, now).await);
-        };
+        match rotated {
+            Some(rotated) => self.rotated(scope, rotated, next_token, now, now),
+            None => self.refused_refresh(scope, refresh_token, &token_hash, now).await,
+        }
+    }
+
+    /// Sessions opened at or before this instant have reached their absolute lifetime at `now`.
+    /// Never before 1970, so that a lifetime of centuries stays within every database's range.
+    fn opened_after(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        Duration::from_std(self.deps.settings.session_max_lifetime)
+            .ok()
+            .and_then(|lifetime| now.checked_sub_signed(lifetime))
+            .unwrap_or(DateTime::UNIX_EPOCH)
+            .max(DateTime::UNIX_EPOCH)
+    }
+
+    /// The answer to a rotation into `next_token` done at `rotated_at`: its access token has an
+    /// id derived from the new refresh token and is issued at the rotation, so answering the same
+    /// rotation again gives the same token.
+    fn rotated(
+        &self,
+        scope: &Scope,
+        rotated: Rotated,
+        next_token: String,
+        rotated_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Authentication> {
         let tenant_id = rotated.tenant_id.unwrap_or_default();
-        let (access_token, expires_at) = self.tokens.issue(
+        let (access_token, expires_at) = self.tokens.issue_as(
             scope.environment(),
             &rotated.user,
             &rotated.session_id,
             &tenant_id,
-            now,
+            rotated_at,
+            access_token_id(&next_token),
         )?;
         self.deps.metrics.token_issued(TokenKind::Refresh);
         Ok(Authentication {
             access_token: Secret::new(access_token),
             refresh_token: Secret::new(next_token),
-            expires_in: (expires_at - now).num_seconds(),
+            expires_in: (expires_at - now).num_seconds().max(0),
             expires_at,
             user_id: rotated.user.id.clone(),
             user_email: rotated.user.email.clone(),
@@ -188,7 +235,7 @@ impl SignIn {
         now: DateTime<Utc>,
     ) -> Result<Option<Rotated>> {
         let txn = store::begin(&self.deps.db).await?;
-        let Some(token) = sessions::use_refresh_token(&txn, token_hash, now).await? else {
+        let Some(token) = sessions::use_refresh_token(&txn, token_hash, &next.sealed, now).await? else {
             return Ok(None);
         };
         let Some((session, user)) = sessions::with_user(&txn, scope, &token.session_id).await? else {
@@ -196,6 +243,7 @@ impl SignIn {
         };
         let live = session.revoked_at.is_none()
             && session.expires_at > now
+            && session.created_at > next.opened_after
             && token.expires_at > now
             && !user.locked;
         if !live {
@@ -203,9 +251,13 @@ impl SignIn {
             return Ok(None);
         }
         let user = users::complete(&txn, user).await?;
-        sessions::touch(&txn, &session.id, now, next.expires_at).await?;
-        sessions::insert_refresh_token(&txn, &session.id, next.token_hash.clone(), now, next.expires_at)
-            .await?;
+        let ends_at = session
+            .created_at
+            .checked_add_signed(now - next.opened_after)
+            .unwrap_or(next.expires_at);
+        let expires_at = next.expires_at.min(ends_at);
+        sessions::touch(&txn, &session.id, now, expires_at).await?;
+        sessions::insert_refresh_token(&txn, &session.id, next.token_hash.clone(), now, expires_at).await?;
         txn.commit().await?;
         Ok(Some(Rotated {
             session_id: session.id,
@@ -214,41 +266,75 @@ impl SignIn {
         }))
     }
 
-    /// Why a refresh token was refused. A used token of a live session is a replay: the session
-    /// is revoked.
-    async fn refused_refresh(&self, scope: &Scope, token_hash: &str, now: DateTime<Utc>) -> Error {
-        let outcome = async {
-            let invalid = Error::Unauthenticated(AuthFailure::InvalidToken);
-            let txn = store::begin(&self.deps.db).await?;
-            let Some((token, session)) = sessions::find_refresh_token(&txn, scope, token_hash).await? else {
-                return Ok(invalid);
-            };
-            if session.revoked_at.is_some() {
-                return Ok(Error::Unauthenticated(AuthFailure::SessionRevoked));
-            }
-            if token.used_at.is_none() {
-                // Unused: the token or its session expired, or the user is locked.
-                let locked = users::find_row(&txn, scope, &session.user_id)
-                    .await?
-                    .is_some_and(|u| u.locked);
-                return Ok(if locked {
-                    Error::PermissionDenied {
-                        reason: "USER_LOCKED",
-                        message: "the user is locked",
-                    }
-                } else {
-                    invalid
-                });
-            }
-            self.deps
-                .revoke_sessions(&txn, scope, Sessions::Id(&session.id), now)
-                .await?;
-            txn.commit().await?;
-            self.deps.revocations_changed().await;
-            tracing::warn!(session_id = %session.id, "a refresh token was replayed; the session is revoked");
-            Ok::<_, Error>(Error::Unauthenticated(AuthFailure::TokenReused))
+    /// A refresh token that could not be exchanged: the same pair again if it was exchanged
+    /// within the grace window; else why it was refused. A used token of a live session past the
+    /// window is a replay: the session is revoked.
+    async fn refused_refresh(
+        &self,
+        scope: &Scope,
+        refresh_token: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Authentication> {
+        let db = &self.deps.db;
+        let invalid = Error::Unauthenticated(AuthFailure::InvalidToken);
+        let Some((token, session)) = sessions::find_refresh_token(db, scope, token_hash).await? else {
+            return Err(invalid);
         };
-        outcome.await.unwrap_or_else(|error| error)
+        if session.revoked_at.is_some() {
+            return Err(Error::Unauthenticated(AuthFailure::SessionRevoked));
+        }
+        let locked = || async {
+            let row = users::find_row(db, scope, &session.user_id).await?;
+            Ok::<_, Error>(row.is_some_and(|u| u.locked))
+        };
+        let user_locked = Error::PermissionDenied {
+            reason: "USER_LOCKED",
+            message: "the user is locked",
+        };
+        let Some(used_at) = token.used_at else {
+            // Unused: the token or its session expired, or the user is locked.
+            if locked().await? {
+                return Err(user_locked);
+            }
+            if session.created_at <= self.opened_after(now) {
+                return Err(Error::Unauthenticated(AuthFailure::SessionExpired));
+            }
+            return Err(invalid);
+        };
+        let grace = Duration::from_std(self.deps.settings.refresh_grace).unwrap_or(Duration::MAX);
+        if now - used_at <= grace {
+            if session.expires_at <= now || session.created_at <= self.opened_after(now) {
+                return Err(Error::Unauthenticated(AuthFailure::SessionExpired));
+            }
+            if let Some(successor) = token
+                .successor
+                .as_deref()
+                .and_then(|sealed| open_successor(refresh_token, sealed))
+            {
+                return match sessions::with_user(db, scope, &session.id).await? {
+                    Some((_, user)) if user.locked => Err(user_locked),
+                    Some((session, user)) => {
+                        let user = users::complete(db, user).await?;
+                        let rotated = Rotated {
+                            session_id: session.id,
+                            tenant_id: session.tenant_id,
+                            user,
+                        };
+                        self.rotated(scope, rotated, successor, used_at, now)
+                    }
+                    None => Err(invalid),
+                };
+            }
+        }
+        let txn = store::begin(db).await?;
+        self.deps
+            .revoke_sessions(&txn, scope, Sessions::Id(&session.id), now)
+            .await?;
+        txn.commit().await?;
+        self.deps.revocations_changed().await;
+        tracing::warn!(session_id = %session.id, "a refresh token was replayed; the session is revoked");
+        Err(Error::Unauthenticated(AuthFailure::TokenReused))
     }
 
     /// Ends the session of a refresh token. Ending an ended session is not an error.
@@ -292,4 +378,76 @@ fn refusal(row: &UserRow) -> Option<Error> {
         return None;
     };
     Some(Error::PermissionDenied { reason, message })
+}
+
+/// The key that seals the successor of a refresh token: derived from the token itself, which the
+/// database does not keep (only its SHA-256, from which this cannot be derived). Each token is
+/// exchanged once, so each key seals one message.
+fn successor_key(presented: &str) -> Result<LessSafeKey> {
+    let key = Sha256::new()
+        .chain_update(b"sigil refresh-token successor\0")
+        .chain_update(presented.as_bytes())
+        .finalize();
+    let key = UnboundKey::new(&AES_256_GCM, &key)
+        .map_err(|_| Error::internal(anyhow::anyhow!("cannot make a sealing key")))?;
+    Ok(LessSafeKey::new(key))
+}
+
+/// `successor` sealed for whoever holds `presented`.
+fn seal_successor(presented: &str, successor: &str) -> Result<String> {
+    let mut sealed = successor.as_bytes().to_vec();
+    successor_key(presented)?
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key([0; NONCE_LEN]),
+            Aad::empty(),
+            &mut sealed,
+        )
+        .map_err(|_| Error::internal(anyhow::anyhow!("sealing a refresh token failed")))?;
+    Ok(URL_SAFE_NO_PAD.encode(sealed))
+}
+
+/// What [`seal_successor`] sealed, opened with the token presented; `None` if it does not open.
+fn open_successor(presented: &str, sealed: &str) -> Option<String> {
+    let mut bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+    let opened = successor_key(presented)
+        .ok()?
+        .open_in_place(
+            Nonce::assume_unique_for_key([0; NONCE_LEN]),
+            Aad::empty(),
+            &mut bytes,
+        )
+        .ok()?;
+    String::from_utf8(opened.to_vec()).ok()
+}
+
+/// The `jti` of the access token issued beside refresh token `token`.
+fn access_token_id(token: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"sigil access-token id\0")
+        .chain_update(token.as_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_successor_opens_only_with_the_token_it_was_sealed_for() {
+        let sealed = seal_successor("old-token", "new-token").unwrap();
+        assert!(!sealed.contains("new-token"));
+        assert_eq!(open_successor("old-token", &sealed).as_deref(), Some("new-token"));
+        assert_eq!(open_successor("other-token", &sealed), None);
+        assert_eq!(open_successor("old-token", "garbage"), None);
+    }
+
+    #[test]
+    fn access_token_ids_are_fixed_by_the_refresh_token() {
+        assert_eq!(access_token_id("a"), access_token_id("a"));
+        assert_ne!(access_token_id("a"), access_token_id("b"));
+        assert!(uuid::Uuid::parse_str(&access_token_id("a")).is_ok());
+    }
 }

@@ -142,6 +142,22 @@ impl Tokens {
         tenant_id: &str,
         now: DateTime<Utc>,
     ) -> Result<(String, DateTime<Utc>)> {
+        let jti = uuid::Uuid::new_v4().to_string();
+        self.issue_as(environment, user, sid, tenant_id, now, jti)
+    }
+
+    /// Signs an access token as [`Tokens::issue`] does, with the given id, issued at `now`: the
+    /// same arguments (and signing key) give the same token, as RS256 signatures are
+    /// deterministic.
+    pub fn issue_as(
+        &self,
+        environment: &Environment,
+        user: &User,
+        sid: &str,
+        tenant_id: &str,
+        now: DateTime<Utc>,
+        jti: String,
+    ) -> Result<(String, DateTime<Utc>)> {
         let expires_at = now + Duration::seconds(environment.settings.access_token_ttl_secs);
         let metadata = user
             .profile
@@ -156,7 +172,7 @@ impl Tokens {
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             sid: sid.to_owned(),
-            jti: uuid::Uuid::new_v4().to_string(),
+            jti,
             token_type: USER_TOKEN.to_owned(),
             email: user.email.clone(),
             email_verified: user.verified,

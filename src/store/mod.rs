@@ -174,6 +174,17 @@ const UNIQUE_INDEXES: &[(&str, &str, Resource, &str)] = &[
 
 impl From<DbErr> for Error {
     fn from(error: DbErr) -> Self {
+        match &error {
+            DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout) => return busy(error),
+            DbErr::Conn(RuntimeErr::SqlxError(cause))
+            | DbErr::Exec(RuntimeErr::SqlxError(cause))
+            | DbErr::Query(RuntimeErr::SqlxError(cause))
+                if retryable(cause) =>
+            {
+                return busy(error);
+            }
+            _ => {}
+        }
         if let Some(SqlErr::UniqueConstraintViolation(message)) = error.sql_err() {
             for (index, columns, resource, field) in UNIQUE_INDEXES {
                 if message.contains(index) || message.contains(columns) {
@@ -186,6 +197,44 @@ impl From<DbErr> for Error {
         }
         Error::internal(error)
     }
+}
+
+/// A database error met through sqlx directly (outside sea-orm), as a domain error.
+pub(crate) fn sqlx_error(error: sea_orm::sqlx::Error) -> Error {
+    if retryable(&error) {
+        return busy(error);
+    }
+    Error::internal(error)
+}
+
+/// Whether `error` says the database was too busy to do the work now, and the same request may
+/// well succeed if retried: SQLite's BUSY and LOCKED, PostgreSQL's serialization failure and
+/// deadlock, and no pooled connection free in time.
+fn retryable(error: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    match error {
+        Sqlx::PoolTimedOut => true,
+        Sqlx::Database(error) => {
+            let Some(code) = error.code() else {
+                return false;
+            };
+            // PostgreSQL's SQLSTATE has five characters: serialization_failure and
+            // deadlock_detected. SQLite's result codes are shorter numbers, the primary code
+            // the low byte of an extended one: SQLITE_BUSY (5) and SQLITE_LOCKED (6).
+            if code.len() == 5 {
+                matches!(code.as_ref(), "40001" | "40P01")
+            } else {
+                code.parse::<i32>().is_ok_and(|code| matches!(code & 0xff, 5 | 6))
+            }
+        }
+        _ => false,
+    }
+}
+
+/// The database could not do the work now: logged with its cause, answered as retryable.
+fn busy(error: impl std::fmt::Display) -> Error {
+    tracing::warn!(error = %error, "the database is busy; the request may be retried");
+    Error::Unavailable("the database is busy; retry shortly")
 }
 
 /// The first row of a query, for use in place of sea-orm's `one()`, which binds its `LIMIT 1` as

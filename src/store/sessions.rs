@@ -133,46 +133,101 @@ pub async fn open(db: &impl ConnectionTrait, opening: Opening<'_>) -> Result<Opt
     row.map(|row| opened_user(&row, backend)).transpose()
 }
 
-/// [`open`] outside any transaction, in one round trip: PostgreSQL's statement is atomic on its
-/// own; on SQLite the call carries its own BEGIN IMMEDIATE and COMMIT, on one connection that is
-/// rolled back (or, failing that, closed) if any statement fails.
+/// [`open`] in a transaction of its own: on PostgreSQL, the locks and the statement; on SQLite,
+/// one call carrying its own BEGIN IMMEDIATE and COMMIT, on one connection that is rolled back
+/// (or, failing that, closed) if any statement fails.
+///
+/// The work runs in a task of its own that finishes even when the caller goes away (a client
+/// that times out or resets its stream drops the caller's future): cancelled halfway, SQLite's
+/// statements would stop after BEGIN IMMEDIATE and the connection would go back to the pool
+/// inside the transaction, holding the database's write lock.
 pub async fn open_alone(db: &DatabaseConnection, opening: Opening<'_>) -> Result<Option<User>> {
-    if db.get_database_backend() != DbBackend::Sqlite {
-        let txn = db.begin().await?;
-        let user = open(&txn, opening).await?;
-        txn.commit().await?;
-        return Ok(user);
-    }
-    const SQL: &str = concat!("BEGIN IMMEDIATE;", sqlite_sign_in!(), "; COMMIT");
-    let mut connection = db
-        .get_sqlite_connection_pool()
-        .acquire()
+    let db = db.clone();
+    let owned = OwnedOpening::from(opening);
+    tokio::spawn(async move { owned.open_alone(&db).await })
         .await
-        .map_err(Error::internal)?;
-    let outcome = sqlx::query(SQL)
-        .bind(opening.now)
-        .bind(opening.user_id)
-        .bind(opening.session_id)
-        .bind(opening.user_agent)
-        .bind(opening.ip)
-        .bind(opening.expires_at)
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(opening.refresh_token_hash)
-        .bind(opening.scope.environment_id())
-        .fetch_all(&mut *connection)
-        .await;
-    match outcome {
-        Ok(rows) => rows
-            .into_iter()
-            .next()
-            .map(|row| opened_user(&QueryResult::from(row), DbBackend::Sqlite))
-            .transpose(),
-        Err(error) => {
-            // Never hand a connection back to the pool inside a transaction.
-            if sqlx::query("ROLLBACK").execute(&mut *connection).await.is_err() {
-                connection.close_on_drop();
+        .map_err(Error::internal)?
+}
+
+/// An [`Opening`] that owns its values, to be moved into a task.
+struct OwnedOpening {
+    scope: Scope,
+    user_id: String,
+    session_id: String,
+    user_agent: Option<String>,
+    ip: Option<String>,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    refresh_token_hash: String,
+}
+
+impl From<Opening<'_>> for OwnedOpening {
+    fn from(opening: Opening<'_>) -> Self {
+        Self {
+            scope: opening.scope.clone(),
+            user_id: opening.user_id.to_owned(),
+            session_id: opening.session_id.to_owned(),
+            user_agent: opening.user_agent,
+            ip: opening.ip,
+            now: opening.now,
+            expires_at: opening.expires_at,
+            refresh_token_hash: opening.refresh_token_hash,
+        }
+    }
+}
+
+impl OwnedOpening {
+    fn borrowed(&self) -> Opening<'_> {
+        Opening {
+            scope: &self.scope,
+            user_id: &self.user_id,
+            session_id: &self.session_id,
+            user_agent: self.user_agent.clone(),
+            ip: self.ip.clone(),
+            now: self.now,
+            expires_at: self.expires_at,
+            refresh_token_hash: self.refresh_token_hash.clone(),
+        }
+    }
+
+    async fn open_alone(self, db: &DatabaseConnection) -> Result<Option<User>> {
+        if db.get_database_backend() != DbBackend::Sqlite {
+            let txn = db.begin().await?;
+            let user = open(&txn, self.borrowed()).await?;
+            txn.commit().await?;
+            return Ok(user);
+        }
+        const SQL: &str = concat!("BEGIN IMMEDIATE;", sqlite_sign_in!(), "; COMMIT");
+        let mut connection = db
+            .get_sqlite_connection_pool()
+            .acquire()
+            .await
+            .map_err(super::sqlx_error)?;
+        let outcome = sqlx::query(SQL)
+            .bind(self.now)
+            .bind(&self.user_id)
+            .bind(&self.session_id)
+            .bind(self.user_agent)
+            .bind(self.ip)
+            .bind(self.expires_at)
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(self.refresh_token_hash)
+            .bind(self.scope.environment_id())
+            .fetch_all(&mut *connection)
+            .await;
+        match outcome {
+            Ok(rows) => rows
+                .into_iter()
+                .next()
+                .map(|row| opened_user(&QueryResult::from(row), DbBackend::Sqlite))
+                .transpose(),
+            Err(error) => {
+                // Never hand a connection back to the pool inside a transaction.
+                if sqlx::query("ROLLBACK").execute(&mut *connection).await.is_err() {
+                    connection.close_on_drop();
+                }
+                Err(super::sqlx_error(error))
             }
-            Err(Error::internal(error))
         }
     }
 }
@@ -250,6 +305,7 @@ pub async fn insert_refresh_token(
         created_at: Set(now),
         expires_at: Set(expires_at),
         used_at: Set(None),
+        successor: Set(None),
     }
     .insert(db)
     .await?;
@@ -271,15 +327,18 @@ pub async fn find_refresh_token(
     Ok(found.and_then(|(token, session)| session.map(|s| (token, s))))
 }
 
-/// Marks the refresh token with this digest used, in one statement and only once: `None` when no
-/// unused token has it (an unknown token, a replay, or a concurrent exchange that won).
+/// Marks the refresh token with this digest used, recording its sealed successor, in one
+/// statement and only once: `None` when no unused token has it (an unknown token, a replay, or a
+/// concurrent exchange that won).
 pub async fn use_refresh_token(
     db: &impl ConnectionTrait,
     token_hash: &str,
+    successor: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<RefreshTokenRow>> {
     let mut used = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .col_expr(refresh_token::Column::Successor, Expr::value(successor))
         .filter(refresh_token::Column::TokenHash.eq(token_hash))
         .filter(refresh_token::Column::UsedAt.is_null())
         .exec_with_returning(db)
@@ -317,14 +376,19 @@ pub struct Rotated {
 pub struct NextToken {
     /// SHA-256 of the new token.
     pub token_hash: String,
-    /// When it expires; the session is pushed to the same instant.
+    /// The new token, sealed for the holder of the used one, recorded on the used one.
+    pub sealed: String,
+    /// When it expires, unless the session ends first; the session is pushed to the same instant.
     pub expires_at: DateTime<Utc>,
+    /// Sessions opened at or before this instant have reached their absolute lifetime.
+    pub opened_after: DateTime<Utc>,
 }
 
 /// Exchanges a refresh token on PostgreSQL in one statement, so one round trip: uses the token
-/// (only if it is unused and unexpired, its session live and in the environment, and its user not
-/// locked), pushes the session's end forward, stores the next token, and returns the session and
-/// user. `None` when anything was wrong, and then nothing was written.
+/// (only if it is unused and unexpired, its session live, within its absolute lifetime and in the
+/// environment, and its user not locked), pushes the session's end forward (never past its
+/// absolute lifetime), stores the next token, and returns the session and user. `None` when
+/// anything was wrong, and then nothing was written.
 pub async fn rotate_on_postgres(
     db: &impl ConnectionTrait,
     scope: &Scope,
@@ -334,20 +398,23 @@ pub async fn rotate_on_postgres(
 ) -> Result<Option<Rotated>> {
     const SQL: &str = r#"
         WITH used AS (
-            UPDATE refresh_tokens AS rt SET used_at = $1
+            UPDATE refresh_tokens AS rt SET used_at = $1, successor = $7
             FROM sessions AS s, users AS u
             WHERE rt.token_hash = $2 AND rt.used_at IS NULL AND rt.expires_at > $1
               AND s.id = rt.session_id AND s.environment_id = $3
-              AND s.revoked_at IS NULL AND s.expires_at > $1
+              AND s.revoked_at IS NULL AND s.expires_at > $1 AND s.created_at > $8
               AND u.id = s.user_id AND NOT u.locked
             RETURNING rt.session_id
         ), touched AS (
-            UPDATE sessions AS s SET last_used_at = $1, expires_at = $4
+            -- $1 - $8 is the absolute lifetime.
+            UPDATE sessions AS s
+            SET last_used_at = $1, expires_at = LEAST($4, s.created_at + ($1 - $8))
             FROM used WHERE s.id = used.session_id
-            RETURNING s.id AS session_id, s.tenant_id AS session_tenant_id, s.user_id
+            RETURNING s.id AS session_id, s.tenant_id AS session_tenant_id, s.user_id,
+                s.expires_at AS session_expires_at
         ), issued AS (
             INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)
-            SELECT $5, touched.session_id, $6, $1, $4 FROM touched
+            SELECT $5, touched.session_id, $6, $1, touched.session_expires_at FROM touched
         )
         SELECT touched.session_id, touched.session_tenant_id, u.*,
             ARRAY(SELECT t.tenant_id FROM user_tenants ut JOIN tenants t ON t.id = ut.tenant_ref
@@ -365,6 +432,8 @@ pub async fn rotate_on_postgres(
             next.expires_at.into(),
             uuid::Uuid::new_v4().to_string().into(),
             next.token_hash.clone().into(),
+            next.sealed.clone().into(),
+            next.opened_after.into(),
         ],
     );
     let Some(row) = db.query_one_raw(statement).await? else {

@@ -103,6 +103,7 @@ pub struct Metrics {
     tokens_issued: Family<KindLabels, Counter>,
     hash_queue_depth: Gauge,
     hash_wait_seconds: Histogram,
+    hash_skipped: Counter,
     db_connections: Family<StateLabels, Gauge>,
     pool_probe: OnceLock<PoolProbe>,
     revocation_syncs: Family<OutcomeLabels, Counter>,
@@ -215,6 +216,12 @@ impl Metrics {
             Unit::Seconds,
             hash_wait_seconds.clone(),
         );
+        let hash_skipped = Counter::default();
+        registry.register(
+            "password_hash_skipped",
+            "Password hash jobs dropped unrun because their caller had gone",
+            hash_skipped.clone(),
+        );
         let db_connections = Family::<StateLabels, Gauge>::default();
         registry.register(
             "db_pool_connections",
@@ -259,6 +266,7 @@ impl Metrics {
             tokens_issued,
             hash_queue_depth,
             hash_wait_seconds,
+            hash_skipped,
             db_connections,
             pool_probe: OnceLock::new(),
             revocation_syncs,
@@ -386,6 +394,11 @@ impl Metrics {
     /// A password hash job joined the queue.
     pub fn hash_queued(&self) {
         self.hash_queue_depth.inc();
+    }
+
+    /// A password hash job was dropped unrun: its caller had gone.
+    pub fn hash_skipped(&self) {
+        self.hash_skipped.inc();
     }
 
     /// A password hash job left the queue (taken by a thread, or refused) after `waited`.

@@ -38,5 +38,16 @@ pub fn client_info(headers: &http::HeaderMap, ip: Option<std::net::IpAddr>) -> C
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
         ip: ip.map(|ip| ip.to_string()),
+        forwarded_for: forwarded_for(headers),
     }
+}
+
+/// Every `X-Forwarded-For` line of a request, joined by commas as one list.
+fn forwarded_for(headers: &http::HeaderMap) -> Option<String> {
+    let lines: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(","))
 }

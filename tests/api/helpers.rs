@@ -131,6 +131,9 @@ pub fn test_config(database: &TestDatabase) -> Config {
     // Tests move the clock by hours at once, and the revocation sync that runs on it catches up
     // a moment later: only the tests of the staleness bound set one that such a move crosses.
     config.revocation_max_staleness = Duration::from_secs(10 * 365 * 24 * 3600);
+    // Tests sign in often from one address and one account; the tests of the limits set them.
+    config.sign_in_limit_per_account = sigil::service::limits::RateLimit::Off;
+    config.sign_in_limit_per_address = sigil::service::limits::RateLimit::Off;
     config
 }
 

@@ -5,6 +5,7 @@
 
 mod activation;
 mod clients;
+mod contention;
 mod environment;
 mod environment_admin;
 mod health;
@@ -15,8 +16,10 @@ mod keys;
 mod lifecycle;
 mod metrics;
 mod process;
+mod rate_limits;
 mod redaction;
 mod reflection;
+mod refresh;
 mod replicas;
 mod rest;
 mod rest_configurations;

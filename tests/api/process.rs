@@ -86,6 +86,9 @@ impl Process {
             .env("SIGIL_BOOTSTRAP_CLIENT_ID", CLIENT_ID)
             .env("SIGIL_BOOTSTRAP_SECRET", SECRET)
             .env("SIGIL_SHUTDOWN_DELAY", "0s")
+            // As in-process tests: many sign-ins from one address and account.
+            .env("SIGIL_SIGN_IN_LIMIT_PER_ACCOUNT", "off")
+            .env("SIGIL_SIGN_IN_LIMIT_PER_ADDRESS", "off")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

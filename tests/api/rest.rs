@@ -10,6 +10,8 @@ use crate::helpers::{Bearer, CLIENT_ID, SECRET, TestApp, spawn_app};
 
 const PASSWORD: &str = "correct horse battery";
 const COOKIE: &str = "fe_refresh_testclient";
+/// The origin of the test server's public URL, whose pages may use the refresh cookie.
+const PUBLIC_ORIGIN: &str = "https://auth.sigil.test";
 
 fn url(app: &TestApp, path: &str) -> String {
     format!("http://{}{}", app.http_addr, path)
@@ -204,6 +206,7 @@ async fn refresh_reads_the_cookie_rotates_it_and_a_replay_revokes_the_session() 
             client()
                 .post(path)
                 .header(header::COOKIE, format!("{COOKIE}={cookie}"))
+                .header(header::ORIGIN, PUBLIC_ORIGIN)
                 .send()
                 .await
                 .unwrap()
@@ -227,7 +230,9 @@ async fn refresh_reads_the_cookie_rotates_it_and_a_replay_revokes_the_session() 
     assert_eq!(by_body.status(), StatusCode::CREATED);
     let third = cookie_value(&refresh_cookie(&by_body).unwrap());
 
-    // Replaying the first token revokes the session: the current one stops working too.
+    // Replaying the first token past the grace window revokes the session: the current one
+    // stops working too.
+    app.clock.advance(std::time::Duration::from_secs(6));
     assert_error_body(
         refresh(first).await,
         StatusCode::UNAUTHORIZED,
@@ -256,6 +261,7 @@ async fn logout_ends_the_session_and_clears_the_cookie() {
     let logout = client()
         .post(url(&app, "/identity/resources/auth/v1/logout"))
         .header(header::COOKIE, format!("{COOKIE}={cookie}"))
+        .header(header::ORIGIN, PUBLIC_ORIGIN)
         .send()
         .await
         .unwrap();

@@ -39,6 +39,7 @@ async fn the_sdk_prefix_serves_the_same_routes_and_errors() {
     let refresh = Client::new()
         .post(url("/identity/resources/auth/v1/user/token/refresh"))
         .header(header::COOKIE, pair)
+        .header(header::ORIGIN, "https://auth.sigil.test")
         .send()
         .await
         .unwrap();

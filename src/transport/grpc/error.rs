@@ -24,6 +24,7 @@ fn code(class: ErrorClass) -> Code {
         ErrorClass::PermissionDenied => Code::PermissionDenied,
         ErrorClass::FailedPrecondition => Code::FailedPrecondition,
         ErrorClass::Unavailable => Code::Unavailable,
+        ErrorClass::ResourceExhausted => Code::ResourceExhausted,
         ErrorClass::Internal => Code::Internal,
     }
 }
@@ -36,6 +37,9 @@ impl From<Error> for Status {
             metadata.insert("field".to_owned(), (*field).to_owned());
         }
         details.set_error_info(error.reason(), ERROR_DOMAIN, metadata);
+        if let Some(retry_after) = error.retry_after() {
+            details.set_retry_info(Some(retry_after));
+        }
         for violation in error.violations() {
             details.add_bad_request_violation(violation.field, violation.description);
         }

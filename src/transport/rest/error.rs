@@ -61,7 +61,13 @@ pub struct EnvironmentCaller;
 
 impl IntoResponses for EnvironmentCaller {
     fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
-        shared(&[(401, "No valid environment token")])
+        shared(&[
+            (401, "No valid environment token"),
+            (
+                503,
+                "The database is busy; retry after the seconds of the Retry-After header",
+            ),
+        ])
     }
 }
 
@@ -74,6 +80,10 @@ impl IntoResponses for UserCaller {
             (400, "The frontegg-user-id header cannot be read"),
             (401, "No valid access token"),
             (403, "The frontegg-user-id header names another user"),
+            (
+                503,
+                "The database is busy; retry after the seconds of the Retry-After header",
+            ),
         ])
     }
 }
@@ -83,7 +93,25 @@ pub struct PublicCaller;
 
 impl IntoResponses for PublicCaller {
     fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
-        shared(&[(404, "No environment serves this request")])
+        shared(&[
+            (404, "No environment serves this request"),
+            (
+                503,
+                "The database is busy; retry after the seconds of the Retry-After header",
+            ),
+        ])
+    }
+}
+
+/// Routes that check a password, in front of which sign-in attempts are limited.
+pub struct LimitedAttempts;
+
+impl IntoResponses for LimitedAttempts {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        shared(&[(
+            429,
+            "Too many sign-in attempts for this account or from this address; retry after the seconds of the Retry-After header",
+        )])
     }
 }
 
@@ -102,6 +130,8 @@ pub struct ApiError {
     status: StatusCode,
     errors: Vec<String>,
     code: String,
+    /// Whole seconds for a `Retry-After` header.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -122,6 +152,7 @@ impl ApiError {
             status,
             errors: vec![detail],
             code: code.into(),
+            retry_after: None,
         }
     }
 
@@ -136,6 +167,7 @@ impl ApiError {
             status,
             errors: vec![status.canonical_reason().unwrap_or("not found").to_lowercase()],
             code: code.into(),
+            retry_after: None,
         }
     }
 }
@@ -177,6 +209,11 @@ impl From<Error> for ApiError {
             status: StatusCode::from_u16(class.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             errors,
             code: error.reason(),
+            // Rounded up: a caller that waits the whole seconds told is not refused again.
+            retry_after: error
+                .retry_after()
+                .map(|wait| wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+                .map(|secs| secs.max(1)),
         }
     }
 }
@@ -188,6 +225,12 @@ impl IntoResponse for ApiError {
             error_code: self.code,
         };
         let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
+            );
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

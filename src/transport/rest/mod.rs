@@ -61,6 +61,8 @@ pub const FRONTEGG_PREFIX: &str = "/frontegg";
 pub struct Gateway {
     services: Services,
     cookie_secure: bool,
+    /// Origins whose pages may use the refresh cookie: the CORS origins and sigil's own.
+    cookie_origins: Arc<Vec<HeaderValue>>,
     ready: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
 }
@@ -74,6 +76,8 @@ pub struct GatewaySettings {
     pub body_limit: usize,
     /// Browser origins allowed to call with credentials.
     pub cors_origins: Vec<HeaderValue>,
+    /// sigil's own origin (of its public URL), whose pages may use the refresh cookie too.
+    pub public_origin: Option<HeaderValue>,
     /// Where requests are counted, and what `/metrics` shows.
     pub metrics: Arc<Metrics>,
     /// Whether `/metrics` is served here; not when a separate listener serves it.
@@ -129,9 +133,16 @@ pub fn service(
 
 fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBool>) -> Router {
     let metrics = settings.metrics.clone();
+    let cookie_origins = settings
+        .cors_origins
+        .iter()
+        .chain(&settings.public_origin)
+        .cloned()
+        .collect();
     let gateway = Gateway {
         services,
         cookie_secure: settings.cookie_secure,
+        cookie_origins: Arc::new(cookie_origins),
         ready,
         metrics: settings.metrics,
     };

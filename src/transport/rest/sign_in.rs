@@ -15,7 +15,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     Gateway,
-    error::{ApiError, EnvironmentCaller, ErrorBody, JsonBody, JsonBodyErrors, PublicCaller, QueryParams},
+    error::{
+        ApiError, EnvironmentCaller, ErrorBody, JsonBody, JsonBodyErrors, LimitedAttempts, PublicCaller,
+        QueryParams,
+    },
 };
 use crate::{
     domain::{
@@ -261,7 +264,7 @@ pub struct PasswordLogin {
     params(("frontegg-vendor-host" = Option<String>, Header, description = "Selects the environment; the default one when absent")),
     request_body = PasswordLogin,
     responses(
-        PublicCaller, JsonBodyErrors,
+        PublicCaller, JsonBodyErrors, LimitedAttempts,
         (status = 200, description = "Signed in; the refresh token is also set as a cookie", body = AuthenticationResponse),
         (status = 400, description = "A field is missing, invalid or not supported", body = ErrorBody),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
@@ -301,13 +304,41 @@ pub struct RefreshBody {
     refresh_token: Option<Secret>,
 }
 
-/// The refresh token of a request: from the body, else from the environment's cookie.
-fn presented_refresh_token(environment: &Environment, jar: &CookieJar, body: RefreshBody) -> Option<Secret> {
-    body.refresh_token.filter(|t| !t.is_empty()).or_else(|| {
-        jar.get(&refresh_cookie_name(environment))
-            .map(|c| Secret::new(c.value()))
-            .filter(|t| !t.is_empty())
-    })
+/// The refresh token of a request: from the body, else from the environment's cookie. A browser
+/// sends the cookie whichever page makes the request, so the cookie counts only from a page of an
+/// allowed origin (`Origin`, which browsers always send on a POST); a token in the body needs no
+/// such check, as no other page can read it.
+fn presented_refresh_token(
+    gateway: &Gateway,
+    environment: &Environment,
+    headers: &HeaderMap,
+    jar: &CookieJar,
+    body: RefreshBody,
+) -> Result<Option<Secret>, Error> {
+    if let Some(token) = body.refresh_token.filter(|t| !t.is_empty()) {
+        return Ok(Some(token));
+    }
+    let Some(cookie) = jar
+        .get(&refresh_cookie_name(environment))
+        .map(|c| Secret::new(c.value()))
+        .filter(|t| !t.is_empty())
+    else {
+        return Ok(None);
+    };
+    let origin = headers.get(axum::http::header::ORIGIN);
+    let allowed = origin.is_some_and(|origin| {
+        gateway
+            .cookie_origins
+            .iter()
+            .any(|allowed| allowed.as_bytes().eq_ignore_ascii_case(origin.as_bytes()))
+    });
+    if !allowed {
+        return Err(Error::PermissionDenied {
+            reason: "ORIGIN_NOT_ALLOWED",
+            message: "the refresh cookie is accepted only from the pages of an allowed origin",
+        });
+    }
+    Ok(Some(cookie))
 }
 
 /// An optional JSON body: absent or empty reads as the default.
@@ -347,16 +378,17 @@ impl<T: serde::de::DeserializeOwned + Default> axum::extract::FromRequest<Gatewa
         (status = 201, description = "New tokens; the new refresh token is also set as a cookie", body = AuthenticationResponse),
         (status = 400, description = "The body cannot be read", body = ErrorBody),
         (status = 401, description = "No refresh token, or an invalid, expired or reused one", body = ErrorBody),
-        (status = 403, description = "The user may no longer sign in", body = ErrorBody),
+        (status = 403, description = "The user may no longer sign in, or the cookie came from a page of an origin not allowed", body = ErrorBody),
     )
 )]
 pub async fn refresh(
     State(gateway): State<Gateway>,
     PublicEnvironment(environment): PublicEnvironment,
+    headers: HeaderMap,
     jar: CookieJar,
     OptionalJson(body): OptionalJson<RefreshBody>,
 ) -> Result<Response, ApiError> {
-    let token = presented_refresh_token(environment.environment(), &jar, body)
+    let token = presented_refresh_token(&gateway, environment.environment(), &headers, &jar, body)?
         .ok_or(Error::Unauthenticated(AuthFailure::MissingToken))?;
     let auth = gateway
         .services
@@ -381,6 +413,7 @@ pub async fn refresh(
         (status = 201, description = "Signed out"),
         (status = 400, description = "The body cannot be read", body = ErrorBody),
         (status = 401, description = "No token, or an invalid one", body = ErrorBody),
+        (status = 403, description = "The cookie came from a page of an origin not allowed", body = ErrorBody),
     )
 )]
 pub async fn logout(
@@ -392,7 +425,7 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     let sign_in = &gateway.services.sign_in;
     match (
-        presented_refresh_token(environment.environment(), &jar, body),
+        presented_refresh_token(&gateway, environment.environment(), &headers, &jar, body)?,
         bearer(&headers),
     ) {
         (Some(refresh_token), _) => sign_in.logout(&environment, refresh_token.expose()).await?,
