@@ -45,7 +45,8 @@ impl Users {
         let now = self.deps.now();
         let id = uuid::Uuid::new_v4().to_string();
         let txn = store::begin(&self.deps.db).await?;
-        let tenant = tenants::get(&txn, scope, &new.tenant_id).await?;
+        // Share-locked, so that a deletion of the tenant cannot commit around the new member.
+        let tenant = tenants::lock_shared(&txn, scope, &new.tenant_id).await?;
         let activated = password_hash.is_some();
         users::insert(
             &txn,
@@ -136,7 +137,8 @@ impl Users {
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
         let row = users::lock_row(&txn, scope, user_id).await?;
-        let tenant = tenants::get(&txn, scope, tenant_id).await?;
+        // Share-locked, so that a deletion of the tenant cannot commit around the new membership.
+        let tenant = tenants::lock_shared(&txn, scope, tenant_id).await?;
         users::add_membership(&txn, scope, user_id, &tenant, now).await?;
         if row.active_tenant_id.is_none() {
             users::set_active_tenant(&txn, scope, user_id, Some(&tenant.tenant_id), now).await?;

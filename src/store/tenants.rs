@@ -100,6 +100,22 @@ pub async fn lock(db: &impl ConnectionTrait, scope: &Scope, tenant_id: &str) -> 
         .ok_or(Error::NotFound(Resource::Tenant))
 }
 
+/// The live tenant `tenant_id`, or NOT_FOUND, its row share-locked until the transaction ends
+/// (PostgreSQL): a concurrent deletion, which locks it exclusively, waits for this transaction or
+/// makes this read find the tenant deleted, so nothing joins a tenant while it is being deleted.
+pub async fn lock_shared(db: &impl ConnectionTrait, scope: &Scope, tenant_id: &str) -> Result<Tenant> {
+    let row = tenant::Entity::find()
+        .filter(tenant::Column::EnvironmentId.eq(scope.environment_id()))
+        .filter(tenant::Column::TenantId.eq(tenant_id))
+        .filter(tenant::Column::DeletedAt.is_null())
+        .lock_shared()
+        .first(db)
+        .await?;
+    row.map(to_domain)
+        .transpose()?
+        .ok_or(Error::NotFound(Resource::Tenant))
+}
+
 /// The live tenant `tenant_id`, or NOT_FOUND.
 pub async fn get(db: &impl ConnectionTrait, scope: &Scope, tenant_id: &str) -> Result<Tenant> {
     find(db, scope, tenant_id)

@@ -25,6 +25,7 @@ mod rest_tenants;
 mod rest_users;
 mod restart;
 mod sign_in;
+mod tenant_deletion;
 mod tenants;
 mod tokens;
 mod traces;
