@@ -12,6 +12,7 @@ mod m20261126_000006_create_user_tokens;
 mod m20261126_000007_create_sessions;
 mod m20261206_000001_revocation_sequence;
 mod m20261206_000002_signing_key_sealer;
+mod m20261207_300001_portable_order;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000007_create_sessions::Migration),
             Box::new(m20261206_000001_revocation_sequence::Migration),
             Box::new(m20261206_000002_signing_key_sealer::Migration),
+            Box::new(m20261207_300001_portable_order::Migration),
         ]
     }
 }

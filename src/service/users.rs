@@ -72,6 +72,8 @@ impl Users {
                 updated_at: now,
                 last_login: None,
                 terms_accepted_at: None,
+                // Set by the store from the name.
+                name_folded: String::new(),
             },
         )
         .await?;

@@ -132,6 +132,15 @@ pub(crate) fn sort_order(order: Order) -> sea_orm::Order {
     }
 }
 
+/// Where NULLs go in an order by a nullable column, said explicitly because the databases
+/// disagree (SQLite puts them first, PostgreSQL last): before every value, as the smallest.
+pub(crate) fn nulls_as_smallest(order: Order) -> sea_orm::sea_query::NullOrdering {
+    match order {
+        Order::Asc => sea_orm::sea_query::NullOrdering::First,
+        Order::Desc => sea_orm::sea_query::NullOrdering::Last,
+    }
+}
+
 /// Whether the database answers.
 pub async fn ping(db: &DatabaseConnection) -> bool {
     db.ping().await.is_ok()

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, JoinType,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef, RelationTrait, UpdateMany,
-    sea_query::{Expr, ExprTrait, Func, Query, SubQueryStatement},
+    sea_query::{Expr, ExprTrait, Query, SubQueryStatement},
 };
 
 use super::{
@@ -17,6 +17,7 @@ use super::{
 use crate::domain::{
     Resource,
     error::{Error, Result},
+    field::fold,
     page::{Page, PageRequest},
     scope::Scope,
     tenant::Tenant,
@@ -164,6 +165,7 @@ pub async fn find_by_email(db: &impl ConnectionTrait, scope: &Scope, email: &str
 /// Stores a new user row in the scope's environment.
 pub async fn insert(db: &impl ConnectionTrait, scope: &Scope, mut row: UserRow) -> Result<()> {
     scope.environment_id().clone_into(&mut row.environment_id);
+    row.name_folded = folded_name(row.name.as_deref());
     row.into_active_model().insert(db).await?;
     Ok(())
 }
@@ -177,6 +179,10 @@ pub async fn save_profile(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let update = user::Entity::update_many()
+        .col_expr(
+            user::Column::NameFolded,
+            Expr::value(folded_name(profile.name.as_deref())),
+        )
         .col_expr(user::Column::Name, Expr::value(profile.name))
         .col_expr(
             user::Column::ProfilePictureUrl,
@@ -214,6 +220,11 @@ pub async fn delete(db: &impl ConnectionTrait, scope: &Scope, id: &str) -> Resul
         .exec(db)
         .await?;
     one_user(deleted.rows_affected)
+}
+
+/// What a user's name is matched and sorted by: folded, and empty when there is none.
+fn folded_name(name: Option<&str>) -> String {
+    name.map(fold).unwrap_or_default()
 }
 
 /// `update` narrowed to user `id` of the scope.
@@ -389,7 +400,7 @@ pub async fn list(
     let total = query.clone().count(db).await?;
     let column = match filter.sort {
         UserSort::CreatedAt => user::Column::CreatedAt,
-        UserSort::Name => user::Column::Name,
+        UserSort::Name => user::Column::NameFolded,
         UserSort::Email => user::Column::Email,
         UserSort::Id => user::Column::Id,
         UserSort::Verified => user::Column::Verified,
@@ -399,7 +410,7 @@ pub async fn list(
     };
     let order = super::sort_order(filter.order);
     let rows = query
-        .order_by(column, order.clone())
+        .order_by_with_nulls(column, order.clone(), super::nulls_as_smallest(filter.order))
         .order_by(user::Column::Id, order)
         .limit(page.limit)
         .offset(page.offset)
@@ -410,15 +421,12 @@ pub async fn list(
 
 /// Users whose email or name holds the phrases' words, ignoring case.
 fn phrase_condition(phrases: &Phrases) -> Condition {
+    // Emails are stored in lower case, names matched by their folded copy.
     let holds = |word: &str| {
         let pattern = contains_pattern(word);
-        Expr::expr(Func::lower(Expr::col(user::Column::Email)))
+        Expr::col(user::Column::Email)
             .like(pattern.clone())
-            .or(Expr::expr(Func::lower(Func::coalesce([
-                Expr::col(user::Column::Name),
-                Expr::val(""),
-            ])))
-            .like(pattern))
+            .or(Expr::col(user::Column::NameFolded).like(pattern))
     };
     let mut condition = Condition::all();
     for word in &phrases.contains {

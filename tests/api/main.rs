@@ -11,6 +11,7 @@ mod helpers;
 mod http;
 mod keys;
 mod lifecycle;
+mod listings;
 mod metrics;
 mod process;
 mod redaction;

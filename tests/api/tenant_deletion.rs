@@ -68,11 +68,8 @@ async fn users_added_while_their_tenant_is_deleted_do_not_stay_in_it() {
         "memberships of deleted tenants"
     );
     assert_eq!(
-        app.count(
-            "users",
-            "id NOT IN (SELECT user_id FROM user_tenants)"
-        )
-        .await,
+        app.count("users", "id NOT IN (SELECT user_id FROM user_tenants)")
+            .await,
         0,
         "users created into a deleted tenant and left in none"
     );
