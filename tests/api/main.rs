@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod activation;
+mod cleanup;
 mod clients;
 mod environment;
 mod health;
