@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, JoinType,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef, RelationTrait, UpdateMany,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef, RelationTrait, Select, UpdateMany,
     sea_query::{Expr, ExprTrait, Query, SubQueryStatement},
 };
 
@@ -255,6 +255,7 @@ pub async fn add_membership(
         .column(user::Column::Id)
         .expr(Expr::val(tenant.id.as_str()))
         .expr(Expr::val(now))
+        .column(user::Column::CreatedAt)
         .from(user::Entity)
         .and_where(Expr::col(user::Column::Id).eq(user_id))
         .and_where(Expr::col(user::Column::EnvironmentId).eq(scope.environment_id()))
@@ -265,6 +266,7 @@ pub async fn add_membership(
             user_tenant::Column::UserId,
             user_tenant::Column::TenantRef,
             user_tenant::Column::CreatedAt,
+            user_tenant::Column::UserCreatedAt,
         ])
         .select_from(user_of_scope)
         .map_err(Error::internal)?
@@ -372,6 +374,10 @@ pub async fn remove_all_memberships(db: &impl ConnectionTrait, scope: &Scope, te
 }
 
 /// One page of users matching `filter`; `tenant_row_id` is the resolved tenant filter.
+///
+/// A tenant's users are read through its memberships, whose index (tenant, user's creation
+/// time, user id) gives them in the default order and counts them without reading the users:
+/// the first page costs the page, whatever the size of the tenant or the environment.
 pub async fn list(
     db: &impl ConnectionTrait,
     scope: &Scope,
@@ -379,17 +385,37 @@ pub async fn list(
     tenant_row_id: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<User>> {
+    let query = matching(scope, filter, tenant_row_id);
+    let narrowed = filter.email.is_some() || !filter.ids.is_empty() || !filter.phrases.is_empty();
+    let total = match tenant_row_id {
+        // Every member of a tenant of the scope is a user of the scope: the index counts them.
+        Some(tenant_row_id) if !narrowed => {
+            user_tenant::Entity::find()
+                .filter(user_tenant::Column::TenantRef.eq(tenant_row_id))
+                .count(db)
+                .await?
+        }
+        _ => query.clone().count(db).await?,
+    };
+    let rows = ordered(query, filter, tenant_row_id.is_some())
+        .limit(page.limit)
+        .offset(page.offset)
+        .all(db)
+        .await?;
+    Ok(Page::new(with_memberships(db, rows).await?, total, page))
+}
+
+/// The users of the scope matching `filter`, unordered; through the memberships of
+/// `tenant_row_id` when given.
+fn matching(scope: &Scope, filter: &UserFilter, tenant_row_id: Option<&str>) -> Select<user::Entity> {
     let mut query = user::Entity::find().filter(user::Column::EnvironmentId.eq(scope.environment_id()));
     if let Some(tenant_row_id) = tenant_row_id {
-        let members = Query::select()
-            .column(user_tenant::Column::UserId)
-            .from(user_tenant::Entity)
-            .and_where(Expr::col(user_tenant::Column::TenantRef).eq(tenant_row_id))
-            .to_owned();
-        query = query.filter(user::Column::Id.in_subquery(members));
+        query = query
+            .join(JoinType::InnerJoin, user_tenant::Relation::User.def().rev())
+            .filter(user_tenant::Column::TenantRef.eq(tenant_row_id));
     }
     if let Some(email) = &filter.email {
-        query = query.filter(Expr::col(user::Column::Email).like(contains_pattern(email)));
+        query = query.filter(Expr::col((user::Entity, user::Column::Email)).like(contains_pattern(email)));
     }
     if !filter.ids.is_empty() {
         query = query.filter(user::Column::Id.is_in(filter.ids.iter().cloned()));
@@ -397,7 +423,23 @@ pub async fn list(
     if !filter.phrases.is_empty() {
         query = query.filter(phrase_condition(&filter.phrases));
     }
-    let total = query.clone().count(db).await?;
+    query
+}
+
+/// `query` in the order of `filter`, ties broken by id. A tenant's users in the default order
+/// come in the order of the membership index: the membership's copy of the creation time, then
+/// its user id, which is the user's.
+fn ordered(
+    query: Select<user::Entity>,
+    filter: &UserFilter,
+    through_memberships: bool,
+) -> Select<user::Entity> {
+    let order = super::sort_order(filter.order);
+    if through_memberships && filter.sort == UserSort::CreatedAt {
+        return query
+            .order_by(user_tenant::Column::UserCreatedAt, order.clone())
+            .order_by(user_tenant::Column::UserId, order);
+    }
     let column = match filter.sort {
         UserSort::CreatedAt => user::Column::CreatedAt,
         UserSort::Name => user::Column::NameFolded,
@@ -408,15 +450,9 @@ pub async fn list(
         UserSort::Provider => user::Column::Provider,
         UserSort::TenantId => user::Column::ActiveTenantId,
     };
-    let order = super::sort_order(filter.order);
-    let rows = query
+    query
         .order_by_with_nulls(column, order.clone(), super::nulls_as_smallest(filter.order))
         .order_by(user::Column::Id, order)
-        .limit(page.limit)
-        .offset(page.offset)
-        .all(db)
-        .await?;
-    Ok(Page::new(with_memberships(db, rows).await?, total, page))
 }
 
 /// Users whose email or name holds the phrases' words, ignoring case.
@@ -484,4 +520,61 @@ pub async fn activate(
         update = update.col_expr(user::Column::TermsAcceptedAt, Expr::value(at));
     }
     one_user(scoped(update, scope, id).exec(db).await?.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{DbBackend, QueryTrait, Statement};
+
+    use super::*;
+    use crate::domain::environment::{Environment, EnvironmentSettings};
+
+    /// The details of SQLite's plan for `query`.
+    async fn plan(db: &impl ConnectionTrait, query: Select<user::Entity>) -> Vec<String> {
+        let statement = query.limit(50).build(DbBackend::Sqlite);
+        let explain = Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            format!("EXPLAIN QUERY PLAN {}", statement.sql),
+            statement.values.map(|v| v.0).unwrap_or_default(),
+        );
+        db.query_all_raw(explain)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get::<String>("", "detail").unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_tenants_page_is_read_in_order_from_the_membership_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("plan.db").display());
+        let db = crate::store::connect(&url, 1).await.unwrap();
+        crate::store::migrate(&db).await.unwrap();
+        let scope = Scope::for_tests(Environment {
+            id: "env".into(),
+            client_id: "client".into(),
+            secret_hash: String::new(),
+            host: None,
+            settings: EnvironmentSettings::default(),
+        });
+        for order in [crate::domain::page::Order::Asc, crate::domain::page::Order::Desc] {
+            let filter = UserFilter {
+                order,
+                ..UserFilter::default()
+            };
+            let details = plan(&db, ordered(matching(&scope, &filter, Some("t")), &filter, true)).await;
+            assert!(
+                details
+                    .iter()
+                    .any(|d| d.contains("user_tenants USING")
+                        && d.contains("ix_user_tenants_tenant_user_created")),
+                "{details:?}"
+            );
+            assert!(
+                !details.iter().any(|d| d.contains("TEMP B-TREE")),
+                "the page is sorted by the index: {details:?}"
+            );
+        }
+    }
 }
