@@ -18,10 +18,10 @@ use crate::domain::{
     Resource,
     error::{Error, Result},
     field::fold,
-    page::{Page, PageRequest},
+    page::{Order, Page, PageRequest},
     scope::Scope,
     tenant::Tenant,
-    user::{Membership, Phrases, User, UserFilter, UserProfile, UserSort},
+    user::{Membership, Phrases, User, UserCursor, UserFilter, UserProfile, UserSort},
 };
 
 /// The stored form of a user.
@@ -397,12 +397,45 @@ pub async fn list(
         }
         _ => query.clone().count(db).await?,
     };
-    let rows = ordered(query, filter, tenant_row_id.is_some())
+    let through_memberships = tenant_row_id.is_some();
+    let query = match &filter.after {
+        Some(after) => query.filter(after_cursor(after, filter.order, through_memberships)),
+        None => query,
+    };
+    let rows = ordered(query, filter, through_memberships)
         .limit(page.limit)
         .offset(page.offset)
         .all(db)
         .await?;
-    Ok(Page::new(with_memberships(db, rows).await?, total, page))
+    let mut listed = Page::new(with_memberships(db, rows).await?, total, page);
+    if filter.sort == UserSort::CreatedAt && listed.items.len() as u64 == page.limit {
+        listed.next_cursor = listed.items.last().map(|last| UserCursor::after(last).encode());
+    }
+    Ok(listed)
+}
+
+/// Users after `cursor` in the default order (creation time, then id) in direction `order`,
+/// compared on the columns the listing sorts by, so the index seeks to the cursor.
+fn after_cursor(cursor: &UserCursor, order: Order, through_memberships: bool) -> Condition {
+    let (created, id) = if through_memberships {
+        (
+            Expr::col((user_tenant::Entity, user_tenant::Column::UserCreatedAt)),
+            Expr::col((user_tenant::Entity, user_tenant::Column::UserId)),
+        )
+    } else {
+        (
+            Expr::col((user::Entity, user::Column::CreatedAt)),
+            Expr::col((user::Entity, user::Column::Id)),
+        )
+    };
+    let at = cursor.created_at;
+    let (later, beyond) = match order {
+        Order::Asc => (created.clone().gt(at), id.gt(cursor.id.as_str())),
+        Order::Desc => (created.clone().lt(at), id.lt(cursor.id.as_str())),
+    };
+    Condition::any()
+        .add(later)
+        .add(Condition::all().add(created.eq(at)).add(beyond))
 }
 
 /// The users of the scope matching `filter`, unordered; through the memberships of
