@@ -11,7 +11,7 @@ use crate::{
         error::Result,
         page::{Page, PageRequest},
         scope::Scope,
-        user::{CreateUser, PROVIDER_LOCAL, UpdateUser, User, UserFilter},
+        user::{CreateUser, Membership, PROVIDER_LOCAL, UpdateUser, User, UserFilter},
     },
     store::{
         self,
@@ -48,7 +48,7 @@ impl Users {
         // Share-locked, so that a deletion of the tenant cannot commit around the new member.
         let tenant = tenants::lock_shared(&txn, scope, &new.tenant_id).await?;
         let activated = password_hash.is_some();
-        users::insert(
+        let row = users::insert(
             &txn,
             scope,
             UserRow {
@@ -78,9 +78,13 @@ impl Users {
         )
         .await?;
         users::add_membership(&txn, scope, &id, &tenant, now).await?;
-        let user = users::get(&txn, scope, &id).await?;
         txn.commit().await?;
-        Ok(user)
+        // What was written, without reading it back: two round trips fewer per creation.
+        let membership = Membership {
+            tenant_id: tenant.tenant_id,
+            created_at: now,
+        };
+        Ok(users::to_domain(row, vec![membership]))
     }
 
     /// User `user_id` with its tenants.

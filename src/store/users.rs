@@ -162,12 +162,11 @@ pub async fn find_by_email(db: &impl ConnectionTrait, scope: &Scope, email: &str
     }
 }
 
-/// Stores a new user row in the scope's environment.
-pub async fn insert(db: &impl ConnectionTrait, scope: &Scope, mut row: UserRow) -> Result<()> {
+/// Stores a new user row in the scope's environment; returns the row as stored.
+pub async fn insert(db: &impl ConnectionTrait, scope: &Scope, mut row: UserRow) -> Result<UserRow> {
     scope.environment_id().clone_into(&mut row.environment_id);
     row.name_folded = folded_name(row.name.as_deref());
-    row.into_active_model().insert(db).await?;
-    Ok(())
+    Ok(row.into_active_model().insert(db).await?)
 }
 
 /// Writes the editable profile of user `id` back; NOT_FOUND unless it is a user of the scope.
