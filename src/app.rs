@@ -23,6 +23,7 @@ use crate::{
     domain::{Clock, SystemClock, admin::AdminToken},
     service::{
         Deps, KeyRing, Mailer, PasswordHasher, Revocations, Services,
+        cleanup::Cleanup,
         environments::GeneratedCredentials,
         keys::{KeySettings, MasterKeys},
         mailer::NoMailer,
@@ -383,6 +384,10 @@ impl Application {
                 .clone()
                 .follow(self.config.revocation_sync, stop_rx.clone()),
         );
+        let cleanup = tokio::spawn(
+            Cleanup::new(self.db.clone(), self.clock.clone())
+                .follow(self.config.cleanup_interval, stop_rx.clone()),
+        );
         let delay = self.config.shutdown_delay;
         let grace = self.config.shutdown_grace;
         let stopper = tokio::spawn(async move {
@@ -420,6 +425,7 @@ impl Application {
         watchdog.abort();
         rotation.abort();
         revocations.abort();
+        cleanup.abort();
         self.db.close_by_ref().await.ok();
         grpc.context("gRPC server")?;
         http.context("HTTP listener")?;

@@ -235,6 +235,10 @@ pub struct Config {
         global = true
     )]
     pub revocation_max_staleness: Duration,
+    /// How often each replica deletes sessions and tokens that ended more than a day ago (expired,
+    /// revoked or used), in batches; replicas may do it at the same time.
+    #[arg(long, env = "SIGIL_CLEANUP_INTERVAL", default_value = "10m", value_parser = duration, global = true)]
+    pub cleanup_interval: Duration,
     /// Automatic rotation of signing keys: `off` (the default: keys change only with `sigil keys
     /// rotate`), or how long a key signs before a new one replaces it, such as `30d`.
     #[arg(long, env = "SIGIL_KEY_ROTATION", default_value = "off", value_parser = key_rotation, global = true)]
@@ -414,6 +418,10 @@ impl Config {
             self.revocation_max_staleness > self.revocation_sync,
             "SIGIL_REVOCATION_MAX_STALENESS must be longer than SIGIL_REVOCATION_SYNC"
         );
+        anyhow::ensure!(
+            !self.cleanup_interval.is_zero(),
+            "SIGIL_CLEANUP_INTERVAL must not be zero"
+        );
         if let (Some(metrics), http) = (self.metrics_addr, self.http_addr)
             && metrics == http
             && metrics.port() != 0
@@ -440,6 +448,7 @@ mod tests {
         assert_eq!(config.environment_token_ttl, Duration::from_secs(3600));
         assert_eq!(config.key_rotation, KeyRotation::Off);
         assert_eq!(config.revocation_max_staleness, Duration::from_secs(30));
+        assert_eq!(config.cleanup_interval, Duration::from_secs(600));
         assert_eq!(config.metrics_addr, None);
         assert_eq!(config.sign_in_limit_per_account.to_string(), "10/1m");
         assert_eq!(config.sign_in_limit_per_address.to_string(), "300/1m");

@@ -14,6 +14,9 @@ mod m20261206_000001_revocation_sequence;
 mod m20261206_000002_signing_key_sealer;
 mod m20261207_100001_refresh_token_successor;
 mod m20261207_200001_environment_name;
+mod m20261207_300001_portable_order;
+mod m20261207_300002_cleanup_indexes;
+mod m20261207_300003_listing_indexes;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -33,6 +36,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000002_signing_key_sealer::Migration),
             Box::new(m20261207_100001_refresh_token_successor::Migration),
             Box::new(m20261207_200001_environment_name::Migration),
+            Box::new(m20261207_300001_portable_order::Migration),
+            Box::new(m20261207_300002_cleanup_indexes::Migration),
+            Box::new(m20261207_300003_listing_indexes::Migration),
         ]
     }
 }

@@ -78,6 +78,12 @@ pub fn optional_phone(field: &str, value: &str) -> Result<Option<String>, FieldV
     Ok(Some(value.to_owned()))
 }
 
+/// The lower-case form text is matched and sorted by, the same on every database: folded here,
+/// Unicode-aware, rather than by SQL's `lower()`, which SQLite applies to ASCII letters only.
+pub fn fold(text: &str) -> String {
+    text.to_lowercase()
+}
+
 /// Applies one field of a partial update: when `value` is set, parses it into `slot`.
 pub fn patch<T>(
     slot: &mut T,

@@ -107,6 +107,9 @@ pub struct Page<T> {
     pub total_items: u64,
     /// Pages of this size across the listing.
     pub total_pages: u64,
+    /// Where the next page starts, for listings that hand out keyset cursors: set when this
+    /// page is full.
+    pub next_cursor: Option<String>,
 }
 
 impl<T> Page<T> {
@@ -116,6 +119,7 @@ impl<T> Page<T> {
             items,
             total_items,
             total_pages: total_items.div_ceil(request.limit),
+            next_cursor: None,
         }
     }
 }

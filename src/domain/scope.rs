@@ -22,6 +22,12 @@ impl Scope {
         }
     }
 
+    /// A scope for the unit tests of the store, which have no authentication to go through.
+    #[cfg(test)]
+    pub(crate) fn for_tests(environment: Environment) -> Self {
+        Self::authenticated(environment)
+    }
+
     /// The same environment, narrowed to the tenant of a verified user token.
     pub fn in_tenant(mut self, tenant_id: impl Into<String>) -> Self {
         self.tenant_id = Some(tenant_id.into());

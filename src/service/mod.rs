@@ -2,6 +2,7 @@
 //! transaction, and returns domain types or a domain error.
 
 pub mod activation;
+pub mod cleanup;
 pub mod environments;
 pub mod hasher;
 pub mod keys;

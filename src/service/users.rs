@@ -11,7 +11,7 @@ use crate::{
         error::Result,
         page::{Page, PageRequest},
         scope::Scope,
-        user::{CreateUser, PROVIDER_LOCAL, UpdateUser, User, UserFilter},
+        user::{CreateUser, Membership, PROVIDER_LOCAL, UpdateUser, User, UserFilter},
     },
     store::{
         self,
@@ -45,9 +45,10 @@ impl Users {
         let now = self.deps.now();
         let id = uuid::Uuid::new_v4().to_string();
         let txn = store::begin(&self.deps.db).await?;
-        let tenant = tenants::get(&txn, scope, &new.tenant_id).await?;
+        // Share-locked, so that a deletion of the tenant cannot commit around the new member.
+        let tenant = tenants::lock_shared(&txn, scope, &new.tenant_id).await?;
         let activated = password_hash.is_some();
-        users::insert(
+        let row = users::insert(
             &txn,
             scope,
             UserRow {
@@ -71,13 +72,19 @@ impl Users {
                 updated_at: now,
                 last_login: None,
                 terms_accepted_at: None,
+                // Set by the store from the name.
+                name_folded: String::new(),
             },
         )
         .await?;
         users::add_membership(&txn, scope, &id, &tenant, now).await?;
-        let user = users::get(&txn, scope, &id).await?;
         txn.commit().await?;
-        Ok(user)
+        // What was written, without reading it back: two round trips fewer per creation.
+        let membership = Membership {
+            tenant_id: tenant.tenant_id,
+            created_at: now,
+        };
+        Ok(users::to_domain(row, vec![membership]))
     }
 
     /// User `user_id` with its tenants.
@@ -136,7 +143,8 @@ impl Users {
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
         let row = users::lock_row(&txn, scope, user_id).await?;
-        let tenant = tenants::get(&txn, scope, tenant_id).await?;
+        // Share-locked, so that a deletion of the tenant cannot commit around the new membership.
+        let tenant = tenants::lock_shared(&txn, scope, tenant_id).await?;
         users::add_membership(&txn, scope, user_id, &tenant, now).await?;
         if row.active_tenant_id.is_none() {
             users::set_active_tenant(&txn, scope, user_id, Some(&tenant.tenant_id), now).await?;

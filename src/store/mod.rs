@@ -1,6 +1,7 @@
 //! Persistence: sea-orm entities and the queries over them. Database errors become domain errors
 //! here, and nowhere else.
 
+pub mod cleanup;
 pub mod entity;
 pub mod environments;
 pub mod keys;
@@ -129,6 +130,15 @@ pub(crate) fn sort_order(order: Order) -> sea_orm::Order {
     match order {
         Order::Asc => sea_orm::Order::Asc,
         Order::Desc => sea_orm::Order::Desc,
+    }
+}
+
+/// Where NULLs go in an order by a nullable column, said explicitly because the databases
+/// disagree (SQLite puts them first, PostgreSQL last): before every value, as the smallest.
+pub(crate) fn nulls_as_smallest(order: Order) -> sea_orm::sea_query::NullOrdering {
+    match order {
+        Order::Asc => sea_orm::sea_query::NullOrdering::First,
+        Order::Desc => sea_orm::sea_query::NullOrdering::Last,
     }
 }
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+    sea_query::{Expr, ExprTrait, LikeExpr},
 };
 
 use super::First;
@@ -12,6 +12,7 @@ use super::entity::tenant;
 use crate::domain::{
     Error, Resource,
     error::Result,
+    field::fold,
     page::{Page, PageRequest},
     scope::Scope,
     tenant::{NewTenant, Tenant, TenantFilter, TenantProfile, TenantSort},
@@ -70,6 +71,8 @@ fn to_row(environment_id: &str, tenant: &Tenant, deleted_at: Option<DateTime<Utc
         created_at: tenant.created_at,
         updated_at: tenant.updated_at,
         deleted_at,
+        name_folded: fold(&tenant.name),
+        tenant_id_folded: fold(&tenant.tenant_id),
     }
 }
 
@@ -93,6 +96,22 @@ pub async fn lock(db: &impl ConnectionTrait, scope: &Scope, tenant_id: &str) -> 
         .filter(tenant::Column::TenantId.eq(tenant_id))
         .filter(tenant::Column::DeletedAt.is_null())
         .lock_exclusive()
+        .first(db)
+        .await?;
+    row.map(to_domain)
+        .transpose()?
+        .ok_or(Error::NotFound(Resource::Tenant))
+}
+
+/// The live tenant `tenant_id`, or NOT_FOUND, its row share-locked until the transaction ends
+/// (PostgreSQL): a concurrent deletion, which locks it exclusively, waits for this transaction or
+/// makes this read find the tenant deleted, so nothing joins a tenant while it is being deleted.
+pub async fn lock_shared(db: &impl ConnectionTrait, scope: &Scope, tenant_id: &str) -> Result<Tenant> {
+    let row = tenant::Entity::find()
+        .filter(tenant::Column::EnvironmentId.eq(scope.environment_id()))
+        .filter(tenant::Column::TenantId.eq(tenant_id))
+        .filter(tenant::Column::DeletedAt.is_null())
+        .lock_shared()
         .first(db)
         .await?;
     row.map(to_domain)
@@ -198,10 +217,10 @@ pub async fn mark_deleted(
     Ok(())
 }
 
-/// Escapes LIKE wildcards in `text` and wraps it for a "contains" match, in lower case.
+/// Escapes LIKE wildcards in `text` and wraps it for a "contains" match, folded to lower case
+/// (match it against folded text only: SQLite's LIKE ignores the case of ASCII letters alone).
 pub(crate) fn contains_pattern(text: &str) -> LikeExpr {
-    let escaped = text
-        .to_lowercase()
+    let escaped = fold(text)
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_");
@@ -221,9 +240,9 @@ pub async fn list(
     if let Some(text) = &filter.text {
         let pattern = contains_pattern(text);
         query = query.filter(
-            Expr::expr(Func::lower(Expr::col(tenant::Column::Name)))
+            Expr::col(tenant::Column::NameFolded)
                 .like(pattern.clone())
-                .or(Expr::expr(Func::lower(Expr::col(tenant::Column::TenantId))).like(pattern)),
+                .or(Expr::col(tenant::Column::TenantIdFolded).like(pattern)),
         );
     }
     if !filter.tenant_ids.is_empty() {
@@ -232,7 +251,7 @@ pub async fn list(
     let total = query.clone().count(db).await?;
     let column = match filter.sort {
         TenantSort::CreatedAt => tenant::Column::CreatedAt,
-        TenantSort::Name => tenant::Column::Name,
+        TenantSort::Name => tenant::Column::NameFolded,
         TenantSort::TenantId => tenant::Column::TenantId,
     };
     let order = super::sort_order(filter.order);

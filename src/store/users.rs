@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, JoinType,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef, RelationTrait, UpdateMany,
-    sea_query::{Expr, ExprTrait, Func, Query, SubQueryStatement},
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef, RelationTrait, Select, UpdateMany,
+    sea_query::{Expr, ExprTrait, Query, SubQueryStatement},
 };
 
 use super::{
@@ -17,10 +17,11 @@ use super::{
 use crate::domain::{
     Resource,
     error::{Error, Result},
-    page::{Page, PageRequest},
+    field::fold,
+    page::{Order, Page, PageRequest},
     scope::Scope,
     tenant::Tenant,
-    user::{Membership, Phrases, User, UserFilter, UserProfile, UserSort},
+    user::{Membership, Phrases, User, UserCursor, UserFilter, UserProfile, UserSort},
 };
 
 /// The stored form of a user.
@@ -161,11 +162,11 @@ pub async fn find_by_email(db: &impl ConnectionTrait, scope: &Scope, email: &str
     }
 }
 
-/// Stores a new user row in the scope's environment.
-pub async fn insert(db: &impl ConnectionTrait, scope: &Scope, mut row: UserRow) -> Result<()> {
+/// Stores a new user row in the scope's environment; returns the row as stored.
+pub async fn insert(db: &impl ConnectionTrait, scope: &Scope, mut row: UserRow) -> Result<UserRow> {
     scope.environment_id().clone_into(&mut row.environment_id);
-    row.into_active_model().insert(db).await?;
-    Ok(())
+    row.name_folded = folded_name(row.name.as_deref());
+    Ok(row.into_active_model().insert(db).await?)
 }
 
 /// Writes the editable profile of user `id` back; NOT_FOUND unless it is a user of the scope.
@@ -177,6 +178,10 @@ pub async fn save_profile(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let update = user::Entity::update_many()
+        .col_expr(
+            user::Column::NameFolded,
+            Expr::value(folded_name(profile.name.as_deref())),
+        )
         .col_expr(user::Column::Name, Expr::value(profile.name))
         .col_expr(
             user::Column::ProfilePictureUrl,
@@ -216,6 +221,11 @@ pub async fn delete(db: &impl ConnectionTrait, scope: &Scope, id: &str) -> Resul
     one_user(deleted.rows_affected)
 }
 
+/// What a user's name is matched and sorted by: folded, and empty when there is none.
+fn folded_name(name: Option<&str>) -> String {
+    name.map(fold).unwrap_or_default()
+}
+
 /// `update` narrowed to user `id` of the scope.
 fn scoped(update: UpdateMany<user::Entity>, scope: &Scope, id: &str) -> UpdateMany<user::Entity> {
     update
@@ -244,6 +254,7 @@ pub async fn add_membership(
         .column(user::Column::Id)
         .expr(Expr::val(tenant.id.as_str()))
         .expr(Expr::val(now))
+        .column(user::Column::CreatedAt)
         .from(user::Entity)
         .and_where(Expr::col(user::Column::Id).eq(user_id))
         .and_where(Expr::col(user::Column::EnvironmentId).eq(scope.environment_id()))
@@ -254,6 +265,7 @@ pub async fn add_membership(
             user_tenant::Column::UserId,
             user_tenant::Column::TenantRef,
             user_tenant::Column::CreatedAt,
+            user_tenant::Column::UserCreatedAt,
         ])
         .select_from(user_of_scope)
         .map_err(Error::internal)?
@@ -361,6 +373,10 @@ pub async fn remove_all_memberships(db: &impl ConnectionTrait, scope: &Scope, te
 }
 
 /// One page of users matching `filter`; `tenant_row_id` is the resolved tenant filter.
+///
+/// A tenant's users are read through its memberships, whose index (tenant, user's creation
+/// time, user id) gives them in the default order and counts them without reading the users:
+/// the first page costs the page, whatever the size of the tenant or the environment.
 pub async fn list(
     db: &impl ConnectionTrait,
     scope: &Scope,
@@ -368,17 +384,70 @@ pub async fn list(
     tenant_row_id: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<User>> {
+    let query = matching(scope, filter, tenant_row_id);
+    let narrowed = filter.email.is_some() || !filter.ids.is_empty() || !filter.phrases.is_empty();
+    let total = match tenant_row_id {
+        // Every member of a tenant of the scope is a user of the scope: the index counts them.
+        Some(tenant_row_id) if !narrowed => {
+            user_tenant::Entity::find()
+                .filter(user_tenant::Column::TenantRef.eq(tenant_row_id))
+                .count(db)
+                .await?
+        }
+        _ => query.clone().count(db).await?,
+    };
+    let through_memberships = tenant_row_id.is_some();
+    let query = match &filter.after {
+        Some(after) => query.filter(after_cursor(after, filter.order, through_memberships)),
+        None => query,
+    };
+    let rows = ordered(query, filter, through_memberships)
+        .limit(page.limit)
+        .offset(page.offset)
+        .all(db)
+        .await?;
+    let mut listed = Page::new(with_memberships(db, rows).await?, total, page);
+    if filter.sort == UserSort::CreatedAt && listed.items.len() as u64 == page.limit {
+        listed.next_cursor = listed.items.last().map(|last| UserCursor::after(last).encode());
+    }
+    Ok(listed)
+}
+
+/// Users after `cursor` in the default order (creation time, then id) in direction `order`,
+/// compared on the columns the listing sorts by, so the index seeks to the cursor.
+fn after_cursor(cursor: &UserCursor, order: Order, through_memberships: bool) -> Condition {
+    let (created, id) = if through_memberships {
+        (
+            Expr::col((user_tenant::Entity, user_tenant::Column::UserCreatedAt)),
+            Expr::col((user_tenant::Entity, user_tenant::Column::UserId)),
+        )
+    } else {
+        (
+            Expr::col((user::Entity, user::Column::CreatedAt)),
+            Expr::col((user::Entity, user::Column::Id)),
+        )
+    };
+    let at = cursor.created_at;
+    let (later, beyond) = match order {
+        Order::Asc => (created.clone().gt(at), id.gt(cursor.id.as_str())),
+        Order::Desc => (created.clone().lt(at), id.lt(cursor.id.as_str())),
+    };
+    Condition::any()
+        .add(later)
+        .add(Condition::all().add(created.eq(at)).add(beyond))
+}
+
+/// The users of the scope matching `filter`, unordered; through the memberships of
+/// `tenant_row_id` when given.
+fn matching(scope: &Scope, filter: &UserFilter, tenant_row_id: Option<&str>) -> Select<user::Entity> {
     let mut query = user::Entity::find().filter(user::Column::EnvironmentId.eq(scope.environment_id()));
     if let Some(tenant_row_id) = tenant_row_id {
-        let members = Query::select()
-            .column(user_tenant::Column::UserId)
-            .from(user_tenant::Entity)
-            .and_where(Expr::col(user_tenant::Column::TenantRef).eq(tenant_row_id))
-            .to_owned();
-        query = query.filter(user::Column::Id.in_subquery(members));
+        query = query
+            .join(JoinType::InnerJoin, user_tenant::Relation::User.def().rev())
+            .filter(user_tenant::Column::TenantRef.eq(tenant_row_id));
     }
     if let Some(email) = &filter.email {
-        query = query.filter(Expr::col(user::Column::Email).like(contains_pattern(email)));
+        query = query.filter(Expr::col((user::Entity, user::Column::Email)).like(contains_pattern(email)));
     }
     if !filter.ids.is_empty() {
         query = query.filter(user::Column::Id.is_in(filter.ids.iter().cloned()));
@@ -386,10 +455,26 @@ pub async fn list(
     if !filter.phrases.is_empty() {
         query = query.filter(phrase_condition(&filter.phrases));
     }
-    let total = query.clone().count(db).await?;
+    query
+}
+
+/// `query` in the order of `filter`, ties broken by id. A tenant's users in the default order
+/// come in the order of the membership index: the membership's copy of the creation time, then
+/// its user id, which is the user's.
+fn ordered(
+    query: Select<user::Entity>,
+    filter: &UserFilter,
+    through_memberships: bool,
+) -> Select<user::Entity> {
+    let order = super::sort_order(filter.order);
+    if through_memberships && filter.sort == UserSort::CreatedAt {
+        return query
+            .order_by(user_tenant::Column::UserCreatedAt, order.clone())
+            .order_by(user_tenant::Column::UserId, order);
+    }
     let column = match filter.sort {
         UserSort::CreatedAt => user::Column::CreatedAt,
-        UserSort::Name => user::Column::Name,
+        UserSort::Name => user::Column::NameFolded,
         UserSort::Email => user::Column::Email,
         UserSort::Id => user::Column::Id,
         UserSort::Verified => user::Column::Verified,
@@ -397,28 +482,19 @@ pub async fn list(
         UserSort::Provider => user::Column::Provider,
         UserSort::TenantId => user::Column::ActiveTenantId,
     };
-    let order = super::sort_order(filter.order);
-    let rows = query
-        .order_by(column, order.clone())
+    query
+        .order_by_with_nulls(column, order.clone(), super::nulls_as_smallest(filter.order))
         .order_by(user::Column::Id, order)
-        .limit(page.limit)
-        .offset(page.offset)
-        .all(db)
-        .await?;
-    Ok(Page::new(with_memberships(db, rows).await?, total, page))
 }
 
 /// Users whose email or name holds the phrases' words, ignoring case.
 fn phrase_condition(phrases: &Phrases) -> Condition {
+    // Emails are stored in lower case, names matched by their folded copy.
     let holds = |word: &str| {
         let pattern = contains_pattern(word);
-        Expr::expr(Func::lower(Expr::col(user::Column::Email)))
+        Expr::col(user::Column::Email)
             .like(pattern.clone())
-            .or(Expr::expr(Func::lower(Func::coalesce([
-                Expr::col(user::Column::Name),
-                Expr::val(""),
-            ])))
-            .like(pattern))
+            .or(Expr::col(user::Column::NameFolded).like(pattern))
     };
     let mut condition = Condition::all();
     for word in &phrases.contains {
@@ -476,4 +552,65 @@ pub async fn activate(
         update = update.col_expr(user::Column::TermsAcceptedAt, Expr::value(at));
     }
     one_user(scoped(update, scope, id).exec(db).await?.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{DbBackend, QueryTrait, Statement};
+
+    use super::*;
+    use crate::domain::environment::{Environment, EnvironmentSettings};
+
+    /// The details of SQLite's plan for `query`.
+    async fn plan(db: &impl ConnectionTrait, query: Select<user::Entity>) -> Vec<String> {
+        let statement = query.limit(50).build(DbBackend::Sqlite);
+        let explain = Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            format!("EXPLAIN QUERY PLAN {}", statement.sql),
+            statement.values.map(|v| v.0).unwrap_or_default(),
+        );
+        db.query_all_raw(explain)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get::<String>("", "detail").unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_tenants_page_is_read_in_order_from_the_membership_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("plan.db").display());
+        let db = crate::store::connect(&url, 1).await.unwrap();
+        crate::store::migrate(&db).await.unwrap();
+        let scope = Scope::for_tests(Environment {
+            id: "env".into(),
+            name: "env".into(),
+            client_id: "client".into(),
+            secret_hash: String::new(),
+            host: None,
+            settings: EnvironmentSettings::default(),
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+            secret_changed_at: None,
+        });
+        for order in [crate::domain::page::Order::Asc, crate::domain::page::Order::Desc] {
+            let filter = UserFilter {
+                order,
+                ..UserFilter::default()
+            };
+            let details = plan(&db, ordered(matching(&scope, &filter, Some("t")), &filter, true)).await;
+            assert!(
+                details
+                    .iter()
+                    .any(|d| d.contains("user_tenants USING")
+                        && d.contains("ix_user_tenants_tenant_user_created")),
+                "{details:?}"
+            );
+            assert!(
+                !details.iter().any(|d| d.contains("TEMP B-TREE")),
+                "the page is sorted by the index: {details:?}"
+            );
+        }
+    }
 }

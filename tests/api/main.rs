@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod activation;
+mod cleanup;
 mod clients;
 mod contention;
 mod environment;
@@ -14,6 +15,7 @@ mod http;
 mod isolation;
 mod keys;
 mod lifecycle;
+mod listings;
 mod metrics;
 mod process;
 mod rate_limits;
@@ -30,6 +32,7 @@ mod rest_tenants;
 mod rest_users;
 mod restart;
 mod sign_in;
+mod tenant_deletion;
 mod tenants;
 mod tokens;
 mod traces;

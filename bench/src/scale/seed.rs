@@ -61,7 +61,11 @@ const USERS: Shape = Shape {
 /// `user_tenants`: the clone's membership of its template's tenant.
 const MEMBERSHIPS: Shape = Shape {
     table: "user_tenants",
-    own: &[("user_id", "id"), ("created_at", "created_at")],
+    own: &[
+        ("user_id", "id"),
+        ("created_at", "created_at"),
+        ("user_created_at", "created_at"),
+    ],
     values: &["id", "created_at"],
     template_column: "user_id",
 };

@@ -24,6 +24,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,
+    /// The name and the tenant id folded to lower case (`domain::field::fold`): what listings
+    /// match and sort by.
+    pub name_folded: String,
+    pub tenant_id_folded: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

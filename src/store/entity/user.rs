@@ -24,6 +24,9 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub last_login: Option<DateTimeUtc>,
     pub terms_accepted_at: Option<DateTimeUtc>,
+    /// The name folded to lower case (`domain::field::fold`), empty without a name: what
+    /// listings match and sort names by.
+    pub name_folded: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

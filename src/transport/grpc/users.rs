@@ -12,7 +12,7 @@ use crate::{
         Error,
         page::{self, PageRequest},
         secret::Secret,
-        user::{CreateUser, Phrases, UpdateUser, User, UserFilter, UserSort},
+        user::{CreateUser, Phrases, UpdateUser, User, UserCursor, UserFilter, UserSort},
     },
     service::Users,
 };
@@ -36,6 +36,7 @@ fn listing(r: pb::ListUsersRequest, phrases: Phrases) -> Result<(UserFilter, Pag
         phrases,
         sort,
         order: order(r.order)?,
+        after: UserCursor::parse("page_token", &r.page_token, sort)?,
     };
     Ok((filter, page))
 }
@@ -143,6 +144,7 @@ impl UserService for UserApi {
         let listed = self.users.list(&env, filter, page).await?;
         Ok(Response::new(pb::ListUsersResponse {
             metadata: Some(page_metadata(&listed)),
+            next_page_token: listed.next_cursor.unwrap_or_default(),
             items: listed.items.into_iter().map(to_pb).collect(),
         }))
     }
@@ -158,6 +160,7 @@ impl UserService for UserApi {
         let listed = self.users.list(&env, filter, page).await?;
         Ok(Response::new(pb::SearchUsersResponse {
             metadata: Some(page_metadata(&listed)),
+            next_page_token: listed.next_cursor.unwrap_or_default(),
             items: listed.items.into_iter().map(to_pb).collect(),
         }))
     }

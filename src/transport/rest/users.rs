@@ -23,7 +23,7 @@ use crate::domain::{
     Error, Resource, metadata,
     scope::Scope,
     secret::Secret,
-    user::{CreateUser, Phrases, UpdateUser, User, UserFilter},
+    user::{CreateUser, Phrases, UpdateUser, User, UserCursor, UserFilter, UserSort},
 };
 
 /// Metadata as answered when a user has none: an empty object, so that callers can always parse it.
@@ -584,6 +584,9 @@ pub struct UserListQuery {
     /// Sort direction.
     #[param(rename = "_order", inline)]
     order: Option<super::tenants::SortOrder>,
+    /// Where to start, in the default order only: the `_nextCursor` of the page before.
+    #[param(rename = "_cursor")]
+    cursor: Option<String>,
     /// Accepted for compatibility: sigil has no tenant hierarchy to include.
     #[param(rename = "_includeSubTenants")]
     include_sub_tenants: Option<bool>,
@@ -600,6 +603,10 @@ pub struct UserPage {
     /// Neighbouring pages.
     #[serde(rename = "_links")]
     links: PageLinks,
+    /// The `_cursor` of the next page in the default order, when this page is full: reading
+    /// from it costs the page, where `_offset` costs every user skipped.
+    #[serde(rename = "_nextCursor", skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
 }
 
 /// `GET /identity/resources/users/v3`, and v1 (where Frontegg's clients, the Rust crate among
@@ -645,16 +652,20 @@ async fn list(
         Some(tenant_id) => Some(tenant_id),
         None => header(headers, TENANT_HEADER)?.map(str::to_owned),
     };
+    let sort: UserSort = params.sort("_sortBy")?;
     let filter = UserFilter {
         tenant_id: tenant_id.clone(),
         email: params.text("_email")?,
         ids: params.list("ids")?,
         phrases,
-        sort: params.sort("_sortBy")?,
+        sort,
         order: params.order()?,
+        after: UserCursor::parse("_cursor", &params.text("_cursor")?.unwrap_or_default(), sort)
+            .map_err(Error::from)?,
     };
     let listed = gateway.services.users.list(&environment, filter, page).await?;
     let (metadata, links) = page_parts(&listed, page);
+    let next_cursor = listed.next_cursor.clone();
     let items = listed
         .items
         .into_iter()
@@ -664,6 +675,7 @@ async fn list(
         items,
         metadata,
         links,
+        next_cursor,
     })
     .into_response())
 }
