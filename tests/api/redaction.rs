@@ -24,6 +24,10 @@ const NOT_SECRET: &[&str] = &[
     "identity.v1.ActivateUserRequest.recaptcha_token",
     "identity.v1.ActivateUserWithCodeRequest.recaptcha_token",
     "identity.v1.User.has_password",
+    // Paging cursors: where a listing goes on, which the caller may already read.
+    "identity.v1.ListUsersRequest.page_token",
+    "identity.v1.ListUsersResponse.next_page_token",
+    "identity.v1.SearchUsersResponse.next_page_token",
 ];
 
 #[test]
