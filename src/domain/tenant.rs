@@ -170,7 +170,7 @@ fn optional_email(field: &str, raw: &str) -> Result<Option<String>, FieldViolati
 }
 
 /// A request to change a tenant, unchecked: `None` leaves a field as it is, an empty string clears it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UpdateTenant {
     /// New display name; cannot be cleared.
     pub name: Option<String>,
@@ -199,6 +199,11 @@ pub struct UpdateTenant {
 }
 
 impl UpdateTenant {
+    /// Whether the request sets no field at all.
+    pub fn changes_nothing(&self) -> bool {
+        *self == Self::default()
+    }
+
     /// Applies the changes to `tenant`, checking each field that is set.
     pub fn apply_to(self, tenant: &mut Tenant) -> Result<()> {
         use field::patch as set;

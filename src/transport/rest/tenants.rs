@@ -497,23 +497,7 @@ async fn update(
         creator_email: body.creator_email,
         is_reseller: body.is_reseller,
     };
-    let changes_something = [
-        &update.name,
-        &update.status,
-        &update.website,
-        &update.application_url,
-        &update.logo,
-        &update.logo_url,
-        &update.address,
-        &update.timezone,
-        &update.currency,
-        &update.creator_name,
-        &update.creator_email,
-    ]
-    .iter()
-    .any(|f| f.is_some())
-        || update.is_reseller.is_some();
-    if !changes_something {
+    if update.changes_nothing() {
         return Err(Error::invalid("body", "names no property to change").into());
     }
     let tenant = gateway.services.tenants.update(scope, tenant_id, update).await?;
