@@ -226,8 +226,8 @@ fn claims_of(token: &str) -> serde_json::Value {
     .unwrap()
 }
 
-#[tokio::test]
-async fn a_user_removed_from_a_tenant_keeps_no_token_that_claims_it() {
+/// A server where ann is active in acme (her current tenant) and a member of globex too.
+async fn member_of_acme_and_globex() -> (TestApp, pb::User, crate::helpers::Tenants, crate::helpers::Users) {
     let app = spawn_app().await;
     let user = app.active_user("ann@example.com", PASSWORD).await;
     let (mut tenants, mut users) = app.clients().await;
@@ -242,6 +242,12 @@ async fn a_user_removed_from_a_tenant_keeps_no_token_that_claims_it() {
         })
         .await
         .unwrap();
+    (app, user, tenants, users)
+}
+
+#[tokio::test]
+async fn a_user_removed_from_a_tenant_keeps_no_token_that_claims_it() {
+    let (app, user, _, mut users) = member_of_acme_and_globex().await;
     let auth = app.login("ann@example.com", PASSWORD).await;
     let claims = claims_of(&auth.access_token);
     assert_eq!(claims["tenantId"], "acme");
@@ -275,20 +281,7 @@ async fn a_user_removed_from_a_tenant_keeps_no_token_that_claims_it() {
 
 #[tokio::test]
 async fn a_deleted_tenant_is_claimed_by_no_token_of_its_former_members() {
-    let app = spawn_app().await;
-    let user = app.active_user("ann@example.com", PASSWORD).await;
-    let (mut tenants, mut users) = app.clients().await;
-    tenants
-        .create_tenant(crate::helpers::tenant("globex", "Globex"))
-        .await
-        .unwrap();
-    users
-        .add_user_to_tenant(pb::AddUserToTenantRequest {
-            user_id: user.id.clone(),
-            tenant_id: "globex".into(),
-        })
-        .await
-        .unwrap();
+    let (app, _, mut tenants, _) = member_of_acme_and_globex().await;
     let auth = app.login("ann@example.com", PASSWORD).await;
     assert_eq!(
         claims_of(&auth.access_token)["tenantIds"],
@@ -324,23 +317,10 @@ enum Leaving {
 async fn race_sign_in_against(leaving: Leaving) {
     use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
 
-    let app = spawn_app().await;
+    let (app, user, mut tenants, mut users) = member_of_acme_and_globex().await;
     if app.db.get_database_backend() != DbBackend::Postgres {
         return;
     }
-    let user = app.active_user("ann@example.com", PASSWORD).await;
-    let (mut tenants, mut users) = app.clients().await;
-    tenants
-        .create_tenant(crate::helpers::tenant("globex", "Globex"))
-        .await
-        .unwrap();
-    users
-        .add_user_to_tenant(pb::AddUserToTenantRequest {
-            user_id: user.id.clone(),
-            tenant_id: "globex".into(),
-        })
-        .await
-        .unwrap();
 
     let hold = app.db.begin().await.unwrap();
     hold.execute_unprepared(&format!(
