@@ -81,13 +81,14 @@ enum PageAt {
     Last,
 }
 
-/// How a page is asked for. Keyset cursors would be a second variant whose preparation walks
-/// to the page's cursor once, before the measured requests, so that each measured request asks
-/// for that page by its cursor.
+/// How a page is asked for.
 #[derive(Debug, Clone, Copy)]
 enum Paging {
     /// `_offset`, a page number.
     Offset,
+    /// `_cursor`, the `_nextCursor` of the page before: taken once, before the measured
+    /// requests, from an answer to the page before asked by offset.
+    Cursor,
 }
 
 /// One kind of measured request.
@@ -111,7 +112,7 @@ enum Probe {
 }
 
 /// Every measurement, in order: reads first, so creations do not change what they read.
-const PROBES: [(&str, Probe); 9] = [
+const PROBES: [(&str, Probe); 11] = [
     (
         "list, small tenant, first page",
         Probe::List {
@@ -129,6 +130,14 @@ const PROBES: [(&str, Probe); 9] = [
         },
     ),
     (
+        "list, small tenant, last page by cursor",
+        Probe::List {
+            tenant: Some(Tenant::Small),
+            at: PageAt::Last,
+            paging: Paging::Cursor,
+        },
+    ),
+    (
         "list, big tenant, first page",
         Probe::List {
             tenant: Some(Tenant::Big),
@@ -142,6 +151,14 @@ const PROBES: [(&str, Probe); 9] = [
             tenant: Some(Tenant::Big),
             at: PageAt::Last,
             paging: Paging::Offset,
+        },
+    ),
+    (
+        "list, big tenant, last page by cursor",
+        Probe::List {
+            tenant: Some(Tenant::Big),
+            at: PageAt::Last,
+            paging: Paging::Cursor,
         },
     ),
     (
@@ -412,12 +429,14 @@ impl Deployment {
         }
     }
 
-    /// The `n`th request of `probe`, and the status it must get.
+    /// The `n`th request of `probe`, and the status it must get; `cursor` is the cursor of the
+    /// page a listing by cursor asks for (none for the first page).
     fn request(
         &self,
         connection: &rest::Connection,
         probe: Probe,
         page_size: u64,
+        cursor: Option<&str>,
     ) -> anyhow::Result<(Request<Full<Bytes>>, StatusCode)> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let user = &self.sample[n as usize % self.sample.len()];
@@ -428,18 +447,15 @@ impl Deployment {
                     PageAt::First => 0,
                     PageAt::Last => self.members(tenant).saturating_sub(1) / page_size,
                 };
-                let path = match paging {
-                    Paging::Offset => {
-                        format!("/identity/resources/users/v3?_limit={page_size}&_offset={page}")
-                    }
+                let query = match (paging, cursor) {
+                    (Paging::Offset, _) => format!("_offset={page}"),
+                    (Paging::Cursor, None) => "_offset=0".to_owned(),
+                    (Paging::Cursor, Some(cursor)) => format!("_cursor={cursor}"),
                 };
-                let mut request = connection
-                    .request(Method::GET, &path)
-                    .header(header::AUTHORIZATION, bearer);
-                if let Some(tenant) = tenant {
-                    request = request.header("frontegg-tenant-id", self.tenant_id(tenant));
-                }
-                (request.body(Full::default())?, StatusCode::OK)
+                (
+                    self.listing(connection, tenant, page_size, &query)?,
+                    StatusCode::OK,
+                )
             }
             Probe::GetById => (
                 connection
@@ -484,6 +500,27 @@ impl Deployment {
         Ok((request, expected))
     }
 
+    /// A request for a page of `page_size` users of `tenant` (of the environment when none),
+    /// where `query` says which.
+    fn listing(
+        &self,
+        connection: &rest::Connection,
+        tenant: Option<Tenant>,
+        page_size: u64,
+        query: &str,
+    ) -> anyhow::Result<Request<Full<Bytes>>> {
+        let mut request = connection
+            .request(
+                Method::GET,
+                &format!("/identity/resources/users/v3?_limit={page_size}&{query}"),
+            )
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token));
+        if let Some(tenant) = tenant {
+            request = request.header("frontegg-tenant-id", self.tenant_id(tenant));
+        }
+        Ok(request.body(Full::default())?)
+    }
+
     /// Checks a listing's first answer against what was seeded: the total the server counts,
     /// and a full page (or the rest of the users on the last page).
     fn check(&self, probe: Probe, page_size: u64, answer: &rest::Answer) -> anyhow::Result<()> {
@@ -517,8 +554,12 @@ async fn measure(
     duration: Duration,
 ) -> anyhow::Result<Measured> {
     let mut connection = rest::Connection::open(&deployment.server.http).await?;
+    let cursor = cursor_of(deployment, &mut connection, probe, page_size)
+        .await
+        .with_context(|| format!("{name}, {} users: taking the cursor", thousands(deployment.total)))?;
+    let cursor = cursor.as_deref();
     for i in 0..WARM_UP {
-        let (request, expected) = deployment.request(&connection, probe, page_size)?;
+        let (request, expected) = deployment.request(&connection, probe, page_size, cursor)?;
         let answer = connection.send(request).await?;
         if answer.status != expected {
             bail!(
@@ -542,7 +583,7 @@ async fn measure(
     };
     let started = Instant::now();
     while started.elapsed() < duration || measured.samples < MIN_SAMPLES {
-        let (request, expected) = deployment.request(&connection, probe, page_size)?;
+        let (request, expected) = deployment.request(&connection, probe, page_size, cursor)?;
         let at = Instant::now();
         let answer = connection.send(request).await;
         let _ = measured.latency.record((at.elapsed().as_nanos() as u64).max(1));
@@ -559,6 +600,38 @@ async fn measure(
     }
     measured.elapsed = started.elapsed();
     Ok(measured)
+}
+
+/// For a listing of the last page by cursor, the cursor of that page: the `_nextCursor` of the
+/// page before, asked by offset. `None` for other probes, and when the last page is the first.
+async fn cursor_of(
+    deployment: &Deployment,
+    connection: &mut rest::Connection,
+    probe: Probe,
+    page_size: u64,
+) -> anyhow::Result<Option<String>> {
+    let Probe::List {
+        tenant,
+        at: PageAt::Last,
+        paging: Paging::Cursor,
+    } = probe
+    else {
+        return Ok(None);
+    };
+    let last = deployment.members(tenant).saturating_sub(1) / page_size;
+    if last == 0 {
+        return Ok(None);
+    }
+    let request = deployment.listing(connection, tenant, page_size, &format!("_offset={}", last - 1))?;
+    let answer = connection.send(request).await?;
+    if answer.status != StatusCode::OK {
+        bail!("{}", answer.describe());
+    }
+    let cursor = answer.json()?["_nextCursor"]
+        .as_str()
+        .map(str::to_owned)
+        .context("the page before the last has no _nextCursor")?;
+    Ok(Some(cursor))
 }
 
 fn print_seeding(database: &str, d: &Deployment) {

@@ -17,6 +17,7 @@ mod m20261207_200001_environment_name;
 mod m20261207_300001_portable_order;
 mod m20261207_300002_cleanup_indexes;
 mod m20261207_300003_listing_indexes;
+mod m20261208_000001_member_counts;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_300001_portable_order::Migration),
             Box::new(m20261207_300002_cleanup_indexes::Migration),
             Box::new(m20261207_300003_listing_indexes::Migration),
+            Box::new(m20261208_000001_member_counts::Migration),
         ]
     }
 }

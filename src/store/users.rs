@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, JoinType,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef, RelationTrait, Select, UpdateMany,
-    sea_query::{Expr, ExprTrait, Query, SubQueryStatement},
+    sea_query::{Expr, ExprTrait, Query, SelectStatement, SubQueryStatement},
 };
 
 use super::{
@@ -387,25 +387,55 @@ pub async fn list(
     let query = matching(scope, filter, tenant_row_id);
     let narrowed = filter.email.is_some() || !filter.ids.is_empty() || !filter.phrases.is_empty();
     let total = match tenant_row_id {
-        // Every member of a tenant of the scope is a user of the scope: the index counts them.
+        // Every member of a tenant of the scope is a user of the scope.
         Some(tenant_row_id) if !narrowed => {
-            user_tenant::Entity::find()
-                .filter(user_tenant::Column::TenantRef.eq(tenant_row_id))
-                .count(db)
-                .await?
+            counted(db, "tenant_member_counts", "tenant_ref", tenant_row_id).await?
+        }
+        None if !narrowed => {
+            counted(
+                db,
+                "environment_user_counts",
+                "environment_id",
+                scope.environment_id(),
+            )
+            .await?
         }
         _ => query.clone().count(db).await?,
     };
-    let through_memberships = tenant_row_id.is_some();
-    let query = match &filter.after {
-        Some(after) => query.filter(after_cursor(after, filter.order, through_memberships)),
-        None => query,
+    let rows = match tenant_row_id {
+        // A tenant's page in the default order is cut from the membership index alone, so what
+        // an offset or a cursor skips are index entries, not users to join; its users are then
+        // read by id. Two statements, as a join or an `IN` on the page's subquery leaves SQLite's
+        // planner free to walk the environment's users instead; and the environment is checked
+        // on the rows read, as SQLite, without statistics, would rather walk the environment's
+        // index than look 50 ids up. (The tenant is the scope's, so its members are too.)
+        Some(tenant_row_id) if !narrowed && filter.sort == UserSort::CreatedAt => {
+            let ids = db
+                .query_all(&page_of_members(tenant_row_id, filter, page))
+                .await?
+                .iter()
+                .map(|row| row.try_get::<String>("", "user_id"))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut rows = by_ids(&ids).all(db).await?;
+            rows.retain(|row| row.environment_id == scope.environment_id());
+            let place: HashMap<&str, usize> =
+                ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+            rows.sort_by_key(|row| place.get(row.id.as_str()).copied());
+            rows
+        }
+        _ => {
+            let through_memberships = tenant_row_id.is_some();
+            let query = match &filter.after {
+                Some(after) => query.filter(after_cursor(after, filter.order, through_memberships)),
+                None => query,
+            };
+            ordered(query, filter, through_memberships)
+                .limit(page.limit)
+                .offset(page.offset)
+                .all(db)
+                .await?
+        }
     };
-    let rows = ordered(query, filter, through_memberships)
-        .limit(page.limit)
-        .offset(page.offset)
-        .all(db)
-        .await?;
     let mut listed = Page::new(with_memberships(db, rows).await?, total, page);
     if filter.sort == UserSort::CreatedAt && listed.items.len() as u64 == page.limit {
         listed.next_cursor = listed.items.last().map(|last| UserCursor::after(last).encode());
@@ -413,8 +443,54 @@ pub async fn list(
     Ok(listed)
 }
 
+/// The ids of a page of the members of tenant `tenant_row_id`, in the default order, read from
+/// the membership index alone.
+fn page_of_members(tenant_row_id: &str, filter: &UserFilter, page: PageRequest) -> SelectStatement {
+    let order = super::sort_order(filter.order);
+    let mut query = Query::select()
+        .column(user_tenant::Column::UserId)
+        .from(user_tenant::Entity)
+        .and_where(Expr::col(user_tenant::Column::TenantRef).eq(tenant_row_id))
+        .order_by(user_tenant::Column::UserCreatedAt, order.clone())
+        .order_by(user_tenant::Column::UserId, order)
+        .limit(page.limit)
+        .offset(page.offset)
+        .to_owned();
+    if let Some(after) = &filter.after {
+        query.cond_where(after_cursor(after, filter.order, true));
+    }
+    query
+}
+
+/// Users by id, in any environment: the caller checks the environment of each.
+fn by_ids(ids: &[String]) -> Select<user::Entity> {
+    user::Entity::find().filter(user::Column::Id.is_in(ids.iter().map(String::as_str)))
+}
+
+/// The count kept in `table` (by the triggers of migration `m20261208_000001_member_counts`) of
+/// the rows whose `key` is `value`: the sum of its shards, a few rows whatever the count.
+async fn counted(
+    db: &impl ConnectionTrait,
+    table: &'static str,
+    key: &'static str,
+    value: &str,
+) -> Result<u64> {
+    let query = Query::select()
+        .expr_as(Expr::cust("CAST(COALESCE(SUM(n), 0) AS BIGINT)"), "n")
+        .from(table)
+        .and_where(Expr::col(key).eq(value))
+        .to_owned();
+    let row = db.query_one(&query).await?;
+    let n: i64 = match row {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// Users after `cursor` in the default order (creation time, then id) in direction `order`,
-/// compared on the columns the listing sorts by, so the index seeks to the cursor.
+/// compared on the columns the listing sorts by. The bound on the creation time alone, implied by
+/// the rest, is what lets the index seek to the cursor: neither database seeks on the `OR`.
 fn after_cursor(cursor: &UserCursor, order: Order, through_memberships: bool) -> Condition {
     let (created, id) = if through_memberships {
         (
@@ -428,13 +504,23 @@ fn after_cursor(cursor: &UserCursor, order: Order, through_memberships: bool) ->
         )
     };
     let at = cursor.created_at;
-    let (later, beyond) = match order {
-        Order::Asc => (created.clone().gt(at), id.gt(cursor.id.as_str())),
-        Order::Desc => (created.clone().lt(at), id.lt(cursor.id.as_str())),
+    let (bound, later, beyond) = match order {
+        Order::Asc => (
+            created.clone().gte(at),
+            created.clone().gt(at),
+            id.gt(cursor.id.as_str()),
+        ),
+        Order::Desc => (
+            created.clone().lte(at),
+            created.clone().lt(at),
+            id.lt(cursor.id.as_str()),
+        ),
     };
-    Condition::any()
-        .add(later)
-        .add(Condition::all().add(created.eq(at)).add(beyond))
+    Condition::all().add(bound).add(
+        Condition::any()
+            .add(later)
+            .add(Condition::all().add(created.eq(at)).add(beyond)),
+    )
 }
 
 /// The users of the scope matching `filter`, unordered; through the memberships of
@@ -482,9 +568,14 @@ fn ordered(
         UserSort::Provider => user::Column::Provider,
         UserSort::TenantId => user::Column::ActiveTenantId,
     };
-    query
-        .order_by_with_nulls(column, order.clone(), super::nulls_as_smallest(filter.order))
-        .order_by(user::Column::Id, order)
+    // Where NULLs go is said only for the one nullable column: said for a column that has none,
+    // it would still keep PostgreSQL from reading the order off an index (whose NULLs come last).
+    let query = if filter.sort == UserSort::TenantId {
+        query.order_by_with_nulls(column, order.clone(), super::nulls_as_smallest(filter.order))
+    } else {
+        query.order_by(column, order.clone())
+    };
+    query.order_by(user::Column::Id, order)
 }
 
 /// Users whose email or name holds the phrases' words, ignoring case.
@@ -563,7 +654,11 @@ mod tests {
 
     /// The details of SQLite's plan for `query`.
     async fn plan(db: &impl ConnectionTrait, query: Select<user::Entity>) -> Vec<String> {
-        let statement = query.limit(50).build(DbBackend::Sqlite);
+        plan_of(db, query.limit(50).build(DbBackend::Sqlite)).await
+    }
+
+    /// The details of SQLite's plan for `statement`.
+    async fn plan_of(db: &impl ConnectionTrait, statement: Statement) -> Vec<String> {
         let explain = Statement::from_sql_and_values(
             DbBackend::Sqlite,
             format!("EXPLAIN QUERY PLAN {}", statement.sql),
@@ -599,6 +694,7 @@ mod tests {
                 order,
                 ..UserFilter::default()
             };
+            // Narrowed by a filter on the users: joined, in the order of the index.
             let details = plan(&db, ordered(matching(&scope, &filter, Some("t")), &filter, true)).await;
             assert!(
                 details
@@ -610,6 +706,39 @@ mod tests {
             assert!(
                 !details.iter().any(|d| d.contains("TEMP B-TREE")),
                 "the page is sorted by the index: {details:?}"
+            );
+            // Unfiltered, by offset or by cursor: the page's ids come from the index alone (it
+            // covers them), seeking to the cursor; its users are then looked up by id.
+            let page = PageRequest {
+                limit: 50,
+                offset: 100,
+            };
+            let after = UserFilter {
+                after: Some(UserCursor {
+                    created_at: chrono::Utc::now(),
+                    id: "u".into(),
+                }),
+                ..filter.clone()
+            };
+            for (filter, seek) in [
+                (&filter, "(tenant_ref=?)"),
+                (&after, "(tenant_ref=? AND user_created_at"),
+            ] {
+                let statement = DbBackend::Sqlite.build(&page_of_members("t", filter, page));
+                let details = plan_of(&db, statement).await;
+                assert!(
+                    details.iter().any(|d| d.contains(
+                        "SEARCH user_tenants USING COVERING INDEX ix_user_tenants_tenant_user_created"
+                    ) && d.contains(seek))
+                        && !details.iter().any(|d| d.contains("TEMP B-TREE")),
+                    "{details:?}"
+                );
+            }
+            let ids = ["a".to_owned(), "b".to_owned()];
+            let details = plan(&db, by_ids(&ids)).await;
+            assert!(
+                details.iter().all(|d| d.contains("(id=?)")),
+                "users are looked up by id: {details:?}"
             );
         }
     }

@@ -304,3 +304,100 @@ async fn deep_pages_are_read_by_cursor_in_the_order_offsets_give() {
         .unwrap_err();
     crate::helpers::assert_invalid(&status, "page_token");
 }
+
+/// The total of a listing of `tenant` (of the environment when none): as counted without a
+/// filter, and as found by a filter every seeded email matches, which reads the users.
+async fn totals(api: &Api<'_>, tenant: Option<&str>) -> (u64, u64) {
+    let scope = tenant.map_or_else(String::new, |tenant| format!("&_tenantId={tenant}"));
+    let mut found = Vec::new();
+    for filter in ["", "&_email=example.com"] {
+        let page = ok(
+            api.get(&format!("{USERS_V3}?_limit=1{scope}{filter}")).await,
+            StatusCode::OK,
+        )
+        .await;
+        found.push(page["_metadata"]["totalItems"].as_u64().unwrap());
+    }
+    (found[0], found[1])
+}
+
+#[tokio::test]
+async fn totals_follow_every_change_of_membership() {
+    let app = spawn_app().await;
+    let api = Api::environment(&app).await;
+    let (mut tenants, mut users) = app.clients().await;
+    api.create_tenant("acme", "Acme").await;
+    api.create_tenant("other", "Other").await;
+    let mut ids = Vec::new();
+    for (n, tenant) in ["acme", "acme", "acme", "acme", "other", "other"]
+        .iter()
+        .enumerate()
+    {
+        let created = api
+            .create_user(tenant, &format!("user{n}@example.com"), None)
+            .await;
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let check = |expected: [(Option<&'static str>, u64); 3], step: &'static str| {
+        let api = &api;
+        async move {
+            for (tenant, members) in expected {
+                assert_eq!(
+                    totals(api, tenant).await,
+                    (members, members),
+                    "{step}: total of {tenant:?}"
+                );
+            }
+        }
+    };
+    check([(Some("acme"), 4), (Some("other"), 2), (None, 6)], "created").await;
+
+    users
+        .add_user_to_tenant(pb::AddUserToTenantRequest {
+            user_id: ids[0].clone(),
+            tenant_id: "other".into(),
+        })
+        .await
+        .unwrap();
+    check([(Some("acme"), 4), (Some("other"), 3), (None, 6)], "added").await;
+
+    users
+        .remove_user_from_tenant(pb::RemoveUserFromTenantRequest {
+            user_id: ids[1].clone(),
+            tenant_id: "acme".into(),
+        })
+        .await
+        .unwrap();
+    let without_tenant = totals(&api, None).await;
+    check(
+        [(Some("acme"), 3), (Some("other"), 3), (None, without_tenant.0)],
+        "removed",
+    )
+    .await;
+
+    users
+        .delete_user(pb::DeleteUserRequest {
+            user_id: ids[0].clone(),
+        })
+        .await
+        .unwrap();
+    let environment = without_tenant.0 - 1;
+    check(
+        [(Some("acme"), 2), (Some("other"), 2), (None, environment)],
+        "deleted a user",
+    )
+    .await;
+
+    // Deleting a tenant ends its memberships and deletes the users it alone held (two here).
+    tenants
+        .delete_tenant(pb::DeleteTenantRequest {
+            tenant_id: "other".into(),
+        })
+        .await
+        .unwrap();
+    check(
+        [(Some("acme"), 2), (Some("acme"), 2), (None, environment - 2)],
+        "deleted a tenant",
+    )
+    .await;
+}
