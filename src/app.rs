@@ -22,11 +22,8 @@ use crate::{
     config::Config,
     domain::{Clock, SystemClock, admin::AdminToken},
     service::{
-        Deps, KeyRing, Mailer, PasswordHasher, Revocations, Services,
-        cleanup::Cleanup,
-        environments::GeneratedCredentials,
-        keys::{KeySettings, MasterKeys},
-        mailer::NoMailer,
+        Deps, KeyRing, Mailer, PasswordHasher, Revocations, Services, cleanup::Cleanup,
+        environments::GeneratedCredentials, keys::MasterKeys, mailer::NoMailer,
     },
     store,
     telemetry::metrics::{Metrics, PoolUsage},
@@ -159,18 +156,9 @@ impl Application {
             .context("connecting to the database")?;
         store::migrate(&db).await.context("migrating the database")?;
         let keys = Arc::new(
-            KeyRing::load(
-                db.clone(),
-                clock.clone(),
-                KeySettings {
-                    issuer: config.issuer(),
-                    rotation: config.key_rotation.period(),
-                    environment_token_ttl: config.environment_token_ttl,
-                },
-                masters,
-            )
-            .await
-            .context("loading signing keys")?,
+            KeyRing::load(db.clone(), clock.clone(), config.key_settings(), masters)
+                .await
+                .context("loading signing keys")?,
         );
         let metrics = Metrics::shared();
         let pool = db.clone();

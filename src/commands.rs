@@ -16,7 +16,7 @@ use crate::{
     service::{
         Deps, PasswordHasher, Revocations, Services,
         environments::AdministeredEnvironment,
-        keys::{KeyRing, KeySettings, MasterKey, MasterKeys},
+        keys::{KeyRing, MasterKey, MasterKeys},
         mailer::NoMailer,
     },
     store::{self, keys},
@@ -65,18 +65,9 @@ pub async fn rotate_keys(config: &Config, environment_id: Option<&str>) -> anyho
         }
         None => environments,
     };
-    let ring = KeyRing::load(
-        db.clone(),
-        Arc::new(SystemClock),
-        KeySettings {
-            issuer: config.issuer(),
-            rotation: config.key_rotation.period(),
-            environment_token_ttl: config.environment_token_ttl,
-        },
-        masters,
-    )
-    .await
-    .context("loading signing keys")?;
+    let ring = KeyRing::load(db.clone(), Arc::new(SystemClock), config.key_settings(), masters)
+        .await
+        .context("loading signing keys")?;
     let mut rotated = Vec::new();
     for environment in chosen {
         let kid = ring
@@ -169,18 +160,9 @@ async fn services(config: &Config) -> anyhow::Result<(Services, DatabaseConnecti
     let db = database(config).await?;
     let clock = Arc::new(SystemClock);
     let metrics = Metrics::shared();
-    let keys = KeyRing::load(
-        db.clone(),
-        clock.clone(),
-        KeySettings {
-            issuer: config.issuer(),
-            rotation: config.key_rotation.period(),
-            environment_token_ttl: config.environment_token_ttl,
-        },
-        masters,
-    )
-    .await
-    .context("loading signing keys")?;
+    let keys = KeyRing::load(db.clone(), clock.clone(), config.key_settings(), masters)
+        .await
+        .context("loading signing keys")?;
     let deps = Deps {
         db: db.clone(),
         clock: clock.clone(),

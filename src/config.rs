@@ -393,6 +393,15 @@ impl Config {
         }
     }
 
+    /// What the signing keys need to know of the configuration.
+    pub fn key_settings(&self) -> crate::service::keys::KeySettings {
+        crate::service::keys::KeySettings {
+            issuer: self.issuer(),
+            rotation: self.key_rotation.period(),
+            environment_token_ttl: self.environment_token_ttl,
+        }
+    }
+
     /// The issuer of sigil's tokens: the public URL without a trailing slash.
     pub fn issuer(&self) -> String {
         self.public_url.as_str().trim_end_matches('/').to_owned()
