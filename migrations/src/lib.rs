@@ -18,6 +18,7 @@ mod m20261207_300001_portable_order;
 mod m20261207_300002_cleanup_indexes;
 mod m20261207_300003_listing_indexes;
 mod m20261208_000001_member_counts;
+mod m20261209_000001_cleanup_by_creation;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_300002_cleanup_indexes::Migration),
             Box::new(m20261207_300003_listing_indexes::Migration),
             Box::new(m20261208_000001_member_counts::Migration),
+            Box::new(m20261209_000001_cleanup_by_creation::Migration),
         ]
     }
 }

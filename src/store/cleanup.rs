@@ -7,6 +7,14 @@
 //! (`DELETE ... WHERE id IN (SELECT id ... LIMIT n)`), so no statement holds locks for long or
 //! grows with the backlog. Replicas may run it at the same time: a row is deleted once, whoever
 //! gets it, and a batch that finds nothing ends the pass.
+//!
+//! Expiry and use are found through the creation time, which is indexed, and not through the
+//! columns that record them, which are not: every refresh sets a token's `used_at` and a
+//! session's `expires_at`, and an index on either would make each refresh rewrite every index of
+//! both rows. A row ends after it is made, so `created_at < before` loses none; a pass reads,
+//! besides what it deletes, the rows made before the cut-off that are still live (about one
+//! token per live session and the sessions themselves), once every cleanup interval. Revocation,
+//! rare, keeps its own index.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -35,7 +43,11 @@ pub async fn remove_ended(db: &impl ConnectionTrait, before: DateTime<Utc>, batc
             session::Entity,
             session::Column::Id,
             Condition::any()
-                .add(Expr::col(session::Column::ExpiresAt).lt(before))
+                .add(
+                    Condition::all()
+                        .add(Expr::col(session::Column::CreatedAt).lt(before))
+                        .add(Expr::col(session::Column::ExpiresAt).lt(before)),
+                )
                 .add(Expr::col(session::Column::RevokedAt).lt(before)),
             batch,
         );
@@ -50,9 +62,13 @@ pub async fn remove_ended(db: &impl ConnectionTrait, before: DateTime<Utc>, batc
         let ended = ended_ids(
             refresh_token::Entity,
             refresh_token::Column::Id,
-            Condition::any()
-                .add(Expr::col(refresh_token::Column::ExpiresAt).lt(before))
-                .add(Expr::col(refresh_token::Column::UsedAt).lt(before)),
+            Condition::all()
+                .add(Expr::col(refresh_token::Column::CreatedAt).lt(before))
+                .add(
+                    Condition::any()
+                        .add(Expr::col(refresh_token::Column::ExpiresAt).lt(before))
+                        .add(Expr::col(refresh_token::Column::UsedAt).lt(before)),
+                ),
             batch,
         );
         Ok(refresh_token::Entity::delete_many()
@@ -111,6 +127,80 @@ where
         removed += deleted;
         if deleted < batch {
             return Ok(removed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{
+        DbBackend, Statement,
+        sea_query::{Alias, SqliteQueryBuilder},
+    };
+
+    use super::*;
+    use crate::store::plan::{migrated, plan_of};
+
+    /// The columns of each index of `table`, by SQLite's catalogue.
+    async fn indexed_columns(db: &impl ConnectionTrait, table: &str) -> Vec<String> {
+        let sql = format!(
+            "SELECT ii.name AS name FROM pragma_index_list('{table}') AS il, \
+             pragma_index_info(il.name) AS ii"
+        );
+        db.query_all_raw(Statement::from_string(DbBackend::Sqlite, sql))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get::<String>("", "name").unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_refresh_updates_no_indexed_column_and_the_cleanup_still_seeks() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = migrated(&dir).await;
+
+        // What a rotation writes (see `sessions::rotate_on_postgres`).
+        let tokens = indexed_columns(&db, "refresh_tokens").await;
+        let sessions = indexed_columns(&db, "sessions").await;
+        for written in ["used_at", "successor"] {
+            assert!(
+                !tokens.contains(&written.to_owned()),
+                "refresh_tokens.{written} is indexed: {tokens:?}"
+            );
+        }
+        for written in ["last_used_at", "expires_at"] {
+            assert!(
+                !sessions.contains(&written.to_owned()),
+                "sessions.{written} is indexed: {sessions:?}"
+            );
+        }
+
+        // And the cleanup finds ended rows through the creation time instead of scanning.
+        let before = chrono::Utc::now();
+        for (table, ended) in [
+            (
+                "refresh_tokens",
+                Condition::all()
+                    .add(Expr::col(refresh_token::Column::CreatedAt).lt(before))
+                    .add(Expr::col(refresh_token::Column::UsedAt).lt(before)),
+            ),
+            (
+                "sessions",
+                Condition::all()
+                    .add(Expr::col(session::Column::CreatedAt).lt(before))
+                    .add(Expr::col(session::Column::ExpiresAt).lt(before)),
+            ),
+        ] {
+            let select = ended_ids(Alias::new(table), Alias::new("id"), ended, 10);
+            let (sql, values) = select.build(SqliteQueryBuilder);
+            let plan = plan_of(
+                &db,
+                Statement::from_sql_and_values(DbBackend::Sqlite, sql, values.0),
+            )
+            .await;
+            let index = format!("ix_{table}_created_at");
+            assert!(plan.iter().any(|step| step.contains(&index)), "{table}: {plan:?}");
         }
     }
 }

@@ -5,6 +5,8 @@ pub mod cleanup;
 pub mod entity;
 pub mod environments;
 pub mod keys;
+#[cfg(test)]
+mod plan;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;

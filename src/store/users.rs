@@ -647,37 +647,23 @@ pub async fn activate(
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::{DbBackend, QueryTrait, Statement};
+    use sea_orm::{DbBackend, QueryTrait};
 
     use super::*;
-    use crate::domain::environment::{Environment, EnvironmentSettings};
+    use crate::{
+        domain::environment::{Environment, EnvironmentSettings},
+        store::plan::{migrated, plan_of},
+    };
 
     /// The details of SQLite's plan for `query`.
     async fn plan(db: &impl ConnectionTrait, query: Select<user::Entity>) -> Vec<String> {
         plan_of(db, query.limit(50).build(DbBackend::Sqlite)).await
     }
 
-    /// The details of SQLite's plan for `statement`.
-    async fn plan_of(db: &impl ConnectionTrait, statement: Statement) -> Vec<String> {
-        let explain = Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            format!("EXPLAIN QUERY PLAN {}", statement.sql),
-            statement.values.map(|v| v.0).unwrap_or_default(),
-        );
-        db.query_all_raw(explain)
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.try_get::<String>("", "detail").unwrap())
-            .collect()
-    }
-
     #[tokio::test]
     async fn a_tenants_page_is_read_in_order_from_the_membership_index() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("plan.db").display());
-        let db = crate::store::connect(&url, 1).await.unwrap();
-        crate::store::migrate(&db).await.unwrap();
+        let db = migrated(&dir).await;
         let scope = Scope::for_tests(Environment {
             id: "env".into(),
             name: "env".into(),
