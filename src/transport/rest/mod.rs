@@ -24,7 +24,7 @@ use axum::{
     http::{HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{MethodRouter, get},
 };
 use serde::Serialize;
 use tower::Layer;
@@ -146,8 +146,10 @@ fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBool>)
         ready,
         metrics: settings.metrics,
     };
-    let (frontegg, _) = frontegg_api().split_for_parts();
-    let (operational, _) = operational_api().split_for_parts();
+    // Routes only: the document (descriptions, schemas) is built when `/openapi.json` is first
+    // asked for, not kept by every process that never serves it.
+    let frontegg = frontegg_api(Router::new());
+    let operational = operational_api(Router::new());
     // Frontegg's API. Its browser SDK puts `/frontegg` before every path it calls, so it is served
     // at both; the operational routes only at the root.
     let mut root = Router::new().merge(operational);
@@ -166,114 +168,185 @@ fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBool>)
 
 /// The gateway's OpenAPI document: the same declarations that route requests.
 pub(crate) fn document() -> utoipa::openapi::OpenApi {
-    let (_, mut document) = frontegg_api().split_for_parts();
-    document.merge(operational_api().split_for_parts().1);
+    let mut document = frontegg_api(OpenApiRouter::with_openapi(ApiDoc::openapi())).into_openapi();
+    document.merge(operational_api(OpenApiRouter::new()).into_openapi());
     document
 }
 
-/// The operation of `route` (one handler, from `routes!`) served again at `path` under
-/// `operation_id`: a later version of an operation that answers the same, declared in one line.
-fn alias(route: UtoipaMethodRouter<Gateway>, path: &str, operation_id: &str) -> UtoipaMethodRouter<Gateway> {
-    let (schemas, paths, method_router) = route;
-    let mut aliased = utoipa::openapi::path::Paths::new();
-    for (_, mut item) in paths.paths {
-        for operation in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            operation.operation_id = Some(operation_id.to_owned());
+/// The operations of one path, declared once (by [`declare!`]): `route` serves them, `document`
+/// describes them. Each is built only by the gateway that needs it (see [`Declare`]).
+struct Declared<R, D> {
+    route: R,
+    document: D,
+}
+
+/// Builds a [`Declared`] from handlers of one path, each written `module::handler` (`self::` for
+/// this module's) and annotated with `#[utoipa::path]`, which gives its path and methods.
+macro_rules! declare {
+    ($first_module:ident :: $first:ident $(, $module:ident :: $handler:ident)* $(,)?) => {
+        Declared {
+            route: || {
+                use utoipa::Path as _;
+                use utoipa_axum::PathItemExt as _;
+                let mut router = axum::routing::MethodRouter::new();
+                $(
+                    utoipa_axum::paste! {
+                        for method in $module::[<__path_ $handler>]::methods() {
+                            router = router.on(method.to_method_filter(), $module::$handler);
+                        }
+                    }
+                )*
+                utoipa_axum::paste! {
+                    for method in $first_module::[<__path_ $first>]::methods() {
+                        router = router.on(method.to_method_filter(), $first_module::$first);
+                    }
+                    ($first_module::[<__path_ $first>]::path(), router)
+                }
+            },
+            document: || routes!($first_module::$first $(, $module::$handler)*),
         }
-        aliased.paths.insert(path.to_owned(), item);
+    };
+}
+
+/// Builds the routes of a [`Declared`] path: the path and its methods' handlers.
+trait Routes: FnOnce() -> (String, MethodRouter<Gateway>) {}
+impl<F: FnOnce() -> (String, MethodRouter<Gateway>)> Routes for F {}
+
+/// Builds the routes of a [`Declared`] path with their description.
+trait Documents: FnOnce() -> UtoipaMethodRouter<Gateway> {}
+impl<F: FnOnce() -> UtoipaMethodRouter<Gateway>> Documents for F {}
+
+/// What a list of [`Declared`] operations builds: the routes that serve them, or the router that
+/// also documents them.
+trait Declare: Sized {
+    /// Adds `operation`'s routes (or its routes and description).
+    fn declare<R: Routes, D: Documents>(self, operation: Declared<R, D>) -> Self;
+}
+
+impl Declare for Router<Gateway> {
+    fn declare<R: Routes, D: Documents>(self, operation: Declared<R, D>) -> Self {
+        let (path, router) = (operation.route)();
+        self.route(&path, router)
     }
-    (schemas, aliased, method_router)
+}
+
+impl Declare for OpenApiRouter<Gateway> {
+    fn declare<R: Routes, D: Documents>(self, operation: Declared<R, D>) -> Self {
+        self.routes((operation.document)())
+    }
+}
+
+/// The operation of `operation` (one handler) served again at `path` under `operation_id`: a
+/// later version of an operation that answers the same, declared in one line.
+fn alias<R: Routes, D: Documents>(
+    operation: Declared<R, D>,
+    path: &'static str,
+    operation_id: &'static str,
+) -> Declared<impl Routes, impl Documents> {
+    let Declared { route, document } = operation;
+    Declared {
+        route: move || (path.to_owned(), route().1),
+        document: move || {
+            let (schemas, paths, method_router) = document();
+            let mut aliased = utoipa::openapi::path::Paths::new();
+            for (_, mut item) in paths.paths {
+                for operation in [
+                    &mut item.get,
+                    &mut item.put,
+                    &mut item.post,
+                    &mut item.delete,
+                    &mut item.patch,
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    operation.operation_id = Some(operation_id.to_owned());
+                }
+                aliased.paths.insert(path.to_owned(), item);
+            }
+            (schemas, aliased, method_router)
+        },
+    }
 }
 
 /// Probes and this document, at the root only.
-fn operational_api() -> OpenApiRouter<Gateway> {
-    OpenApiRouter::new()
-        .routes(routes!(healthz))
-        .routes(routes!(livez))
-        .routes(routes!(readyz))
-        .routes(routes!(openapi::openapi_json))
+fn operational_api<A: Declare>(api: A) -> A {
+    api.declare(declare!(self::healthz))
+        .declare(declare!(self::livez))
+        .declare(declare!(self::readyz))
+        .declare(declare!(openapi::openapi_json))
 }
 
 /// Frontegg's paths: each handler's `#[utoipa::path]` is its route and its documentation.
-fn frontegg_api() -> OpenApiRouter<Gateway> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(jwks))
-        .routes(routes!(configurations::get_configuration))
+fn frontegg_api<A: Declare>(api: A) -> A {
+    api.declare(declare!(self::jwks))
+        .declare(declare!(configurations::get_configuration))
         // Environment authentication, sign-in and activation.
-        .routes(routes!(sign_in::authenticate_vendor))
-        .routes(routes!(sign_in::login))
-        .routes(routes!(sign_in::refresh))
-        .routes(routes!(sign_in::logout))
-        .routes(routes!(sign_in::activate_user))
-        .routes(routes!(sign_in::activate_user_with_code))
-        .routes(routes!(sign_in::activation_strategy))
-        .routes(routes!(sign_in::reset_activation_token))
+        .declare(declare!(sign_in::authenticate_vendor))
+        .declare(declare!(sign_in::login))
+        .declare(declare!(sign_in::refresh))
+        .declare(declare!(sign_in::logout))
+        .declare(declare!(sign_in::activate_user))
+        .declare(declare!(sign_in::activate_user_with_code))
+        .declare(declare!(sign_in::activation_strategy))
+        .declare(declare!(sign_in::reset_activation_token))
         // Tenants.
-        .routes(routes!(tenants::create_tenant, tenants::list_all_tenants))
-        .routes(routes!(
+        .declare(declare!(tenants::create_tenant, tenants::list_all_tenants))
+        .declare(declare!(
             tenants::get_tenant_v1,
             tenants::update_tenant,
             tenants::delete_tenant
         ))
-        .routes(alias(
-            routes!(tenants::update_tenant),
+        .declare(alias(
+            declare!(tenants::update_tenant),
             "/tenants/resources/tenants/v2/{tenantId}",
             "TenantControllerV2_updateTenant",
         ))
-        .routes(routes!(tenants::get_tenant_v2))
-        .routes(routes!(tenants::list_tenants))
-        .routes(routes!(tenants::add_tenant_metadata))
-        .routes(routes!(tenants::delete_tenant_metadata))
+        .declare(declare!(tenants::get_tenant_v2))
+        .declare(declare!(tenants::list_tenants))
+        .declare(declare!(tenants::add_tenant_metadata))
+        .declare(declare!(tenants::delete_tenant_metadata))
         // Users, by the environment.
-        .routes(routes!(users::create_user, users::update_user_in_tenant))
-        .routes(alias(
-            routes!(users::create_user),
+        .declare(declare!(users::create_user, users::update_user_in_tenant))
+        .declare(alias(
+            declare!(users::create_user),
             "/identity/resources/users/v2",
             "UsersControllerV2_createUser",
         ))
-        .routes(routes!(users::list_users))
-        .routes(alias(
-            routes!(users::list_users),
+        .declare(declare!(users::list_users))
+        .declare(alias(
+            declare!(users::list_users),
             "/identity/resources/users/v1",
             "UsersControllerV1_getUsers",
         ))
-        .routes(routes!(users::search_users))
-        .routes(routes!(users::get_user_by_email))
-        .routes(routes!(
+        .declare(declare!(users::search_users))
+        .declare(declare!(users::get_user_by_email))
+        .declare(declare!(
             users::get_user,
             users::update_user_globally,
             users::delete_user
         ))
-        .routes(routes!(users::add_user_to_tenant))
-        .routes(routes!(users::lock_user))
-        .routes(routes!(users::unlock_user))
-        .routes(routes!(users::verify_user))
-        .routes(routes!(users::generate_activation_token))
-        .routes(routes!(users::create_vendor_user))
-        .routes(routes!(users::get_vendor_user))
+        .declare(declare!(users::add_user_to_tenant))
+        .declare(declare!(users::lock_user))
+        .declare(declare!(users::unlock_user))
+        .declare(declare!(users::verify_user))
+        .declare(declare!(users::generate_activation_token))
+        .declare(declare!(users::create_vendor_user))
+        .declare(declare!(users::get_vendor_user))
         // The signed-in user's own.
-        .routes(routes!(me::get_me, me::update_me))
-        .routes(alias(
-            routes!(me::get_me),
+        .declare(declare!(me::get_me, me::update_me))
+        .declare(alias(
+            declare!(me::get_me),
             "/identity/resources/users/v3/me",
             "UsersControllerV3_getUserProfile",
         ))
-        .routes(routes!(me::my_tenants_and_active))
-        .routes(alias(
-            routes!(me::my_tenants_and_active),
+        .declare(declare!(me::my_tenants_and_active))
+        .declare(alias(
+            declare!(me::my_tenants_and_active),
             "/identity/resources/users/v3/me/tenants",
             "UsersControllerV3_getUserTenants",
         ))
-        .routes(routes!(me::my_tenants_v2))
+        .declare(declare!(me::my_tenants_v2))
 }
 
 /// Routes called by machinery rather than users.
