@@ -2,12 +2,15 @@
 //! session. Only authentication builds one, and every store function that reads or writes an
 //! environment's data takes one, so no query can forget which environment it is about.
 
+use std::sync::Arc;
+
 use super::environment::Environment;
 
 /// An authenticated environment, and optionally a tenant within it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scope {
-    environment: Environment,
+    /// Shared with the cache of environments: a request's scope costs no copy of its settings.
+    environment: Arc<Environment>,
     tenant_id: Option<String>,
 }
 
@@ -15,7 +18,7 @@ impl Scope {
     /// The scope of a caller that authentication tied to `environment`: by an environment token,
     /// or, for public operations, by the vendor host the request names. Built in
     /// `service::environments` only (a test below keeps it so).
-    pub(crate) fn authenticated(environment: Environment) -> Self {
+    pub(crate) fn authenticated(environment: Arc<Environment>) -> Self {
         Self {
             environment,
             tenant_id: None,
@@ -25,7 +28,7 @@ impl Scope {
     /// A scope for the unit tests of the store, which have no authentication to go through.
     #[cfg(test)]
     pub(crate) fn for_tests(environment: Environment) -> Self {
-        Self::authenticated(environment)
+        Self::authenticated(Arc::new(environment))
     }
 
     /// The same environment, narrowed to the tenant of a verified user token.

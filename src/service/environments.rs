@@ -106,7 +106,7 @@ const CACHE_TTL: Duration = Duration::from_secs(10);
 struct Cached {
     /// When it was read, by the injected clock (so tests can age it).
     loaded: DateTime<Utc>,
-    all: Arc<Vec<Environment>>,
+    all: Arc<Vec<Arc<Environment>>>,
 }
 
 /// Environment credentials and tokens.
@@ -126,7 +126,7 @@ impl Environments {
 
     /// Every environment, from a cache refreshed every few seconds, so that public requests
     /// (token validation above all) need no database round trip.
-    async fn all(&self) -> Result<Arc<Vec<Environment>>> {
+    async fn all(&self) -> Result<Arc<Vec<Arc<Environment>>>> {
         {
             let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
             let now = self.deps.clock.now();
@@ -143,8 +143,14 @@ impl Environments {
 
     /// Reads every environment again. An environment created elsewhere (another replica, `sigil
     /// environments create`) gets the signing key made for it loaded here.
-    async fn reload(&self) -> Result<Arc<Vec<Environment>>> {
-        let all = Arc::new(store::environments::list(&self.deps.db).await?);
+    async fn reload(&self) -> Result<Arc<Vec<Arc<Environment>>>> {
+        let all: Arc<Vec<_>> = Arc::new(
+            store::environments::list(&self.deps.db)
+                .await?
+                .into_iter()
+                .map(Arc::new)
+                .collect(),
+        );
         for environment in all.iter() {
             if !self.deps.keys.has_signer(&environment.id)
                 && let Err(error) = self.deps.keys.ensure_current(environment).await
@@ -261,8 +267,8 @@ impl Environments {
 
     /// The environment `id`, from the cache; one not found there is looked for again in the
     /// database, in case it was created a moment ago.
-    pub async fn get(&self, id: &str) -> Result<Environment> {
-        let find = |all: &[Environment]| all.iter().find(|e| e.id == id).cloned();
+    pub async fn get(&self, id: &str) -> Result<Arc<Environment>> {
+        let find = |all: &[Arc<Environment>]| all.iter().find(|e| e.id == id).cloned();
         if let Some(found) = find(&self.all().await?) {
             return Ok(found);
         }
