@@ -39,18 +39,7 @@ pub struct Removed {
 /// Deletes, `batch` rows at a time, every row whose end came before `before`.
 pub async fn remove_ended(db: &impl ConnectionTrait, before: DateTime<Utc>, batch: u64) -> Result<Removed> {
     let sessions = in_batches(batch, || async {
-        let ended = ended_ids(
-            session::Entity,
-            session::Column::Id,
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(Expr::col(session::Column::CreatedAt).lt(before))
-                        .add(Expr::col(session::Column::ExpiresAt).lt(before)),
-                )
-                .add(Expr::col(session::Column::RevokedAt).lt(before)),
-            batch,
-        );
+        let ended = ended_ids(session::Entity, session::Column::Id, session_ended(before), batch);
         Ok(session::Entity::delete_many()
             .filter(session::Column::Id.in_subquery(ended))
             .exec(db)
@@ -62,13 +51,7 @@ pub async fn remove_ended(db: &impl ConnectionTrait, before: DateTime<Utc>, batc
         let ended = ended_ids(
             refresh_token::Entity,
             refresh_token::Column::Id,
-            Condition::all()
-                .add(Expr::col(refresh_token::Column::CreatedAt).lt(before))
-                .add(
-                    Condition::any()
-                        .add(Expr::col(refresh_token::Column::ExpiresAt).lt(before))
-                        .add(Expr::col(refresh_token::Column::UsedAt).lt(before)),
-                ),
+            refresh_token_ended(before),
             batch,
         );
         Ok(refresh_token::Entity::delete_many()
@@ -99,6 +82,28 @@ pub async fn remove_ended(db: &impl ConnectionTrait, before: DateTime<Utc>, batc
         refresh_tokens,
         user_tokens,
     })
+}
+
+/// Sessions that expired or were revoked before `before`.
+fn session_ended(before: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(
+            Condition::all()
+                .add(Expr::col(session::Column::CreatedAt).lt(before))
+                .add(Expr::col(session::Column::ExpiresAt).lt(before)),
+        )
+        .add(Expr::col(session::Column::RevokedAt).lt(before))
+}
+
+/// Refresh tokens that expired or were used before `before`.
+fn refresh_token_ended(before: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(Expr::col(refresh_token::Column::CreatedAt).lt(before))
+        .add(
+            Condition::any()
+                .add(Expr::col(refresh_token::Column::ExpiresAt).lt(before))
+                .add(Expr::col(refresh_token::Column::UsedAt).lt(before)),
+        )
 }
 
 /// The ids of at most `batch` rows of `table` matching `ended`.
@@ -179,18 +184,8 @@ mod tests {
         // And the cleanup finds ended rows through the creation time instead of scanning.
         let before = chrono::Utc::now();
         for (table, ended) in [
-            (
-                "refresh_tokens",
-                Condition::all()
-                    .add(Expr::col(refresh_token::Column::CreatedAt).lt(before))
-                    .add(Expr::col(refresh_token::Column::UsedAt).lt(before)),
-            ),
-            (
-                "sessions",
-                Condition::all()
-                    .add(Expr::col(session::Column::CreatedAt).lt(before))
-                    .add(Expr::col(session::Column::ExpiresAt).lt(before)),
-            ),
+            ("refresh_tokens", refresh_token_ended(before)),
+            ("sessions", session_ended(before)),
         ] {
             let select = ended_ids(Alias::new(table), Alias::new("id"), ended, 10);
             let (sql, values) = select.build(SqliteQueryBuilder);
