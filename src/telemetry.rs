@@ -7,6 +7,7 @@ mod json;
 pub mod metrics;
 
 use std::{
+    io::IsTerminal,
     sync::atomic::{AtomicBool, Ordering},
     time::Duration,
 };
@@ -136,9 +137,16 @@ pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
     // costs a cache-answered ValidateToken about a quarter of its throughput: server spans then
     // carry plain ids instead ([`continue_trace`]).
     let otel = exporting.then_some(otel);
+    // Colours only for a person at a terminal, not in a log collector's files. JSON lines carry no
+    // span fields, so spans' fields are not formatted for them at all (the layer would otherwise
+    // format every span's fields as it opens, on every call).
     let logs = match config.log_format {
-        LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::stdout().is_terminal())
+            .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .fmt_fields(json::NoSpanFields)
             .event_format(json::JsonWithTrace)
             .boxed(),
     };
@@ -178,6 +186,13 @@ static TRACING: AtomicBool = AtomicBool::new(false);
 struct LocalIds {
     trace_id: TraceId,
     span_id: SpanId,
+}
+
+/// Whether spans are exported to OpenTelemetry. Without an exporter, server spans need only
+/// the fields logs show; the OpenTelemetry conventions' fields (`otel.*`, `rpc.system`) would be
+/// formatted for nothing on every call.
+pub fn exporting() -> bool {
+    TRACING.load(Ordering::Relaxed)
 }
 
 /// Makes server span `span` a child of the trace context the caller sent in `headers`, if any.

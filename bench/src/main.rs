@@ -96,11 +96,19 @@ struct Run {
     latency: Histogram<u64>,
     rss_idle_kib: u64,
     rss_peak_kib: u64,
+    /// CPU time the server process spent (user and system) while the load ran.
+    server_cpu: Duration,
 }
 
 impl Run {
     fn throughput(&self) -> f64 {
         self.ops as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Server CPU time per call, in microseconds: unlike throughput, it does not depend on how
+    /// much of the machine the load generator takes.
+    fn server_cpu_per_call(&self) -> f64 {
+        self.server_cpu.as_secs_f64() * 1e6 / (self.ops + self.errors).max(1) as f64
     }
 
     fn micros(&self, quantile: f64) -> f64 {
@@ -280,6 +288,24 @@ impl Server {
         (field("VmRSS:"), field("VmHWM:"))
     }
 
+    /// CPU time the server has spent so far, user and system, from `/proc/<pid>/stat`.
+    fn cpu(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
+        // Fields after the command name (which may hold spaces) start at the state, field 3;
+        // utime and stime are fields 14 and 15, in clock ticks.
+        let ticks: u64 = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| {
+                rest.split_whitespace()
+                    .skip(11)
+                    .take(2)
+                    .filter_map(|v| v.parse::<u64>().ok())
+                    .sum()
+            })
+            .unwrap_or(0);
+        Duration::from_secs_f64(ticks as f64 / USER_HZ)
+    }
+
     async fn channel(&self) -> anyhow::Result<Channel> {
         Ok(Channel::from_shared(self.grpc.clone())?.connect().await?)
     }
@@ -289,6 +315,10 @@ impl Server {
         let _ = self.child.wait().await;
     }
 }
+
+/// The unit of process times in `/proc`: Linux reports them to user space in ticks of 1/100 s
+/// (`USER_HZ`, what `getconf CLK_TCK` prints) whatever the kernel's own tick rate.
+const USER_HZ: f64 = 100.0;
 
 async fn fresh_postgres(server: &str) -> anyhow::Result<String> {
     let name = format!("sigil_bench_{}", uuid::Uuid::new_v4().simple());
@@ -373,6 +403,7 @@ where
     Fut: std::future::Future<Output = (S, bool)> + Send,
 {
     let (rss_idle_kib, _) = server.memory();
+    let cpu_before = server.cpu();
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut handles = Vec::new();
@@ -415,6 +446,7 @@ where
         states.push(state);
     }
     let elapsed = started.elapsed();
+    let server_cpu = server.cpu().saturating_sub(cpu_before);
     Ok((
         Run {
             ops,
@@ -423,6 +455,7 @@ where
             latency,
             rss_idle_kib,
             rss_peak_kib: peak,
+            server_cpu,
         },
         states,
     ))
@@ -631,9 +664,13 @@ async fn memory(args: &Args) -> anyhow::Result<()> {
 
 fn report(name: &str, runs: Vec<Run>) -> Run {
     let all: Vec<f64> = runs.iter().map(Run::throughput).collect();
+    let cpus: Vec<String> = runs
+        .iter()
+        .map(|run| format!("{:.1}", run.server_cpu_per_call()))
+        .collect();
     let run = median(runs, Run::throughput);
     println!(
-        "{name}: {:.0}/s (runs: {}), p50 {:.2} ms, p99 {:.2} ms, errors {}, server RSS idle {:.1} MiB, peak under load {:.1} MiB",
+        "{name}: {:.0}/s (runs: {}), p50 {:.2} ms, p99 {:.2} ms, errors {}, server CPU {:.1} µs/call (runs: {}), server RSS idle {:.1} MiB, peak under load {:.1} MiB",
         run.throughput(),
         all.iter()
             .map(|t| format!("{t:.0}"))
@@ -642,6 +679,8 @@ fn report(name: &str, runs: Vec<Run>) -> Run {
         run.micros(0.5) / 1000.0,
         run.micros(0.99) / 1000.0,
         run.errors,
+        run.server_cpu_per_call(),
+        cpus.join(", "),
         run.rss_idle_kib as f64 / 1024.0,
         run.rss_peak_kib as f64 / 1024.0,
     );

@@ -9,6 +9,7 @@ use tracing::{
     field::{Field, Visit},
 };
 use tracing_subscriber::{
+    field::RecordFields,
     fmt::{FmtContext, FormatEvent, FormatFields, format::Writer},
     registry::LookupSpan,
 };
@@ -51,6 +52,16 @@ impl Visit for Fields<'_> {
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         self.0
             .insert(field.name().to_owned(), Value::String(value.to_string()));
+    }
+}
+
+/// Formats no fields: the JSON lines take an event's fields themselves and name a span by its
+/// name alone, so the text the log layer keeps of each span's fields would never be read.
+pub(super) struct NoSpanFields;
+
+impl<'writer> FormatFields<'writer> for NoSpanFields {
+    fn format_fields<R: RecordFields>(&self, _: Writer<'writer>, _: R) -> fmt::Result {
+        Ok(())
     }
 }
 

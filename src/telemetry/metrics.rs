@@ -332,28 +332,49 @@ impl Metrics {
         text
     }
 
-    /// A gRPC call of `service`/`method` started; the returned guard counts it as in flight until
-    /// dropped.
-    pub fn grpc_started(&self, service: &str, method: &str) -> InFlight {
-        let gauge = self.grpc_in_flight.get_or_create_owned(&GrpcMethodLabels {
-            grpc_service: service.to_owned(),
-            grpc_method: method.to_owned(),
-        });
-        gauge.inc();
-        InFlight(gauge)
+    /// The series of gRPC method `service`/`method`, to count its calls with.
+    pub fn grpc_series(&self, service: &str, method: &str) -> GrpcSeries {
+        GrpcSeries {
+            labels: GrpcMethodLabels {
+                grpc_service: service.to_owned(),
+                grpc_method: method.to_owned(),
+            },
+            in_flight: OnceLock::new(),
+            handled: std::array::from_fn(|_| OnceLock::new()),
+            other: OnceLock::new(),
+        }
     }
 
-    /// A gRPC call ended with `code` (its canonical name, such as `OK`) after `elapsed`.
-    pub fn grpc_handled(&self, service: &str, method: &str, code: &'static str, elapsed: Duration) {
-        let labels = GrpcLabels {
-            grpc_service: service.to_owned(),
-            grpc_method: method.to_owned(),
-            grpc_code: code,
-        };
-        self.grpc_handled.get_or_create(&labels).inc();
-        self.grpc_seconds
-            .get_or_create(&labels)
-            .observe(elapsed.as_secs_f64());
+    /// A call of the method of `series` started; the returned guard counts it as in flight until
+    /// dropped.
+    pub fn grpc_started(&self, series: &GrpcSeries) -> InFlight {
+        let gauge = series
+            .in_flight
+            .get_or_init(|| self.grpc_in_flight.get_or_create_owned(&series.labels));
+        gauge.inc();
+        InFlight(gauge.clone())
+    }
+
+    /// A call of the method of `series` ended with status `code`, whose canonical name (such as
+    /// `OK`) is `name`, after `elapsed`.
+    pub fn grpc_handled(&self, series: &GrpcSeries, code: i32, name: &'static str, elapsed: Duration) {
+        let slot = usize::try_from(code)
+            .ok()
+            .and_then(|code| series.handled.get(code))
+            .unwrap_or(&series.other);
+        let (handled, seconds) = slot.get_or_init(|| {
+            let labels = GrpcLabels {
+                grpc_service: series.labels.grpc_service.clone(),
+                grpc_method: series.labels.grpc_method.clone(),
+                grpc_code: name,
+            };
+            (
+                self.grpc_handled.get_or_create_owned(&labels),
+                self.grpc_seconds.get_or_create_owned(&labels),
+            )
+        });
+        handled.inc();
+        seconds.observe(elapsed.as_secs_f64());
     }
 
     /// An HTTP request started; in flight until the guard is dropped.
@@ -410,6 +431,32 @@ impl Metrics {
     }
 }
 
+/// gRPC status codes: 0 (`OK`) to 16 (`UNAUTHENTICATED`).
+const GRPC_CODES: usize = 17;
+
+/// The series of one gRPC method, found in their families on first use and kept: a call then
+/// counts itself without building labels or searching a family.
+#[derive(Debug)]
+pub struct GrpcSeries {
+    labels: GrpcMethodLabels,
+    in_flight: OnceLock<Gauge>,
+    handled: [OnceLock<(Counter, Histogram)>; GRPC_CODES],
+    /// Codes outside gRPC's own, which are named `UNKNOWN`.
+    other: OnceLock<(Counter, Histogram)>,
+}
+
+impl GrpcSeries {
+    /// The service, as labels name it.
+    pub fn service(&self) -> &str {
+        &self.labels.grpc_service
+    }
+
+    /// The method, as labels name it.
+    pub fn method(&self) -> &str {
+        &self.labels.grpc_method
+    }
+}
+
 /// Counts one request as in flight while alive.
 #[derive(Debug)]
 pub struct InFlight(Gauge);
@@ -428,7 +475,8 @@ mod tests {
     fn the_rendering_names_every_metric_with_the_sigil_prefix() {
         let metrics = Metrics::new();
         metrics.watch_pool(|| PoolUsage { in_use: 1, idle: 3 });
-        metrics.grpc_handled("identity.v1.AuthService", "Login", "OK", Duration::from_millis(3));
+        let login = metrics.grpc_series("identity.v1.AuthService", "Login");
+        metrics.grpc_handled(&login, 0, "OK", Duration::from_millis(3));
         metrics.http_handled("GET", "/readyz", 200, Duration::from_millis(1));
         metrics.sign_in("INVALID_CREDENTIALS");
         metrics.token_issued(TokenKind::Refresh);

@@ -1,6 +1,6 @@
 //! The sigil binary under SIGTERM and SIGINT: it stops accepting, lets the requests it is serving
 //! finish, flushes its spans, and exits 0. Also: JSON logs carry trace ids, and an internal fault
-//! answers with the caller's trace id over gRPC and HTTP.
+//! answers with the caller's trace id over gRPC and HTTP; text logs are plain and name the call.
 
 use std::time::Duration;
 
@@ -246,4 +246,43 @@ async fn json_logs_carry_trace_ids_and_internal_errors_answer_with_the_trace_id(
     assert!(lines.iter().any(|l| l["message"] == "HTTP request finished"
         && l["trace_id"] == http_caller.trace_id.as_str()
         && l["status"] == 500));
+}
+
+#[tokio::test]
+async fn text_logs_to_a_pipe_are_plain_and_name_each_call_in_its_context() {
+    let mut process = Process::start(&[("SIGIL_LOG", "info,sigil=debug")]).await;
+    let channel = process.channel().await;
+    active_user(&channel, "ada@example.com").await;
+    let response = reqwest::Client::new()
+        .post(process.url("/identity/resources/auth/v1/user"))
+        .json(&json!({"email": "ada@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    process.signal("TERM");
+    assert_eq!(process.wait(Duration::from_secs(30)).await.code(), Some(0));
+
+    let lines = process.log_lines();
+    // Standard output is a pipe here, as under a container runtime: no terminal colours.
+    assert!(
+        lines.iter().all(|l| !l.contains('\u{1b}')),
+        "escape codes in {lines:#?}"
+    );
+    // An event inside a call names the call through its span: the gRPC method, or the HTTP
+    // method and path.
+    assert!(
+        lines.iter().any(|l| l.contains("grpc.server{")
+            && l.contains("rpc.service=identity.v1.UserService")
+            && l.contains("rpc.method=CreateUser")
+            && l.contains("gRPC call finished")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("http.server{")
+            && l.contains("http.request.method=POST")
+            && l.contains("url.path=/identity/resources/auth/v1/user")
+            && l.contains("HTTP request finished")),
+        "{lines:#?}"
+    );
 }

@@ -3,9 +3,10 @@
 //! `rpc.service`, `rpc.method`, `rpc.grpc.status_code`) that continues the caller's trace, and is
 //! counted and timed by service, method and status code. The status is read where gRPC puts it:
 //! in the headers of a trailers-only response (most errors), else in the trailers after the body.
+//! Without a trace exporter the span carries only what logs show (`rpc.service`, `rpc.method`).
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     future::Future,
     pin::Pin,
     sync::Arc,
@@ -21,7 +22,7 @@ use tracing::{Instrument, field::Empty};
 
 use crate::telemetry::{
     self,
-    metrics::{InFlight, Metrics},
+    metrics::{GrpcSeries, InFlight, Metrics},
 };
 
 /// The gRPC health service, which probes call all the time.
@@ -88,33 +89,47 @@ impl KnownMethods {
         }
         Ok(Self(methods))
     }
+}
 
-    /// The service and method a request path names, or `unknown` for both.
-    fn split<'a>(&self, path: &'a str) -> (&'a str, &'a str) {
-        if self.0.contains(path)
-            && let Some((service, method)) = path.trim_start_matches('/').split_once('/')
-        {
-            (service, method)
-        } else {
-            ("unknown", "unknown")
-        }
-    }
+/// The service and method of a path `/package.Service/Method`.
+fn split(path: &str) -> (&str, &str) {
+    path.trim_start_matches('/')
+        .split_once('/')
+        .unwrap_or(("unknown", "unknown"))
 }
 
 /// The layer; see the module documentation.
 #[derive(Clone)]
 pub struct Observe {
     metrics: Arc<Metrics>,
-    known: Arc<KnownMethods>,
+    /// The known methods, by path.
+    methods: Arc<HashMap<String, Arc<GrpcSeries>>>,
+    /// What any other path is named.
+    unknown: Arc<GrpcSeries>,
 }
 
 impl Observe {
     /// Observes calls into `metrics`, naming the methods in `known`.
     pub fn new(metrics: Arc<Metrics>, known: KnownMethods) -> Self {
+        let methods = known
+            .0
+            .into_iter()
+            .map(|path| {
+                let (service, method) = split(&path);
+                let series = Arc::new(metrics.grpc_series(service, method));
+                (path, series)
+            })
+            .collect();
         Self {
+            unknown: Arc::new(metrics.grpc_series("unknown", "unknown")),
             metrics,
-            known: Arc::new(known),
+            methods: Arc::new(methods),
         }
+    }
+
+    /// The series of the method a request path names.
+    fn method(&self, path: &str) -> Arc<GrpcSeries> {
+        self.methods.get(path).unwrap_or(&self.unknown).clone()
     }
 }
 
@@ -140,8 +155,7 @@ pub struct ObserveService<S> {
 /// is dropped before its status was sent (the caller went away).
 struct Call {
     metrics: Arc<Metrics>,
-    service: String,
-    method: String,
+    series: Arc<GrpcSeries>,
     span: tracing::Span,
     started: Instant,
     done: bool,
@@ -158,15 +172,17 @@ impl Call {
         if server_fault(code) {
             self.span.record("otel.status_code", "ERROR");
         }
-        self.span.in_scope(|| {
-            tracing::debug!(
-                code = code_name(code),
-                elapsed_ms = elapsed.as_secs_f64() * 1000.0,
-                "gRPC call finished"
-            );
-        });
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            self.span.in_scope(|| {
+                tracing::debug!(
+                    code = code_name(code),
+                    elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+                    "gRPC call finished"
+                );
+            });
+        }
         self.metrics
-            .grpc_handled(&self.service, &self.method, code_name(code), elapsed);
+            .grpc_handled(&self.series, code, code_name(code), elapsed);
     }
 }
 
@@ -192,10 +208,14 @@ where
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let (service, method) = self.observe.known.split(request.uri().path());
+        let called = self.observe.method(request.uri().path());
+        let (service, method) = (called.service(), called.method());
         // Health checks come every few seconds from every probe: counted, not traced.
         let span = if service == HEALTH {
             tracing::Span::none()
+        } else if !telemetry::exporting() {
+            // Logs show the method; nothing reads the conventions' fields.
+            tracing::info_span!("grpc.server", rpc.service = %service, rpc.method = %method)
         } else {
             tracing::info_span!(
                 "grpc.server",
@@ -211,10 +231,9 @@ where
         telemetry::continue_trace(&span, request.headers());
         let metrics = self.observe.metrics.clone();
         let mut call = Call {
-            _in_flight: metrics.grpc_started(service, method),
+            _in_flight: metrics.grpc_started(&called),
             metrics,
-            service: service.to_owned(),
-            method: method.to_owned(),
+            series: called,
             span: span.clone(),
             started: Instant::now(),
             done: false,
@@ -284,18 +303,24 @@ mod tests {
             tonic_health::pb::FILE_DESCRIPTOR_SET,
         ])
         .unwrap();
+        let observe = Observe::new(Arc::new(Metrics::new()), known);
+        let named = |path: &str| {
+            let method = observe.method(path);
+            (method.service().to_owned(), method.method().to_owned())
+        };
+        let pair = |service: &str, method: &str| (service.to_owned(), method.to_owned());
         assert_eq!(
-            known.split("/identity.v1.AuthService/Login"),
-            ("identity.v1.AuthService", "Login")
+            named("/identity.v1.AuthService/Login"),
+            pair("identity.v1.AuthService", "Login")
         );
         assert_eq!(
-            known.split("/grpc.health.v1.Health/Check"),
-            ("grpc.health.v1.Health", "Check")
+            named("/grpc.health.v1.Health/Check"),
+            pair("grpc.health.v1.Health", "Check")
         );
         assert_eq!(
-            known.split("/identity.v1.AuthService/Made-Up"),
-            ("unknown", "unknown")
+            named("/identity.v1.AuthService/Made-Up"),
+            pair("unknown", "unknown")
         );
-        assert_eq!(known.split("/"), ("unknown", "unknown"));
+        assert_eq!(named("/"), pair("unknown", "unknown"));
     }
 }

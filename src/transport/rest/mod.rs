@@ -354,6 +354,7 @@ const UNTRACED: &[&str] = &["/healthz", "/livez", "/readyz", "/metrics"];
 /// Runs each request in a server span named and attributed after OpenTelemetry's HTTP
 /// conventions (`GET /readyz`), continuing the caller's trace; counts and times it by method,
 /// route and status; and names the trace in a response header so a caller can quote it.
+/// Without a trace exporter the span carries only what logs show (method and path).
 async fn trace(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let _in_flight = metrics.http_started();
@@ -378,6 +379,13 @@ async fn trace(State(metrics): State<Arc<Metrics>>, request: Request, next: Next
     // Probes and scrapes come every few seconds: counted, not traced.
     let span = if route.as_deref().is_some_and(|r| UNTRACED.contains(&r)) {
         tracing::Span::none()
+    } else if !telemetry::exporting() {
+        // Logs show the method and path; nothing reads the conventions' other fields.
+        tracing::info_span!(
+            "http.server",
+            http.request.method = %method,
+            url.path = %request.uri().path(),
+        )
     } else {
         tracing::info_span!(
             "http.server",
@@ -406,13 +414,15 @@ async fn trace(State(metrics): State<Arc<Metrics>>, request: Request, next: Next
     if status.is_server_error() {
         span.record("otel.status_code", "ERROR");
     }
-    span.in_scope(|| {
-        tracing::debug!(
-            status = status.as_u16(),
-            elapsed_ms = elapsed.as_secs_f64() * 1000.0,
-            "HTTP request finished"
-        );
-    });
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        span.in_scope(|| {
+            tracing::debug!(
+                status = status.as_u16(),
+                elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+                "HTTP request finished"
+            );
+        });
+    }
     metrics.http_handled(
         &method,
         route.as_deref().unwrap_or("none"),
