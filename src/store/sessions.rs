@@ -135,7 +135,7 @@ pub async fn open(db: &impl ConnectionTrait, opening: Opening<'_>) -> Result<Opt
 
 /// [`open`] in a transaction of its own: on PostgreSQL, the locks and the statement; on SQLite,
 /// one call carrying its own BEGIN IMMEDIATE and COMMIT, on one connection that is rolled back
-/// (or, failing that, closed) if any statement fails.
+/// and closed if any statement fails.
 ///
 /// The work runs in a task of its own that finishes even when the caller goes away (a client
 /// that times out or resets its stream drops the caller's future): cancelled halfway, SQLite's
@@ -222,10 +222,14 @@ impl OwnedOpening {
                 .map(|row| opened_user(&QueryResult::from(row), DbBackend::Sqlite))
                 .transpose(),
             Err(error) => {
-                // Never hand a connection back to the pool inside a transaction.
-                if sqlx::query("ROLLBACK").execute(&mut *connection).await.is_err() {
-                    connection.close_on_drop();
-                }
+                // Never hand this connection back to the pool. It may be inside the transaction;
+                // and sqlx keeps the failed statement prepared on it, whose next run panics the
+                // connection's worker thread (sqlx-sqlite 0.9 resets the statement, finds its
+                // step's error and asks the connection for it, but the ROLLBACK below has
+                // cleared it), leaving that caller waiting for ever and the write lock held.
+                // Rolling back frees the lock at once; closing drops the prepared statement.
+                let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+                connection.close_on_drop();
                 Err(super::sqlx_error(error))
             }
         }

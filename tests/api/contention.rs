@@ -259,3 +259,41 @@ async fn a_sign_in_the_busy_database_cannot_serve_is_unavailable_with_a_retry_hi
     // The lock released, sign-ins work again.
     login(&app, "ann@example.com").await.unwrap();
 }
+
+#[tokio::test]
+async fn sign_ins_that_fail_in_the_database_answer_and_leave_the_pool_usable() {
+    use crate::helpers::{TestClock, TestDatabase, spawn_with, test_config};
+    // Two connections: the failing sign-ins come back to the same ones.
+    let database = TestDatabase::new().await;
+    let mut config = test_config(&database);
+    config.database_max_connections = Some(2);
+    let app = spawn_with(database, config, TestClock::new()).await;
+    app.active_user("ada@example.com", PASSWORD).await;
+    let rename = |from: &str, to: &str| format!("ALTER TABLE {from} RENAME TO {to}");
+    let rename_table = |from: &str, to: &str| {
+        let sql = rename(from, to);
+        let db = app.db.clone();
+        async move {
+            sea_orm::ConnectionTrait::execute_unprepared(&db, &sql)
+                .await
+                .unwrap()
+        }
+    };
+    rename_table("tenants", "tenants_gone").await;
+
+    // Every sign-in fails inside its transaction; each must answer, none may hang.
+    for attempt in 0..4 {
+        let answer = tokio::time::timeout(Duration::from_secs(20), login(&app, "ada@example.com"))
+            .await
+            .unwrap_or_else(|_| panic!("sign-in {attempt} got no answer"));
+        assert_eq!(answer.unwrap_err().code(), Code::Internal);
+    }
+
+    // Nothing was left holding the database: with the table back, sign-ins work again.
+    rename_table("tenants_gone", "tenants").await;
+    let signed_in = tokio::time::timeout(Duration::from_secs(20), login(&app, "ada@example.com"))
+        .await
+        .expect("the sign-in after the repair got no answer");
+    signed_in.unwrap();
+    assert!(no_transaction_is_left_open(&app).await);
+}
