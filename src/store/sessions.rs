@@ -224,9 +224,9 @@ impl OwnedOpening {
             Err(error) => {
                 // Never hand this connection back to the pool. It may be inside the transaction;
                 // and sqlx keeps the failed statement prepared on it, whose next run panics the
-                // connection's worker thread (sqlx-sqlite 0.9 resets the statement, finds its
-                // step's error and asks the connection for it, but the ROLLBACK below has
-                // cleared it), leaving that caller waiting for ever and the write lock held.
+                // connection's worker thread in sqlx-sqlite 0.9 ("There should be an error",
+                // seemingly as the ROLLBACK below clears the error that resetting the statement
+                // reports), leaving that caller waiting for ever and the write lock held.
                 // Rolling back frees the lock at once; closing drops the prepared statement.
                 let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
                 connection.close_on_drop();

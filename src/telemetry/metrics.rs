@@ -341,7 +341,6 @@ impl Metrics {
             },
             in_flight: OnceLock::new(),
             handled: std::array::from_fn(|_| OnceLock::new()),
-            other: OnceLock::new(),
         }
     }
 
@@ -355,18 +354,18 @@ impl Metrics {
         InFlight(gauge.clone())
     }
 
-    /// A call of the method of `series` ended with status `code`, whose canonical name (such as
-    /// `OK`) is `name`, after `elapsed`.
-    pub fn grpc_handled(&self, series: &GrpcSeries, code: i32, name: &'static str, elapsed: Duration) {
+    /// A call of the method of `series` ended with status `code` after `elapsed`.
+    pub fn grpc_handled(&self, series: &GrpcSeries, code: i32, elapsed: Duration) {
+        // Codes outside gRPC's own count as UNKNOWN, as they are named.
         let slot = usize::try_from(code)
             .ok()
-            .and_then(|code| series.handled.get(code))
-            .unwrap_or(&series.other);
-        let (handled, seconds) = slot.get_or_init(|| {
+            .filter(|&slot| slot < GRPC_CODES)
+            .unwrap_or(UNKNOWN);
+        let (handled, seconds) = series.handled[slot].get_or_init(|| {
             let labels = GrpcLabels {
                 grpc_service: series.labels.grpc_service.clone(),
                 grpc_method: series.labels.grpc_method.clone(),
-                grpc_code: name,
+                grpc_code: grpc_code_name(code),
             };
             (
                 self.grpc_handled.get_or_create_owned(&labels),
@@ -434,6 +433,33 @@ impl Metrics {
 /// gRPC status codes: 0 (`OK`) to 16 (`UNAUTHENTICATED`).
 const GRPC_CODES: usize = 17;
 
+/// The code of `UNKNOWN`.
+const UNKNOWN: usize = 2;
+
+/// Name of a gRPC status code, as the gRPC specification spells it.
+pub fn grpc_code_name(code: i32) -> &'static str {
+    match code {
+        0 => "OK",
+        1 => "CANCELLED",
+        2 => "UNKNOWN",
+        3 => "INVALID_ARGUMENT",
+        4 => "DEADLINE_EXCEEDED",
+        5 => "NOT_FOUND",
+        6 => "ALREADY_EXISTS",
+        7 => "PERMISSION_DENIED",
+        8 => "RESOURCE_EXHAUSTED",
+        9 => "FAILED_PRECONDITION",
+        10 => "ABORTED",
+        11 => "OUT_OF_RANGE",
+        12 => "UNIMPLEMENTED",
+        13 => "INTERNAL",
+        14 => "UNAVAILABLE",
+        15 => "DATA_LOSS",
+        16 => "UNAUTHENTICATED",
+        _ => "UNKNOWN",
+    }
+}
+
 /// The series of one gRPC method, found in their families on first use and kept: a call then
 /// counts itself without building labels or searching a family.
 #[derive(Debug)]
@@ -441,8 +467,6 @@ pub struct GrpcSeries {
     labels: GrpcMethodLabels,
     in_flight: OnceLock<Gauge>,
     handled: [OnceLock<(Counter, Histogram)>; GRPC_CODES],
-    /// Codes outside gRPC's own, which are named `UNKNOWN`.
-    other: OnceLock<(Counter, Histogram)>,
 }
 
 impl GrpcSeries {
@@ -476,7 +500,7 @@ mod tests {
         let metrics = Metrics::new();
         metrics.watch_pool(|| PoolUsage { in_use: 1, idle: 3 });
         let login = metrics.grpc_series("identity.v1.AuthService", "Login");
-        metrics.grpc_handled(&login, 0, "OK", Duration::from_millis(3));
+        metrics.grpc_handled(&login, 0, Duration::from_millis(3));
         metrics.http_handled("GET", "/readyz", 200, Duration::from_millis(1));
         metrics.sign_in("INVALID_CREDENTIALS");
         metrics.token_issued(TokenKind::Refresh);

@@ -269,9 +269,8 @@ async fn sign_ins_that_fail_in_the_database_answer_and_leave_the_pool_usable() {
     config.database_max_connections = Some(2);
     let app = spawn_with(database, config, TestClock::new()).await;
     app.active_user("ada@example.com", PASSWORD).await;
-    let rename = |from: &str, to: &str| format!("ALTER TABLE {from} RENAME TO {to}");
     let rename_table = |from: &str, to: &str| {
-        let sql = rename(from, to);
+        let sql = format!("ALTER TABLE {from} RENAME TO {to}");
         let db = app.db.clone();
         async move {
             sea_orm::ConnectionTrait::execute_unprepared(&db, &sql)

@@ -22,35 +22,11 @@ use tracing::{Instrument, field::Empty};
 
 use crate::telemetry::{
     self,
-    metrics::{GrpcSeries, InFlight, Metrics},
+    metrics::{GrpcSeries, InFlight, Metrics, grpc_code_name},
 };
 
 /// The gRPC health service, which probes call all the time.
 const HEALTH: &str = "grpc.health.v1.Health";
-
-/// Name of a gRPC status code, as the gRPC specification spells it.
-fn code_name(code: i32) -> &'static str {
-    match code {
-        0 => "OK",
-        1 => "CANCELLED",
-        2 => "UNKNOWN",
-        3 => "INVALID_ARGUMENT",
-        4 => "DEADLINE_EXCEEDED",
-        5 => "NOT_FOUND",
-        6 => "ALREADY_EXISTS",
-        7 => "PERMISSION_DENIED",
-        8 => "RESOURCE_EXHAUSTED",
-        9 => "FAILED_PRECONDITION",
-        10 => "ABORTED",
-        11 => "OUT_OF_RANGE",
-        12 => "UNIMPLEMENTED",
-        13 => "INTERNAL",
-        14 => "UNAVAILABLE",
-        15 => "DATA_LOSS",
-        16 => "UNAUTHENTICATED",
-        _ => "UNKNOWN",
-    }
-}
 
 /// Whether a server answering `code` is at fault, which marks its span as an error (the
 /// conventions leave the caller's mistakes, such as INVALID_ARGUMENT, unmarked on the server).
@@ -175,14 +151,13 @@ impl Call {
         if tracing::enabled!(tracing::Level::DEBUG) {
             self.span.in_scope(|| {
                 tracing::debug!(
-                    code = code_name(code),
+                    code = grpc_code_name(code),
                     elapsed_ms = elapsed.as_secs_f64() * 1000.0,
                     "gRPC call finished"
                 );
             });
         }
-        self.metrics
-            .grpc_handled(&self.series, code, code_name(code), elapsed);
+        self.metrics.grpc_handled(&self.series, code, elapsed);
     }
 }
 
