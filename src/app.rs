@@ -43,8 +43,13 @@ use crate::{
     transport::rest::{self, GatewaySettings},
 };
 
-/// How often the database is pinged to keep the health status true.
-const DB_CHECK_INTERVAL: Duration = Duration::from_secs(5);
+/// How often the database is pinged to keep the health status true while it serves.
+const DB_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// How often a write is tried while the database could not write, to serve again on the first
+/// that commits.
+const WRITE_CHECK_INTERVAL: Duration = Duration::from_millis(250);
+/// How long a ping or a trial write may take before it counts as failed.
+const DB_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 /// How often signing keys are reloaded (picking up keys made elsewhere) and, with automatic
 /// rotation, checked for rotation.
 pub const KEY_CHECK_INTERVAL: Duration = Duration::from_secs(15 * 60);
@@ -151,9 +156,13 @@ impl Application {
             ),
             None => None,
         };
-        let db = store::connect(config.database_url(), config.database_max_connections())
-            .await
-            .context("connecting to the database")?;
+        let db = store::connect(
+            config.database_url(),
+            config.database_max_connections(),
+            config.database_acquire_timeout,
+        )
+        .await
+        .context("connecting to the database")?;
         store::migrate(&db).await.context("migrating the database")?;
         let keys = Arc::new(
             KeyRing::load(db.clone(), clock.clone(), config.key_settings(), masters)
@@ -422,29 +431,53 @@ impl Application {
     }
 }
 
-/// Keeps the health status in step with the database's reachability, checking every
-/// [`DB_CHECK_INTERVAL`] of the clock.
+/// Keeps the health status in step with the database. NOT_SERVING as soon as a request meets a
+/// storage fault (the database could not write, or could not be reached) or a ping every
+/// [`DB_CHECK_INTERVAL`] goes unanswered; then a write is tried every
+/// [`WRITE_CHECK_INTERVAL`], and the first that commits brings SERVING back.
 async fn watch_database(
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
     readiness: Readiness,
     stop: watch::Receiver<bool>,
 ) {
-    let mut was_up = true;
+    let mut faults = store::storage_faults();
+    faults.mark_unchanged();
+    let mut serving = true;
     loop {
-        clock.sleep(DB_CHECK_INTERVAL).await;
+        let interval = if serving {
+            DB_CHECK_INTERVAL
+        } else {
+            WRITE_CHECK_INTERVAL
+        };
+        let fault = tokio::select! {
+            () = tokio::time::sleep(interval) => false,
+            changed = faults.changed() => changed.is_ok(),
+        };
         if *stop.borrow() {
             return;
         }
-        let up = store::ping(&db).await;
-        if up != was_up {
+        let up = if fault {
+            false
+        } else if serving {
+            tokio::time::timeout(DB_CHECK_TIMEOUT, store::ping(&db))
+                .await
+                .unwrap_or(false)
+        } else {
+            tokio::time::timeout(DB_CHECK_TIMEOUT, store::check_writes(&db, clock.now()))
+                .await
+                .unwrap_or(false)
+        };
+        if up != serving {
             if up {
-                tracing::info!("the database is reachable again");
+                tracing::info!("the database writes again; reporting SERVING");
+            } else if fault {
+                tracing::error!("the database could not do a request's work; reporting NOT_SERVING");
             } else {
                 tracing::error!("the database is unreachable; reporting NOT_SERVING");
             }
             readiness.set(up).await;
-            was_up = up;
+            serving = up;
         }
     }
 }

@@ -25,7 +25,7 @@ use crate::{
 
 /// Opens and migrates the configured database.
 async fn database(config: &Config) -> anyhow::Result<DatabaseConnection> {
-    let db = store::connect(config.database_url(), 2)
+    let db = store::connect(config.database_url(), 2, config.database_acquire_timeout)
         .await
         .context("connecting to the database")?;
     store::migrate(&db).await.context("migrating the database")?;

@@ -174,6 +174,10 @@ pub struct Config {
     /// (which writes one transaction at a time anyway).
     #[arg(long, env = "SIGIL_DATABASE_MAX_CONNECTIONS", global = true)]
     pub database_max_connections: Option<u32>,
+    /// How long a request waits for a pooled database connection (and, on SQLite, for the
+    /// write lock) before it answers 503 UNAVAILABLE with Retry-After.
+    #[arg(long, env = "SIGIL_DATABASE_ACQUIRE_TIMEOUT", default_value = "2s", value_parser = duration, global = true)]
+    pub database_acquire_timeout: Duration,
     /// Address the gRPC server listens on.
     #[arg(long, env = "SIGIL_GRPC_ADDR", default_value = "0.0.0.0:50051", global = true)]
     pub grpc_addr: SocketAddr,

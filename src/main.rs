@@ -84,7 +84,7 @@ async fn serve(config: sigil::Config) -> anyhow::Result<()> {
 }
 
 async fn migrate(config: sigil::Config) -> anyhow::Result<()> {
-    let db = store::connect(config.database_url(), 2).await?;
+    let db = store::connect(config.database_url(), 2, config.database_acquire_timeout).await?;
     store::migrate(&db).await?;
     tracing::info!("migrations are up to date");
     Ok(())

@@ -19,6 +19,7 @@ mod m20261207_300002_cleanup_indexes;
 mod m20261207_300003_listing_indexes;
 mod m20261208_000001_member_counts;
 mod m20261209_000001_cleanup_by_creation;
+mod m20261210_000001_write_checks;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_300003_listing_indexes::Migration),
             Box::new(m20261208_000001_member_counts::Migration),
             Box::new(m20261209_000001_cleanup_by_creation::Migration),
+            Box::new(m20261210_000001_write_checks::Migration),
         ]
     }
 }

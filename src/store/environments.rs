@@ -32,6 +32,9 @@ fn to_domain(model: environment::Model) -> Result<Environment> {
 
 /// The environment with this client id.
 pub async fn find_by_client_id(db: &impl ConnectionTrait, client_id: &str) -> Result<Option<Environment>> {
+    if !super::may_exist(client_id) {
+        return Ok(None);
+    }
     environment::Entity::find()
         .filter(environment::Column::ClientId.eq(client_id))
         .first(db)
@@ -42,6 +45,9 @@ pub async fn find_by_client_id(db: &impl ConnectionTrait, client_id: &str) -> Re
 
 /// The environment with this id.
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<Environment>> {
+    if !super::may_exist(id) {
+        return Ok(None);
+    }
     environment::Entity::find_by_id(id)
         .first(db)
         .await?

@@ -6,7 +6,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 /// A migrated SQLite database in `dir`.
 pub async fn migrated(dir: &tempfile::TempDir) -> DatabaseConnection {
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("plan.db").display());
-    let db = super::connect(&url, 1).await.unwrap();
+    let db = super::connect(&url, 1, super::DEFAULT_WAIT).await.unwrap();
     super::migrate(&db).await.unwrap();
     db
 }

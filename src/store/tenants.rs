@@ -82,6 +82,9 @@ pub async fn find_row(
     scope: &Scope,
     tenant_id: &str,
 ) -> Result<Option<TenantRow>> {
+    if !super::may_exist(tenant_id) {
+        return Ok(None);
+    }
     Ok(tenant::Entity::find()
         .filter(tenant::Column::EnvironmentId.eq(scope.environment_id()))
         .filter(tenant::Column::TenantId.eq(tenant_id))
@@ -91,6 +94,9 @@ pub async fn find_row(
 
 /// The live tenant `tenant_id`, its row locked until the transaction ends (PostgreSQL), or NOT_FOUND.
 pub async fn lock(db: &impl ConnectionTrait, scope: &Scope, tenant_id: &str) -> Result<Tenant> {
+    if !super::may_exist(tenant_id) {
+        return Err(Error::NotFound(Resource::Tenant));
+    }
     let row = tenant::Entity::find()
         .filter(tenant::Column::EnvironmentId.eq(scope.environment_id()))
         .filter(tenant::Column::TenantId.eq(tenant_id))
@@ -107,6 +113,9 @@ pub async fn lock(db: &impl ConnectionTrait, scope: &Scope, tenant_id: &str) -> 
 /// (PostgreSQL): a concurrent deletion, which locks it exclusively, waits for this transaction or
 /// makes this read find the tenant deleted, so nothing joins a tenant while it is being deleted.
 pub async fn lock_shared(db: &impl ConnectionTrait, scope: &Scope, tenant_id: &str) -> Result<Tenant> {
+    if !super::may_exist(tenant_id) {
+        return Err(Error::NotFound(Resource::Tenant));
+    }
     let row = tenant::Entity::find()
         .filter(tenant::Column::EnvironmentId.eq(scope.environment_id()))
         .filter(tenant::Column::TenantId.eq(tenant_id))

@@ -105,6 +105,9 @@ async fn with_memberships(db: &impl ConnectionTrait, rows: Vec<UserRow>) -> Resu
 
 /// The row of user `id` in the environment.
 pub async fn find_row(db: &impl ConnectionTrait, scope: &Scope, id: &str) -> Result<Option<UserRow>> {
+    if !super::may_exist(id) {
+        return Ok(None);
+    }
     Ok(user::Entity::find_by_id(id)
         .filter(user::Column::EnvironmentId.eq(scope.environment_id()))
         .first(db)
@@ -113,6 +116,9 @@ pub async fn find_row(db: &impl ConnectionTrait, scope: &Scope, id: &str) -> Res
 
 /// The row of user `id`, locked until the transaction ends (PostgreSQL), or NOT_FOUND.
 pub async fn lock_row(db: &impl ConnectionTrait, scope: &Scope, id: &str) -> Result<UserRow> {
+    if !super::may_exist(id) {
+        return Err(Error::NotFound(Resource::User));
+    }
     user::Entity::find_by_id(id)
         .filter(user::Column::EnvironmentId.eq(scope.environment_id()))
         .lock_exclusive()

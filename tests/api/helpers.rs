@@ -182,7 +182,7 @@ pub async fn start(
         .connect()
         .await
         .expect("connect to sigil");
-    let db = sigil::store::connect(&database.url, 2)
+    let db = sigil::store::connect(&database.url, 2, sigil::store::DEFAULT_WAIT)
         .await
         .expect("test connection");
     TestApp {

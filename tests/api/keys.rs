@@ -134,7 +134,9 @@ fn master_key_id(encoded: &str) -> String {
 /// Each key's sealer and sealed private key, in kid order.
 async fn sealed(url: &str) -> Vec<(Option<String>, String)> {
     use sea_orm::{ConnectionTrait, Statement};
-    let db = sigil::store::connect(url, 2).await.unwrap();
+    let db = sigil::store::connect(url, 2, sigil::store::DEFAULT_WAIT)
+        .await
+        .unwrap();
     let rows = db
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),

@@ -174,7 +174,9 @@ async fn json_logs_carry_trace_ids_and_internal_errors_answer_with_the_trace_id(
     let channel = process.channel().await;
     active_user(&channel, "ada@example.com").await;
     // A real fault: the tenants table disappears under the running server.
-    let db = sigil::store::connect(&process.database.url, 2).await.unwrap();
+    let db = sigil::store::connect(&process.database.url, 2, sigil::store::DEFAULT_WAIT)
+        .await
+        .unwrap();
     sea_orm::ConnectionTrait::execute_unprepared(&db, "ALTER TABLE tenants RENAME TO tenants_gone")
         .await
         .unwrap();

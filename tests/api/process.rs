@@ -58,9 +58,14 @@ impl Process {
     /// reports SERVING. Ports are picked free, but another test may take one before sigil binds
     /// it: then sigil exits at once, and it is started again on other ports.
     pub async fn start(env: &[(&str, &str)]) -> Self {
-        let mut database = TestDatabase::new().await;
+        Self::start_on(TestDatabase::new().await, env, None).await
+    }
+
+    /// [`Process::start`] on `database`, as the user with id `uid` when one is given (and its
+    /// group of the same id).
+    pub async fn start_on(mut database: TestDatabase, env: &[(&str, &str)], uid: Option<u32>) -> Self {
         for _ in 0..5 {
-            let mut process = Self::spawn(database, env);
+            let mut process = Self::spawn(database, env, uid);
             if process.wait_serving().await {
                 return process;
             }
@@ -74,10 +79,14 @@ impl Process {
         panic!("no free ports for sigil after 5 tries");
     }
 
-    fn spawn(database: TestDatabase, env: &[(&str, &str)]) -> Self {
+    fn spawn(database: TestDatabase, env: &[(&str, &str)], uid: Option<u32>) -> Self {
         let grpc_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let http_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sigil"));
+        if let Some(uid) = uid {
+            command.uid(uid).gid(uid);
+        }
+        let mut child = command
             .arg("serve")
             .env_clear()
             .env("SIGIL_DATABASE_URL", &database.url)

@@ -62,8 +62,12 @@ fn migration_count() -> i64 {
 #[tokio::test]
 async fn migrations_run_twice_or_side_by_side_are_a_no_op() {
     let database = TestDatabase::new().await;
-    let a = sigil::store::connect(&database.url, 2).await.unwrap();
-    let b = sigil::store::connect(&database.url, 2).await.unwrap();
+    let a = sigil::store::connect(&database.url, 2, sigil::store::DEFAULT_WAIT)
+        .await
+        .unwrap();
+    let b = sigil::store::connect(&database.url, 2, sigil::store::DEFAULT_WAIT)
+        .await
+        .unwrap();
     // Two replicas starting together.
     let (first, second) = tokio::join!(sigil::store::migrate(&a), sigil::store::migrate(&b));
     first.unwrap();

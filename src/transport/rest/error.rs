@@ -156,6 +156,11 @@ impl ApiError {
         }
     }
 
+    /// A request refused before routing, as invalid input.
+    pub(super) fn bad_request(detail: &str) -> Self {
+        Self::unreadable(StatusCode::BAD_REQUEST, detail.to_owned())
+    }
+
     /// No route or no such method at this path.
     pub(super) fn no_route(status: StatusCode) -> Self {
         let code = if status == StatusCode::METHOD_NOT_ALLOWED {

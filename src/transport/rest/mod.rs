@@ -161,9 +161,25 @@ fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBool>)
         .fallback(|| async { ApiError::no_route(StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async { ApiError::no_route(StatusCode::METHOD_NOT_ALLOWED) })
         .layer(DefaultBodyLimit::max(settings.body_limit))
+        .layer(middleware::from_fn(refuse_control_characters))
         .layer(cors(settings.cors_origins))
         .layer(middleware::from_fn_with_state(metrics, trace))
         .with_state(gateway)
+}
+
+/// Refuses, before any route sees it, a request whose path or query holds a control character
+/// once percent-decoded (`%00` in an id): no id, email or filter sigil stores can contain one, and
+/// PostgreSQL refuses NUL in text outright.
+async fn refuse_control_characters(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    let mut decoded = percent_encoding::percent_decode_str(uri.path()).chain(
+        percent_encoding::percent_decode_str(uri.query().unwrap_or_default()),
+    );
+    if decoded.any(|byte| byte < 0x20 || byte == 0x7f) {
+        return ApiError::bad_request("the path and query must not contain control characters")
+            .into_response();
+    }
+    next.run(request).await
 }
 
 /// The gateway's OpenAPI document: the same declarations that route requests.
