@@ -103,10 +103,26 @@ const TOKEN_TYPE: &str = "environment";
 /// How long the environments read from the database serve public requests before a re-read.
 const CACHE_TTL: Duration = Duration::from_secs(10);
 
+/// How long a replica whose database cannot be read keeps serving the environments it read last,
+/// trying a re-read at most once a second meanwhile and waiting for it at most a quarter of a
+/// second: token validation and environment tokens go on through a database outage, and requests
+/// do not each wait for the database to fail first.
+const OUTAGE_SERVE: Duration = Duration::from_secs(60);
+const OUTAGE_RETRY: Duration = Duration::from_secs(1);
+const OUTAGE_WAIT: Duration = Duration::from_millis(250);
+
 struct Cached {
     /// When it was read, by the injected clock (so tests can age it).
     loaded: DateTime<Utc>,
     all: Arc<Vec<Arc<Environment>>>,
+    /// When the last re-read failed for want of the database, if it did.
+    failed: Option<DateTime<Utc>>,
+}
+
+impl Cached {
+    fn age(&self, now: DateTime<Utc>) -> Option<Duration> {
+        (now - self.loaded).to_std().ok()
+    }
 }
 
 /// Environment credentials and tokens.
@@ -127,18 +143,44 @@ impl Environments {
     /// Every environment, from a cache refreshed every few seconds, so that public requests
     /// (token validation above all) need no database round trip.
     async fn all(&self) -> Result<Arc<Vec<Arc<Environment>>>> {
-        {
+        let now = self.deps.clock.now();
+        let stale = 'cached: {
             let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
-            let now = self.deps.clock.now();
-            let fresh = |c: &&Cached| {
-                let age = now - c.loaded;
-                age >= chrono::Duration::zero() && age.to_std().is_ok_and(|age| age < CACHE_TTL)
+            let Some(cached) = cache.as_ref() else {
+                break 'cached None;
             };
-            if let Some(cached) = cache.as_ref().filter(fresh) {
+            let age = cached.age(now);
+            if age.is_some_and(|age| age < CACHE_TTL) {
                 return Ok(cached.all.clone());
             }
+            let retry_later = cached
+                .failed
+                .and_then(|failed| (now - failed).to_std().ok())
+                .is_some_and(|since| since < OUTAGE_RETRY);
+            let usable = age.is_some_and(|age| age < OUTAGE_SERVE);
+            if usable && retry_later {
+                return Ok(cached.all.clone());
+            }
+            usable.then(|| cached.all.clone())
+        };
+        let Some(stale) = stale else {
+            return self.reload().await;
+        };
+        // A re-read takes milliseconds; one still waiting for a connection after this long is
+        // given up, so a request pays little more than its own wait for the database.
+        let reason = match tokio::time::timeout(OUTAGE_WAIT, self.reload()).await {
+            Ok(Err(Error::Unavailable(reason))) => reason,
+            Err(_) => "no connection came in time",
+            Ok(reloaded) => return reloaded,
+        };
+        tracing::warn!(
+            reason,
+            "the database cannot be read; serving the environments read last"
+        );
+        if let Some(cached) = self.cache.write().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            cached.failed = Some(now);
         }
-        self.reload().await
+        Ok(stale)
     }
 
     /// Reads every environment again. An environment created elsewhere (another replica, `sigil
@@ -162,6 +204,7 @@ impl Environments {
         *self.cache.write().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
             loaded: self.deps.clock.now(),
             all: all.clone(),
+            failed: None,
         });
         Ok(all)
     }

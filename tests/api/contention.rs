@@ -231,7 +231,7 @@ async fn a_sign_in_the_busy_database_cannot_serve_is_unavailable_with_a_retry_hi
     }
     app.active_user("ann@example.com", PASSWORD).await;
     let blocker = Blocker::hold(&app).await;
-    // Both wait out SQLite's busy timeout (5 s), together.
+    // Both wait out SQLite's busy timeout (SIGIL_DATABASE_ACQUIRE_TIMEOUT, 2 s), together.
     let rest = async {
         reqwest::Client::new()
             .post(format!(
@@ -295,4 +295,37 @@ async fn sign_ins_that_fail_in_the_database_answer_and_leave_the_pool_usable() {
         .expect("the sign-in after the repair got no answer");
     signed_in.unwrap();
     assert!(no_transaction_is_left_open(&app).await);
+}
+
+#[tokio::test]
+async fn sign_ins_past_the_hashing_queue_are_refused_with_a_retry_delay() {
+    let app = spawn_app().await;
+    app.active_user("flood@example.com", PASSWORD).await;
+    // Two cores queue 128 password checks; a flood of twice that overflows the queue.
+    let client = reqwest::Client::new();
+    let url = format!("http://{}/identity/resources/auth/v1/user", app.http_addr);
+    let flood: Vec<_> = (0..400)
+        .map(|_| {
+            let request = client
+                .post(&url)
+                .json(&serde_json::json!({"email": "flood@example.com", "password": PASSWORD}));
+            tokio::spawn(async move { request.send().await.unwrap() })
+        })
+        .collect();
+    let (mut signed_in, mut refused) = (0, 0);
+    for response in flood {
+        let response = response.await.unwrap();
+        match response.status() {
+            reqwest::StatusCode::OK => signed_in += 1,
+            reqwest::StatusCode::SERVICE_UNAVAILABLE => {
+                refused += 1;
+                assert_eq!(response.headers()["retry-after"], "1");
+            }
+            status => panic!("a sign-in of the flood answered {status}"),
+        }
+    }
+    assert!(
+        signed_in > 0 && refused > 0,
+        "{signed_in} signed in, {refused} refused"
+    );
 }

@@ -12,7 +12,7 @@
 
 use std::{
     collections::BTreeMap,
-    path::{Path, PathBuf},
+    path::Path,
     process::Command,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -51,13 +51,17 @@ fn postgres_server() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-/// Runs a command of the machine, which must succeed.
+/// Runs a command of the machine, which must succeed. The tests run on a multi-threaded runtime
+/// and commands are run as blocking there, so the workload's answers are taken as they come (a
+/// blocked single thread would make a quick answer look slow).
 fn sh(program: &str, args: &[&str]) {
-    let status = Command::new(program)
-        .args(args)
-        .status()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    let status = run(Command::new(program).args(args));
     assert!(status.success(), "{program} {args:?} failed: {status}");
+}
+
+/// Runs `command` as blocking work of the runtime.
+fn run(command: &mut Command) -> std::process::ExitStatus {
+    tokio::task::block_in_place(|| command.status()).unwrap_or_else(|e| panic!("{command:?}: {e}"))
 }
 
 /// A gRPC caller of one sigil process, with an environment token.
@@ -119,6 +123,10 @@ impl Caller {
     }
 
     async fn login(&self, email: &str) -> Result<String, Status> {
+        self.sign_in(email).await.map(|a| a.refresh_token)
+    }
+
+    async fn sign_in(&self, email: &str) -> Result<pb::AuthenticationResponse, Status> {
         pb::auth_service_client::AuthServiceClient::new(self.channel.clone())
             .login(pb::LoginRequest {
                 email: email.into(),
@@ -126,7 +134,16 @@ impl Caller {
                 ..Default::default()
             })
             .await
-            .map(|r| r.into_inner().authentication.unwrap().refresh_token)
+            .map(|r| r.into_inner().authentication.unwrap())
+    }
+
+    async fn validate(&self, access_token: &str) -> Result<(), Status> {
+        pb::token_service_client::TokenServiceClient::new(self.channel.clone())
+            .validate_token(pb::ValidateTokenRequest {
+                access_token: access_token.into(),
+            })
+            .await
+            .map(drop)
     }
 
     async fn refresh(&self, token: &str) -> Result<String, Status> {
@@ -372,19 +389,18 @@ impl Tmpfs {
     }
 
     /// Fills the file system to the last byte.
-    fn fill(&self) -> PathBuf {
-        let fill = self.path().join("fill");
+    fn fill(&self) {
         for (bs, file) in [("1M", "fill"), ("4k", "fill-4k"), ("512", "fill-512")] {
-            let _ = Command::new("dd")
-                .args([
-                    "if=/dev/zero",
-                    &format!("of={}", self.path().join(file).display()),
-                    &format!("bs={bs}"),
-                ])
-                .stderr(std::process::Stdio::null())
-                .status();
+            let mut dd = Command::new("dd");
+            dd.args([
+                "if=/dev/zero",
+                &format!("of={}", self.path().join(file).display()),
+                &format!("bs={bs}"),
+            ])
+            .stderr(std::process::Stdio::null());
+            // dd ends in failure, once the file system is full.
+            run(&mut dd);
         }
-        fill
     }
 
     fn free(&self) {
@@ -409,7 +425,7 @@ fn median(mut values: Vec<Duration>) -> Duration {
     values[values.len() / 2]
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "fault suite: needs root; .ci/run runs it"]
 async fn faults_sqlite_disk_full_loses_no_acknowledged_write_and_heals_at_once() {
     let tmpfs = Tmpfs::mount("24m");
@@ -446,7 +462,7 @@ async fn faults_sqlite_disk_full_loses_no_acknowledged_write_and_heals_at_once()
 /// Nobody's user and group id: root ignores file modes.
 const NOBODY: u32 = 65534;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "fault suite: needs root; .ci/run runs it"]
 async fn faults_sqlite_read_only_files_leave_no_read_only_connection_behind() {
     let dir = tempfile::tempdir().unwrap();
@@ -540,6 +556,12 @@ impl Cluster {
         Self { version }
     }
 
+    /// Writes a checkpoint, so that a shutdown right after need not wait for a spread one.
+    fn checkpoint(&self) {
+        run(Command::new("psql").args([&postgres_server(), "-qc", "CHECKPOINT"]));
+    }
+
+    /// Stops the server (fast: sessions are cut, the shutdown checkpoint written).
     fn stop(&self) {
         sh(
             "pg_ctlcluster",
@@ -554,27 +576,42 @@ impl Cluster {
         );
     }
 
+    /// Starts the server and waits until it accepts connections.
     fn start(&self) {
-        let _ = Command::new("pg_ctlcluster")
-            .args(["--skip-systemctl-redirect", &self.version, "main", "start"])
-            .status();
-        for _ in 0..100 {
-            if Command::new("pg_isready")
-                .args(["-q", "-h", "127.0.0.1"])
-                .status()
-                .is_ok_and(|s| s.success())
-            {
-                return;
+        assert!(self.started(), "PostgreSQL did not start again");
+    }
+
+    /// Whether the server, started, accepts connections within two minutes.
+    fn started(&self) -> bool {
+        tokio::task::block_in_place(|| {
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(120) {
+                let _ = Command::new("pg_ctlcluster")
+                    .args(["--skip-systemctl-redirect", &self.version, "main", "start"])
+                    .stderr(std::process::Stdio::null())
+                    .status();
+                for _ in 0..20 {
+                    if Command::new("pg_isready")
+                        .args(["-q", "-h", "127.0.0.1"])
+                        .status()
+                        .is_ok_and(|s| s.success())
+                    {
+                        return true;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
             }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("PostgreSQL did not start again");
+            false
+        })
     }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        self.start();
+        // No panic here: this may run while a failed test unwinds.
+        if !self.started() {
+            eprintln!("PostgreSQL did not start again");
+        }
     }
 }
 
@@ -599,7 +636,7 @@ async fn ready(process: &Process) -> bool {
         .is_ok_and(|r| r.status().is_success())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "fault suite: needs root and stops the local PostgreSQL; .ci/run runs it"]
 async fn faults_postgres_stopped_answers_503_at_once_and_heals_when_it_returns() {
     let cluster = Cluster::local();
@@ -609,9 +646,15 @@ async fn faults_postgres_stopped_answers_503_at_once_and_heals_when_it_returns()
     let caller = Caller::new(&process).await;
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let workload = Workload::start(&caller, "pg", ledger.clone()).await;
+    let access_token = caller
+        .sign_in("pg-writer-0@faults.test")
+        .await
+        .unwrap()
+        .access_token;
     let (mut unready_after, mut recoveries) = (Vec::new(), Vec::new());
     for round in 0..rounds() {
         tokio::time::sleep(Duration::from_millis(500)).await;
+        cluster.checkpoint();
         let stopped = Instant::now();
         cluster.stop();
         while ready(&process).await {
@@ -622,7 +665,19 @@ async fn faults_postgres_stopped_answers_503_at_once_and_heals_when_it_returns()
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         unready_after.push(stopped.elapsed());
-        tokio::time::sleep(fault_length().saturating_sub(stopped.elapsed())).await;
+        // Tokens are checked from memory: validation goes on without the database.
+        caller
+            .validate(&access_token)
+            .await
+            .expect("an access token validates while the database is down");
+        // Past the 10 s the environments read last are fresh for, so that validation below
+        // serves from what it read before the outage.
+        let outage = fault_length().max(Duration::from_secs(11));
+        tokio::time::sleep(outage.saturating_sub(stopped.elapsed())).await;
+        caller
+            .validate(&access_token)
+            .await
+            .expect("an access token validates at the end of the outage");
         cluster.start();
         recoveries.push(
             caller
@@ -688,14 +743,14 @@ async fn killed_under_writes(url: String) {
     verify(&url, &ledger, &env, None).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "fault suite: .ci/run runs it"]
 async fn faults_sqlite_kill_9_under_writes_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     killed_under_writes(sqlite_url(dir.path())).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "fault suite: .ci/run runs it"]
 async fn faults_postgres_kill_9_under_writes_loses_nothing_acknowledged() {
     killed_under_writes(postgres_database().await).await;

@@ -70,6 +70,7 @@ async fn a_stopping_server_reports_not_serving_while_it_drains() {
         .await
         .unwrap();
     assert_eq!(ready.status(), 503);
+    assert_eq!(ready.headers()["retry-after"], "1");
     app.stop().await;
 }
 

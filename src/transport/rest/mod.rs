@@ -494,11 +494,16 @@ async fn livez() -> StatusCode {
 #[utoipa::path(get, path = "/readyz", tag = "Health", operation_id = "readyz",
     summary = "The database is reachable and migrated",
     responses((status = 200, description = "Ready"), (status = 503, description = "Not ready")))]
-async fn readyz(State(gateway): State<Gateway>) -> StatusCode {
+async fn readyz(State(gateway): State<Gateway>) -> Response {
     if gateway.ready.load(Ordering::Relaxed) {
-        StatusCode::OK
+        StatusCode::OK.into_response()
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
+        // Readiness is checked again every 250 ms while the database cannot write.
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, "1")],
+        )
+            .into_response()
     }
 }
 
