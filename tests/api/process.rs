@@ -58,9 +58,18 @@ impl Process {
     /// reports SERVING. Ports are picked free, but another test may take one before sigil binds
     /// it: then sigil exits at once, and it is started again on other ports.
     pub async fn start(env: &[(&str, &str)]) -> Self {
+        Self::start_with(None, env).await
+    }
+
+    /// As [`Process::start`], under a limit (soft and hard) of `open_files` open files.
+    pub async fn start_with_open_files(open_files: u64, env: &[(&str, &str)]) -> Self {
+        Self::start_with(Some(open_files), env).await
+    }
+
+    async fn start_with(open_files: Option<u64>, env: &[(&str, &str)]) -> Self {
         let mut database = TestDatabase::new().await;
         for _ in 0..5 {
-            let mut process = Self::spawn(database, env);
+            let mut process = Self::spawn(database, open_files, env);
             if process.wait_serving().await {
                 return process;
             }
@@ -74,11 +83,26 @@ impl Process {
         panic!("no free ports for sigil after 5 tries");
     }
 
-    fn spawn(database: TestDatabase, env: &[(&str, &str)]) -> Self {
+    fn spawn(database: TestDatabase, open_files: Option<u64>, env: &[(&str, &str)]) -> Self {
         let grpc_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let http_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
-            .arg("serve")
+        let mut command = match open_files {
+            // The shell's `ulimit -n` sets the soft and the hard limit, which sigil cannot raise.
+            Some(limit) => {
+                let mut command = Command::new("/bin/sh");
+                command
+                    .arg("-c")
+                    .arg(format!("ulimit -n {limit} && exec \"$0\" serve"))
+                    .arg(env!("CARGO_BIN_EXE_sigil"));
+                command
+            }
+            None => {
+                let mut command = Command::new(env!("CARGO_BIN_EXE_sigil"));
+                command.arg("serve");
+                command
+            }
+        };
+        let mut child = command
             .env_clear()
             .env("SIGIL_DATABASE_URL", &database.url)
             .env("SIGIL_GRPC_ADDR", grpc_addr.to_string())
