@@ -14,7 +14,8 @@ use std::{
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 use tokio::{net::TcpListener, sync::watch};
-use tonic::transport::{Server, server::TcpIncoming};
+use tokio_stream::StreamExt;
+use tonic::transport::Server;
 use tonic_health::{ServingStatus, server::HealthReporter};
 use tower::Layer;
 
@@ -40,7 +41,10 @@ use crate::{
             user_service_server::UserServiceServer,
         },
     },
-    transport::rest::{self, GatewaySettings},
+    transport::{
+        connections::{self, Limits, METRICS_CONNECTIONS, PROBE_CONNECTIONS, grpc::TrackLayer},
+        rest::{self, GatewaySettings},
+    },
 };
 
 /// How often the database is pinged to keep the health status true while it serves.
@@ -129,6 +133,7 @@ pub struct Application {
     revocations: Arc<Revocations>,
     generated: Option<GeneratedCredentials>,
     metrics: Arc<Metrics>,
+    limits: Limits,
 }
 
 impl Application {
@@ -141,6 +146,7 @@ impl Application {
     pub async fn build_with(config: Config, overrides: Overrides) -> anyhow::Result<Self> {
         config.validate()?;
         let Overrides { clock, mailer } = overrides;
+        let limits = connection_limits(&config);
         let masters = MasterKeys::parse(config.master_key.as_ref(), config.master_key_previous.as_ref())?;
         let grpc_listener = TcpListener::bind(config.grpc_addr)
             .await
@@ -216,6 +222,7 @@ impl Application {
             revocations,
             generated,
             metrics,
+            limits,
         })
     }
 
@@ -234,6 +241,11 @@ impl Application {
         self.metrics_listener
             .as_ref()
             .and_then(|listener| listener.local_addr().ok())
+    }
+
+    /// What bounds the connections of each port.
+    pub fn connection_limits(&self) -> Limits {
+        self.limits
     }
 
     /// Credentials generated on this first start, to show once.
@@ -276,19 +288,19 @@ impl Application {
         let auth_if_sent = RequireEnvironment::optional(environments.clone());
 
         let (stop_tx, stop_rx) = watch::channel(false);
-        let stopped = {
-            let mut rx = stop_rx.clone();
-            async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            }
-        };
         let known = KnownMethods::from_descriptor_sets(&[
             pb::FILE_DESCRIPTOR_SET,
             tonic_health::pb::FILE_DESCRIPTOR_SET,
             tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
             tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
         ])?;
-        let grpc = Server::builder()
+        let limits = self.limits;
+        let grpc_router = Server::builder()
+            .http2_keepalive_interval(Some(limits.http2_keepalive_interval))
+            .http2_keepalive_timeout(Some(limits.http2_keepalive_timeout))
+            .max_concurrent_streams(limits.max_concurrent_streams)
+            // Outermost, so that the peer's address is where the layers below look for it.
+            .layer(TrackLayer)
             .layer(Observe::new(self.metrics.clone(), known))
             .add_service(health_service)
             .add_service(reflection_v1)
@@ -318,21 +330,14 @@ impl Application {
             .add_service(TokenServiceServer::new(TokenApi::new(
                 environments,
                 self.services.tokens.clone(),
-            )))
-            .serve_with_incoming_shutdown(
-                // Small responses must not wait on Nagle's algorithm for the client's delayed ACK.
-                TcpIncoming::from(self.grpc_listener)
-                    .with_nodelay(Some(true))
-                    .with_keepalive(Some(Duration::from_secs(60))),
-                stopped,
-            );
+            )));
+        let grpc =
+            connections::grpc::serve(self.grpc_listener, limits, stop_rx.clone(), move |io, signal| {
+                // One connection, then none until the signal: see `connections::grpc`.
+                let incoming = tokio_stream::once(Ok::<_, std::io::Error>(io)).chain(tokio_stream::pending());
+                grpc_router.clone().serve_with_incoming_shutdown(incoming, signal)
+            });
 
-        let http_stopped = {
-            let mut rx = stop_rx.clone();
-            async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            }
-        };
         let gateway = rest::service(
             self.services.clone(),
             GatewaySettings {
@@ -345,20 +350,23 @@ impl Application {
             },
             readiness.ready.clone(),
         );
-        let http = axum::serve(
+        let gateway = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+            SocketAddr,
+        >(gateway);
+        let http = connections::http::serve(
             self.http_listener,
-            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(
-                gateway,
-            ),
-        )
-        .with_graceful_shutdown(http_stopped);
+            limits,
+            PROBE_CONNECTIONS,
+            stop_rx.clone(),
+            gateway,
+        );
         let metrics_server = self.metrics_listener.map(|listener| {
-            let mut rx = stop_rx.clone();
-            axum::serve(listener, rest::metrics_service(self.metrics.clone())).with_graceful_shutdown(
-                async move {
-                    let _ = rx.wait_for(|stop| *stop).await;
-                },
-            )
+            let limits = Limits {
+                max_connections: METRICS_CONNECTIONS,
+                ..limits
+            };
+            let service = rest::metrics_service(self.metrics.clone()).into_make_service();
+            connections::http::serve(listener, limits, 0, stop_rx.clone(), service)
         });
 
         // Serving starts only now that the database is migrated and the environment bootstrapped.
@@ -403,32 +411,55 @@ impl Application {
             }
         };
 
-        tracing::info!(%grpc_addr, %http_addr, ?metrics_addr, "sigil is serving");
+        tracing::info!(
+            %grpc_addr,
+            %http_addr,
+            ?metrics_addr,
+            max_connections = limits.max_connections,
+            "sigil is serving"
+        );
         let metrics_served = async {
-            match metrics_server {
-                Some(server) => server.await,
-                None => Ok(()),
+            if let Some(server) = metrics_server {
+                server.await;
             }
         };
-        let servers = async { tokio::join!(grpc, async { http.await }, metrics_served) };
-        let (grpc, http, metrics_served) = tokio::select! {
-            results = servers => results,
+        let servers = async { tokio::join!(grpc, http, metrics_served) };
+        tokio::select! {
+            _ = servers => {}
             () = grace_over => {
                 tracing::warn!(?grace, "requests still in flight at the end of the grace period; stopping");
-                (Ok(()), Ok(()), Ok(()))
             }
-        };
+        }
         stopper.abort();
         watchdog.abort();
         rotation.abort();
         revocations.abort();
         cleanup.abort();
         self.db.close_by_ref().await.ok();
-        grpc.context("gRPC server")?;
-        http.context("HTTP listener")?;
-        metrics_served.context("metrics listener")?;
         Ok(())
     }
+}
+
+/// Raises the open file limit as far as allowed, and bounds each port's connections within it.
+fn connection_limits(config: &Config) -> Limits {
+    let open_files = match connections::raise_open_file_limit() {
+        Ok(open_files) => open_files,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read or raise the open file limit; assuming 1024");
+            1024
+        }
+    };
+    let limits = config.connection_limits(open_files);
+    let needed = 2 * (limits.max_connections + PROBE_CONNECTIONS) as u64 + connections::OTHER_FILES;
+    if needed > open_files {
+        tracing::warn!(
+            open_files,
+            max_connections = limits.max_connections,
+            "SIGIL_MAX_CONNECTIONS leaves too few of the open files for the rest: \
+             at the cap, sigil may fail to open the database or answer probes"
+        );
+    }
+    limits
 }
 
 /// Keeps the health status in step with the database. NOT_SERVING as soon as a request meets a

@@ -298,6 +298,45 @@ pub struct Config {
     /// Largest request body the REST gateway reads, in bytes; larger ones get 413.
     #[arg(long, env = "SIGIL_HTTP_BODY_LIMIT", default_value_t = 64 * 1024, global = true)]
     pub http_body_limit: usize,
+    /// How long a client may take to send an HTTP/1 request head (request line and headers) on
+    /// the HTTP port, from its first byte; then the connection is closed.
+    #[arg(long, env = "SIGIL_HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = duration, global = true)]
+    pub http_header_timeout: Duration,
+    /// How long a connection, on either port, may stay open with no request in flight; then it
+    /// is closed gracefully (HTTP/2: GOAWAY). Connections count as idle from when they open.
+    #[arg(long, env = "SIGIL_IDLE_TIMEOUT", default_value = "60s", value_parser = duration, global = true)]
+    pub idle_timeout: Duration,
+    /// How often HTTP/2 connections (all of gRPC's, and HTTP/2 ones on the HTTP port) are pinged.
+    #[arg(
+        long,
+        env = "SIGIL_HTTP2_KEEPALIVE_INTERVAL",
+        default_value = "30s",
+        value_parser = duration,
+        global = true
+    )]
+    pub http2_keepalive_interval: Duration,
+    /// How long a ping may go unanswered before its connection is closed.
+    #[arg(
+        long,
+        env = "SIGIL_HTTP2_KEEPALIVE_TIMEOUT",
+        default_value = "10s",
+        value_parser = duration,
+        global = true
+    )]
+    pub http2_keepalive_timeout: Duration,
+    /// Most requests (streams) open at once on one HTTP/2 connection, advertised to clients.
+    #[arg(
+        long,
+        env = "SIGIL_MAX_CONCURRENT_STREAMS",
+        default_value_t = 200,
+        global = true
+    )]
+    pub max_concurrent_streams: u32,
+    /// Most client connections each port (gRPC, HTTP) holds at once; past it, a few more are
+    /// admitted for health probes only, and the rest wait. Unset: derived from the open file
+    /// limit (raised to its hard limit at start), leaving room for the database pool and files.
+    #[arg(long, env = "SIGIL_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<usize>,
     /// Log filter, in `tracing` directive syntax.
     #[arg(long, env = "SIGIL_LOG", default_value = "info,sqlx=warn", global = true)]
     pub log: String,
@@ -411,6 +450,23 @@ impl Config {
         self.public_url.as_str().trim_end_matches('/').to_owned()
     }
 
+    /// What bounds the connections of each port, under a limit of `open_files` open files.
+    pub fn connection_limits(&self, open_files: u64) -> crate::transport::connections::Limits {
+        crate::transport::connections::Limits {
+            header_timeout: self.http_header_timeout,
+            idle_timeout: self.idle_timeout,
+            http2_keepalive_interval: self.http2_keepalive_interval,
+            http2_keepalive_timeout: self.http2_keepalive_timeout,
+            max_concurrent_streams: self.max_concurrent_streams,
+            max_connections: self.max_connections.unwrap_or_else(|| {
+                crate::transport::connections::default_max_connections(
+                    open_files,
+                    self.database_max_connections(),
+                )
+            }),
+        }
+    }
+
     /// Checks settings that depend on each other.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.bootstrap_credentials()?;
@@ -441,6 +497,22 @@ impl Config {
         {
             anyhow::bail!("SIGIL_METRICS_ADDR must differ from SIGIL_HTTP_ADDR");
         }
+        for (name, value) in [
+            ("SIGIL_HTTP_HEADER_TIMEOUT", self.http_header_timeout),
+            ("SIGIL_IDLE_TIMEOUT", self.idle_timeout),
+            ("SIGIL_HTTP2_KEEPALIVE_INTERVAL", self.http2_keepalive_interval),
+            ("SIGIL_HTTP2_KEEPALIVE_TIMEOUT", self.http2_keepalive_timeout),
+        ] {
+            anyhow::ensure!(!value.is_zero(), "{name} must not be zero");
+        }
+        anyhow::ensure!(
+            self.max_concurrent_streams >= 1,
+            "SIGIL_MAX_CONCURRENT_STREAMS must be at least 1"
+        );
+        anyhow::ensure!(
+            self.max_connections != Some(0),
+            "SIGIL_MAX_CONNECTIONS must be at least 1"
+        );
         anyhow::ensure!(
             self.database_max_connections() >= 2,
             "SIGIL_DATABASE_MAX_CONNECTIONS must be at least 2"
@@ -470,6 +542,48 @@ mod tests {
         assert_eq!(config.session_max_lifetime, Duration::from_secs(90 * 24 * 3600));
         assert_eq!(config.app_url().as_str(), "http://localhost:8080/");
         assert_eq!(config.issuer(), "http://localhost:8080");
+        assert_eq!(config.http_header_timeout, Duration::from_secs(10));
+        assert_eq!(config.idle_timeout, Duration::from_secs(60));
+        assert_eq!(config.http2_keepalive_interval, Duration::from_secs(30));
+        assert_eq!(config.http2_keepalive_timeout, Duration::from_secs(10));
+        assert_eq!(config.max_concurrent_streams, 200);
+        assert_eq!(config.max_connections, None);
+    }
+
+    #[test]
+    fn connection_bounds_parse_and_must_not_be_zero() {
+        let config = Cli::parse_from([
+            "sigil",
+            "--http-header-timeout",
+            "2s",
+            "--idle-timeout",
+            "5m",
+            "--max-connections",
+            "100",
+        ])
+        .config;
+        assert!(config.validate().is_ok());
+        let limits = config.connection_limits(512);
+        assert_eq!(limits.header_timeout, Duration::from_secs(2));
+        assert_eq!(limits.idle_timeout, Duration::from_secs(300));
+        assert_eq!(limits.max_connections, 100);
+        let derived = Cli::parse_from(["sigil"]).config.connection_limits(512);
+        assert_eq!(derived.max_connections, 206, "512 files, SQLite's pool of 4");
+        for flag in [
+            "--http-header-timeout",
+            "--idle-timeout",
+            "--http2-keepalive-interval",
+            "--http2-keepalive-timeout",
+        ] {
+            let config = Cli::parse_from(["sigil", flag, "0s"]).config;
+            assert!(config.validate().is_err(), "{flag} 0s");
+        }
+        let config = Cli::parse_from(["sigil", "--max-concurrent-streams", "0"]).config;
+        assert!(config.validate().is_err());
+        let config = Cli::parse_from(["sigil", "--max-connections", "0"]).config;
+        assert!(config.validate().is_err());
+        assert!(Cli::try_parse_from(["sigil", "--idle-timeout", "soon"]).is_err());
+        assert!(Cli::try_parse_from(["sigil", "--max-connections", "-1"]).is_err());
     }
 
     #[test]

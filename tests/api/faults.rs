@@ -755,3 +755,107 @@ async fn faults_sqlite_kill_9_under_writes_loses_nothing_acknowledged() {
 async fn faults_postgres_kill_9_under_writes_loses_nothing_acknowledged() {
     killed_under_writes(postgres_database().await).await;
 }
+
+/// The 99th percentile of `samples`.
+fn p99(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[(samples.len() * 99).div_ceil(100) - 1]
+}
+
+/// `count` REST sign-ins one after another on one kept-alive connection; how long each took.
+async fn sign_in_times(process: &Process, email: &str, count: usize) -> Vec<Duration> {
+    let client = reqwest::Client::new();
+    let url = process.url("/identity/resources/auth/v1/user");
+    let mut times = Vec::with_capacity(count);
+    for _ in 0..count {
+        let started = Instant::now();
+        let response = client
+            .post(&url)
+            .json(&serde_json::json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        times.push(started.elapsed());
+    }
+    times
+}
+
+/// Connects to `addr` and sends a request head a byte every half second until sigil closes the
+/// connection; how long after the first byte that was. Again and again until `stop`.
+async fn slowloris(addr: std::net::SocketAddr, stop: tokio::sync::watch::Receiver<bool>) -> Vec<Duration> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut closed_after = Vec::new();
+    while !*stop.borrow() {
+        let Ok(stream) = tokio::net::TcpStream::connect(addr).await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let (mut reader, mut writer) = stream.into_split();
+        let started = Instant::now();
+        let trickle = tokio::spawn(async move {
+            let head = b"POST /identity/resources/auth/v1/user HTTP/1.1\r\nHost: sigil.test\r\nX-Slow: ";
+            for byte in head.iter().chain(std::iter::repeat(&b'a')) {
+                if writer.write_all(&[*byte]).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+        let mut buf = [0u8; 1024];
+        while let Ok(read) = reader.read(&mut buf).await {
+            if read == 0 {
+                break;
+            }
+        }
+        closed_after.push(started.elapsed());
+        trickle.abort();
+    }
+    closed_after
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fault suite: .ci/run runs it"]
+async fn faults_slowloris_is_cut_at_the_header_timeout_and_sign_ins_keep_their_pace() {
+    const SLOW_CLIENTS: usize = 300;
+    const SIGN_INS: usize = 100;
+    // This test's own sockets must not run out first.
+    sigil::transport::connections::raise_open_file_limit().unwrap();
+    let header_timeout = Duration::from_secs(2);
+    let process = Process::start(&[("SIGIL_HTTP_HEADER_TIMEOUT", "2s")]).await;
+    let caller = Caller::new(&process).await;
+    caller.create_tenant().await;
+    caller.create_user("pace@faults.test", true).await.unwrap();
+    sign_in_times(&process, "pace@faults.test", 10).await;
+    let idle = p99(sign_in_times(&process, "pace@faults.test", SIGN_INS).await);
+
+    let (enough, stopped) = tokio::sync::watch::channel(false);
+    let slow: Vec<_> = (0..SLOW_CLIENTS)
+        .map(|_| tokio::spawn(slowloris(process.http_addr, stopped.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let abused = p99(sign_in_times(&process, "pace@faults.test", SIGN_INS).await);
+    enough.send_replace(true);
+    let mut closed_after = Vec::new();
+    for slow in slow {
+        closed_after.extend(slow.await.unwrap());
+    }
+    stop(process).await;
+    let slowest = closed_after.iter().max().copied().unwrap_or_default();
+    println!(
+        "slowloris: {} slow connections ({SLOW_CLIENTS} at once) closed after {:?} at the median, \
+         {slowest:?} at most (header timeout {header_timeout:?}); sign-in p99 {idle:?} idle, \
+         {abused:?} under the abuse ({:.2}x)",
+        closed_after.len(),
+        median(closed_after.clone()),
+        abused.as_secs_f64() / idle.as_secs_f64()
+    );
+    assert!(
+        slowest <= header_timeout + Duration::from_secs(1),
+        "a slow head held {slowest:?}"
+    );
+    assert!(
+        abused <= idle * 2 + Duration::from_millis(5),
+        "sign-in p99 {abused:?} under abuse against {idle:?} idle"
+    );
+}

@@ -106,6 +106,7 @@ impl TestDatabase {
 /// A running sigil.
 pub struct TestApp {
     pub mailer: Arc<MemoryMailer>,
+    pub grpc_addr: std::net::SocketAddr,
     pub http_addr: std::net::SocketAddr,
     /// The separate metrics listener's address, when one is configured.
     pub metrics_addr: Option<std::net::SocketAddr>,
@@ -187,6 +188,7 @@ pub async fn start(
         .expect("test connection");
     TestApp {
         mailer,
+        grpc_addr,
         http_addr,
         metrics_addr,
         channel,

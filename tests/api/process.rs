@@ -61,11 +61,25 @@ impl Process {
         Self::start_on(TestDatabase::new().await, env, None).await
     }
 
+    /// As [`Process::start`], under a limit (soft and hard) of `open_files` open files.
+    pub async fn start_with_open_files(open_files: u64, env: &[(&str, &str)]) -> Self {
+        Self::launch(TestDatabase::new().await, env, None, Some(open_files)).await
+    }
+
     /// [`Process::start`] on `database`, as the user with id `uid` when one is given (and its
     /// group of the same id).
-    pub async fn start_on(mut database: TestDatabase, env: &[(&str, &str)], uid: Option<u32>) -> Self {
+    pub async fn start_on(database: TestDatabase, env: &[(&str, &str)], uid: Option<u32>) -> Self {
+        Self::launch(database, env, uid, None).await
+    }
+
+    async fn launch(
+        mut database: TestDatabase,
+        env: &[(&str, &str)],
+        uid: Option<u32>,
+        open_files: Option<u64>,
+    ) -> Self {
         for _ in 0..5 {
-            let mut process = Self::spawn(database, env, uid);
+            let mut process = Self::spawn(database, env, uid, open_files);
             if process.wait_serving().await {
                 return process;
             }
@@ -79,15 +93,34 @@ impl Process {
         panic!("no free ports for sigil after 5 tries");
     }
 
-    fn spawn(database: TestDatabase, env: &[(&str, &str)], uid: Option<u32>) -> Self {
+    fn spawn(
+        database: TestDatabase,
+        env: &[(&str, &str)],
+        uid: Option<u32>,
+        open_files: Option<u64>,
+    ) -> Self {
         let grpc_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let http_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sigil"));
+        let mut command = match open_files {
+            // The shell's `ulimit -n` sets the soft and the hard limit, which sigil cannot raise.
+            Some(limit) => {
+                let mut command = Command::new("/bin/sh");
+                command
+                    .arg("-c")
+                    .arg(format!("ulimit -n {limit} && exec \"$0\" serve"))
+                    .arg(env!("CARGO_BIN_EXE_sigil"));
+                command
+            }
+            None => {
+                let mut command = Command::new(env!("CARGO_BIN_EXE_sigil"));
+                command.arg("serve");
+                command
+            }
+        };
         if let Some(uid) = uid {
             command.uid(uid).gid(uid);
         }
         let mut child = command
-            .arg("serve")
             .env_clear()
             .env("SIGIL_DATABASE_URL", &database.url)
             .env("SIGIL_GRPC_ADDR", grpc_addr.to_string())
