@@ -333,7 +333,7 @@ pub struct Config {
     )]
     pub max_concurrent_streams: u32,
     /// Most client connections each port (gRPC, HTTP) holds at once; past it, a few more are
-    /// admitted for health probes only, and the rest wait. Unset: derived from the open file
+    /// admitted for health probes only, and the rest are closed at once. Unset: derived from the open file
     /// limit (raised to its hard limit at start), leaving room for the database pool and files.
     #[arg(long, env = "SIGIL_MAX_CONNECTIONS", global = true)]
     pub max_connections: Option<usize>,
@@ -502,6 +502,7 @@ impl Config {
             ("SIGIL_IDLE_TIMEOUT", self.idle_timeout),
             ("SIGIL_HTTP2_KEEPALIVE_INTERVAL", self.http2_keepalive_interval),
             ("SIGIL_HTTP2_KEEPALIVE_TIMEOUT", self.http2_keepalive_timeout),
+            ("SIGIL_DATABASE_ACQUIRE_TIMEOUT", self.database_acquire_timeout),
         ] {
             anyhow::ensure!(!value.is_zero(), "{name} must not be zero");
         }

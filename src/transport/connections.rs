@@ -19,7 +19,7 @@ use std::{
     pin::Pin,
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
     task::{Context, Poll},
     time::{Duration, Instant},
@@ -125,10 +125,18 @@ impl Admission {
 
 /// What one connection's parts share: its requests in flight, when the current request head
 /// began, whether it is admitted for probes only, and a switch that cuts it.
+///
+/// Requests are counted with atomics alone: nothing is woken when one starts or ends (that cost
+/// every call two task wake-ups). The idle timer instead sleeps until the idle period after the
+/// last start or end, and looks again.
 pub struct Connection {
     opened: Instant,
     probe_only: bool,
-    state: watch::Sender<State>,
+    in_flight: AtomicUsize,
+    /// Nanoseconds from `opened` to the last time a request started or ended.
+    last_active: AtomicU64,
+    /// Turns true once the socket is dropped.
+    closed: watch::Sender<bool>,
     /// Nanoseconds from `opened` to the first byte read since the last request ended (or the
     /// connection opened); 0 when none has come.
     head_started: AtomicU64,
@@ -136,24 +144,23 @@ pub struct Connection {
     abort_waker: AtomicWaker,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-struct State {
-    in_flight: usize,
-    /// Requests started so far, so that one that starts and ends between two looks is seen.
-    started: u64,
-    closed: bool,
-}
-
 impl Connection {
     fn new(probe_only: bool) -> Self {
         Self {
             opened: Instant::now(),
             probe_only,
-            state: watch::Sender::new(State::default()),
+            in_flight: AtomicUsize::new(0),
+            last_active: AtomicU64::new(0),
+            closed: watch::Sender::new(false),
             head_started: AtomicU64::new(0),
             aborted: AtomicBool::new(false),
             abort_waker: AtomicWaker::new(),
         }
+    }
+
+    /// Nanoseconds since the connection opened.
+    fn now(&self) -> u64 {
+        u64::try_from(self.opened.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// Whether the connection was admitted beyond the cap, to answer health probes only.
@@ -163,17 +170,15 @@ impl Connection {
 
     /// Counts a request in flight until the returned guard is dropped.
     pub fn request_started(self: &Arc<Self>) -> InFlight {
-        self.state.send_modify(|state| {
-            state.in_flight += 1;
-            state.started += 1;
-        });
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.last_active.store(self.now(), Ordering::SeqCst);
         InFlight(self.clone())
     }
 
     /// Notes that bytes arrived.
     fn read_some(&self) {
         if self.head_started.load(Ordering::Relaxed) == 0 {
-            let since = u64::try_from(self.opened.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            let since = self.now();
             // 0 means "none yet": a first byte in the very first nanosecond counts as 1.
             let _ = self
                 .head_started
@@ -191,17 +196,18 @@ impl Connection {
 
     /// Completes once the connection has had no request in flight for `period`.
     async fn idle_for(&self, period: Duration) {
-        let mut state = self.state.subscribe();
         loop {
-            // The sender lives in `self`: these waits end only by their condition.
-            let started = match state.wait_for(|state| state.in_flight == 0).await {
-                Ok(idle) => idle.started,
-                Err(_) => return,
-            };
-            let busy = state.wait_for(|state| state.in_flight > 0 || state.started != started);
-            if tokio::time::timeout(period, busy).await.is_err() {
+            if self.in_flight.load(Ordering::SeqCst) > 0 {
+                // A long call (a stream): look again a period later.
+                tokio::time::sleep(period).await;
+                continue;
+            }
+            let active = Duration::from_nanos(self.last_active.load(Ordering::SeqCst));
+            let idle = self.opened.elapsed().saturating_sub(active);
+            if idle >= period {
                 return;
             }
+            tokio::time::sleep(period - idle).await;
         }
     }
 
@@ -229,7 +235,7 @@ impl Connection {
 
     /// Completes once the connection's socket is dropped.
     async fn closed(&self) {
-        let _ = self.state.subscribe().wait_for(|state| state.closed).await;
+        let _ = self.closed.subscribe().wait_for(|closed| *closed).await;
     }
 
     /// Makes the connection's reads and writes fail, so whoever serves it drops it.
@@ -250,13 +256,11 @@ pub struct InFlight(Arc<Connection>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.state.send_modify(|state| {
-            state.in_flight = state.in_flight.saturating_sub(1);
-            if state.in_flight == 0 {
-                // The next request's head starts with the next byte.
-                self.0.head_started.store(0, Ordering::Relaxed);
-            }
-        });
+        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // The next request's head starts with the next byte.
+            self.0.head_started.store(0, Ordering::Relaxed);
+        }
+        self.0.last_active.store(self.0.now(), Ordering::SeqCst);
     }
 }
 

@@ -46,7 +46,7 @@ impl Io {
 
 impl Drop for Io {
     fn drop(&mut self) {
-        self.connection.state.send_modify(|state| state.closed = true);
+        self.connection.closed.send_replace(true);
     }
 }
 
