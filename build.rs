@@ -1,6 +1,7 @@
 //! Compiles `proto/` with protox (pure Rust, no system `protoc`), generates the tonic code, writes
 //! the encoded descriptor set that gRPC server reflection serves, and gives every message with a
-//! field marked `(identity.v1.sensitive)` a `Debug` that prints `[redacted]` for that field.
+//! field marked `(identity.v1.sensitive)` a `Debug` that prints `[redacted]` for that field, and
+//! turns the `(identity.v1.policy)` of every RPC into the table the authorization layer reads.
 
 use std::{collections::BTreeMap, env, fmt::Write as _, fs, path::PathBuf};
 
@@ -8,6 +9,9 @@ use prost_reflect::{DescriptorPool, MessageDescriptor, Value};
 
 /// The field option that marks secrets (proto/identity/v1/options.proto).
 const SENSITIVE: &str = "identity.v1.sensitive";
+
+/// The method option that says who may call an RPC (proto/identity/v1/options.proto).
+const POLICY: &str = "identity.v1.policy";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos: Vec<PathBuf> = fs::read_dir("proto/identity/v1")?
@@ -39,6 +43,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     config.compile_fds(compiler.file_descriptor_set())?;
     fs::write(out_dir.join("identity_redacted.rs"), debug_impls(&redacted)?)?;
+    fs::write(
+        out_dir.join("identity_policies.rs"),
+        policies(&compiler.descriptor_pool())?,
+    )?;
     Ok(())
 }
 
@@ -141,4 +149,85 @@ fn debug_impls(messages: &Redacted) -> Result<String, Box<dyn std::error::Error>
         writeln!(code, "            .finish()\n    }}\n}}")?;
     }
     Ok(code)
+}
+
+/// The policy table: one `Policy` per RPC of package `identity.v1`, in the order of the
+/// descriptor pool, and a `match` from a gRPC path to its entry. An RPC without a policy, a policy
+/// without callers and a REST operation claimed by two RPCs fail the build.
+fn policies(pool: &DescriptorPool) -> Result<String, Box<dyn std::error::Error>> {
+    let policy = pool
+        .get_extension_by_name(POLICY)
+        .ok_or("proto/identity/v1/options.proto must define identity.v1.policy")?;
+    let caller_enum = pool
+        .get_enum_by_name("identity.v1.Caller")
+        .ok_or("proto/identity/v1/options.proto must define identity.v1.Caller")?;
+    let mut entries = String::new();
+    let mut paths = String::new();
+    let mut rest_seen = BTreeMap::new();
+    let mut index = 0usize;
+    for service in pool.services() {
+        if service.package_name() != "identity.v1" {
+            continue;
+        }
+        for method in service.methods() {
+            let path = format!("/{}/{}", service.full_name(), method.name());
+            let options = method.options();
+            if !options.has_extension(&policy) {
+                return Err(format!("{path} declares no (identity.v1.policy)").into());
+            }
+            let value = options.get_extension(&policy);
+            let message = value.as_message().ok_or("identity.v1.policy is not a message")?;
+            let field = |name: &str| message.get_field_by_name(name).map(|v| v.into_owned());
+            let mut callers = Vec::new();
+            if let Some(Value::List(list)) = field("callers") {
+                for caller in list {
+                    let number = caller.as_enum_number().ok_or("callers holds a non-enum")?;
+                    let name = caller_enum
+                        .get_value(number)
+                        .map(|v| v.name().to_owned())
+                        .unwrap_or_default();
+                    let kind = match name.as_str() {
+                        "CALLER_PUBLIC" => "Public",
+                        "CALLER_ENVIRONMENT" => "Environment",
+                        "CALLER_USER" => "User",
+                        "CALLER_OPERATOR" => "Operator",
+                        _ => return Err(format!("{path}: caller {name} cannot be allowed").into()),
+                    };
+                    callers.push(format!("Kind::{kind}"));
+                }
+            }
+            if callers.is_empty() {
+                return Err(format!("{path}: its policy allows no caller").into());
+            }
+            let permission = match field("permission") {
+                Some(Value::String(p)) if !p.is_empty() => format!("Some({p:?})"),
+                _ => "None".to_owned(),
+            };
+            let mut rest = Vec::new();
+            if let Some(Value::List(list)) = field("rest") {
+                for operation in list {
+                    let operation = operation.as_str().ok_or("rest holds a non-string")?.to_owned();
+                    if let Some(other) = rest_seen.insert(operation.clone(), path.clone()) {
+                        return Err(format!("{operation} is claimed by {other} and {path}").into());
+                    }
+                    rest.push(format!("{operation:?}"));
+                }
+            }
+            writeln!(
+                entries,
+                "    Policy {{ rpc: {path:?}, callers: &[{}], permission: {permission}, rest: &[{}] }},",
+                callers.join(", "),
+                rest.join(", ")
+            )?;
+            writeln!(paths, "        {path:?} => Some(&POLICIES[{index}]),")?;
+            index += 1;
+        }
+    }
+    Ok(format!(
+        "// Generated by build.rs from the (identity.v1.policy) of every RPC.\n\
+         /// The policy of every RPC of package `identity.v1`.\n\
+         pub static POLICIES: &[Policy] = &[\n{entries}];\n\n\
+         /// The policy of the RPC at gRPC path `path` (`/identity.v1.UserService/GetUser`).\n\
+         pub fn by_path(path: &str) -> Option<&'static Policy> {{\n    match path {{\n{paths}        _ => None,\n    }}\n}}\n"
+    ))
 }

@@ -17,7 +17,6 @@ use tokio::{net::TcpListener, sync::watch};
 use tokio_stream::StreamExt;
 use tonic::transport::Server;
 use tonic_health::{ServingStatus, server::HealthReporter};
-use tower::Layer;
 
 use crate::{
     config::Config,
@@ -29,18 +28,20 @@ use crate::{
     store,
     telemetry::metrics::{Metrics, PoolUsage},
     transport::grpc::{
-        ActivationApi, AuthApi, EnvironmentAdminApi, EnvironmentAuthApi, RequireAdmin, TenantApi, TokenApi,
-        UserApi,
-        auth::RequireEnvironment,
+        ActivationApi, AuthApi, ConfigurationApi, EnvironmentAdminApi, EnvironmentAuthApi, MeApi, TenantApi,
+        TokenApi, UserApi,
+        auth::Authorize,
         observe::{KnownMethods, Observe},
         pb::{
             self, activation_service_server::ActivationServiceServer, auth_service_server::AuthServiceServer,
+            configuration_service_server::ConfigurationServiceServer,
             environment_admin_service_server::EnvironmentAdminServiceServer,
             environment_auth_service_server::EnvironmentAuthServiceServer,
-            tenant_service_server::TenantServiceServer, token_service_server::TokenServiceServer,
-            user_service_server::UserServiceServer,
+            me_service_server::MeServiceServer, tenant_service_server::TenantServiceServer,
+            token_service_server::TokenServiceServer, user_service_server::UserServiceServer,
         },
     },
+    transport::policy::Authorizer,
     transport::{
         connections::{self, Limits, METRICS_CONNECTIONS, PROBE_CONNECTIONS, grpc::TrackLayer},
         rest::{self, GatewaySettings},
@@ -284,8 +285,11 @@ impl Application {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
         let environments = self.services.environments.clone();
-        let auth = RequireEnvironment::new(environments.clone());
-        let auth_if_sent = RequireEnvironment::optional(environments.clone());
+        let authorizer = Authorizer::new(
+            environments.clone(),
+            self.services.tokens.clone(),
+            AdminToken::new(self.config.admin_token.as_ref()),
+        );
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let known = KnownMethods::from_descriptor_sets(&[
@@ -302,33 +306,35 @@ impl Application {
             // Outermost, so that the peer's address is where the layers below look for it.
             .layer(TrackLayer)
             .layer(Observe::new(self.metrics.clone(), known))
+            // Every RPC's declared policy, before any service sees the request.
+            .layer(Authorize::new(authorizer))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(EnvironmentAuthServiceServer::new(EnvironmentAuthApi::new(
                 environments.clone(),
             )))
-            .add_service(
-                RequireAdmin::new(AdminToken::new(self.config.admin_token.as_ref())).layer(
-                    EnvironmentAdminServiceServer::new(EnvironmentAdminApi::new(environments.clone())),
-                ),
-            )
-            .add_service(auth.layer(TenantServiceServer::new(TenantApi::new(
+            .add_service(EnvironmentAdminServiceServer::new(EnvironmentAdminApi::new(
+                environments,
+            )))
+            .add_service(TenantServiceServer::new(TenantApi::new(
                 self.services.tenants.clone(),
-            ))))
-            .add_service(auth.layer(UserServiceServer::new(UserApi::new(self.services.users.clone()))))
+            )))
+            .add_service(UserServiceServer::new(UserApi::new(self.services.users.clone())))
+            .add_service(MeServiceServer::new(MeApi::new(
+                self.services.users.clone(),
+                self.services.tenants.clone(),
+            )))
+            .add_service(ConfigurationServiceServer::new(ConfigurationApi::new(
+                self.services.configurations.clone(),
+            )))
             .add_service(AuthServiceServer::new(AuthApi::new(
-                environments.clone(),
                 self.services.sign_in.clone(),
             )))
-            .add_service(
-                auth_if_sent.layer(ActivationServiceServer::new(ActivationApi::new(
-                    environments.clone(),
-                    self.services.activation.clone(),
-                ))),
-            )
+            .add_service(ActivationServiceServer::new(ActivationApi::new(
+                self.services.activation.clone(),
+            )))
             .add_service(TokenServiceServer::new(TokenApi::new(
-                environments,
                 self.services.tokens.clone(),
             )));
         let grpc =

@@ -433,6 +433,7 @@ impl Config {
             trusted_proxies: crate::domain::session::TrustedProxies(self.trusted_proxies.clone()),
             refresh_grace: self.refresh_grace,
             session_max_lifetime: self.session_max_lifetime,
+            cookie_secure: self.cookie_secure,
         }
     }
 

@@ -40,6 +40,9 @@ pub enum Error {
         /// Human-readable explanation.
         message: &'static str,
     },
+    /// The caller is a user without the permission the operation requires (its key).
+    #[error("the permission {0} is required")]
+    MissingPermission(String),
     /// The request is valid but the resource's state forbids it.
     #[error("{message}")]
     FailedPrecondition {
@@ -213,7 +216,7 @@ impl Error {
             Error::NotFound(_) => ErrorClass::NotFound,
             Error::AlreadyExists { .. } => ErrorClass::AlreadyExists,
             Error::Unauthenticated(_) => ErrorClass::Unauthenticated,
-            Error::PermissionDenied { .. } => ErrorClass::PermissionDenied,
+            Error::PermissionDenied { .. } | Error::MissingPermission(_) => ErrorClass::PermissionDenied,
             Error::FailedPrecondition { .. } => ErrorClass::FailedPrecondition,
             Error::Unavailable(_) => ErrorClass::Unavailable,
             Error::ResourceExhausted { .. } => ErrorClass::ResourceExhausted,
@@ -239,6 +242,7 @@ impl Error {
             }
             .into(),
             Error::FailedPrecondition { reason, .. } => (*reason).into(),
+            Error::MissingPermission(_) => "MISSING_PERMISSION".into(),
             Error::Unavailable(_) => "UNAVAILABLE".into(),
             Error::ResourceExhausted { reason, .. } => (*reason).into(),
             Error::Internal(_) => "INTERNAL".into(),

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod clock;
+pub mod configuration;
 pub mod email;
 pub mod environment;
 pub mod error;

@@ -11,8 +11,9 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Deps,
+    Deps, Tokens,
     keys::{Audience, Registered},
+    tokens::AccessClaims,
 };
 use crate::telemetry::metrics::TokenKind;
 use crate::{
@@ -98,7 +99,7 @@ impl Registered for EnvironmentClaims {
     }
 }
 
-const TOKEN_TYPE: &str = "environment";
+pub const TOKEN_TYPE: &str = "environment";
 
 /// How long the environments read from the database serve public requests before a re-read.
 const CACHE_TTL: Duration = Duration::from_secs(10);
@@ -354,6 +355,23 @@ impl Environments {
                 Err(Error::Unauthenticated(AuthFailure::InvalidToken))
             }
             Ok(environment) => Ok(Scope::authenticated(environment)),
+            Err(Error::NotFound(_)) => Err(Error::Unauthenticated(AuthFailure::InvalidToken)),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+impl Environments {
+    /// The scope of a user's access token: the environment whose key signed it, narrowed to the
+    /// tenant of its session, with the token's claims; UNAUTHENTICATED for a token
+    /// [`Tokens::validate_signed`] refuses or whose environment is gone.
+    pub async fn verify_user_token(&self, tokens: &Tokens, token: &str) -> Result<(Scope, AccessClaims)> {
+        let (environment_id, claims) = tokens.validate_signed(token).await?;
+        match self.get(&environment_id).await {
+            Ok(environment) => {
+                let scope = Scope::authenticated(environment).in_tenant(claims.tenant_id.clone());
+                Ok((scope, claims))
+            }
             Err(Error::NotFound(_)) => Err(Error::Unauthenticated(AuthFailure::InvalidToken)),
             Err(error) => Err(error),
         }

@@ -3,6 +3,7 @@
 
 pub mod activation;
 pub mod cleanup;
+pub mod configurations;
 pub mod environments;
 pub mod hasher;
 pub mod keys;
@@ -26,6 +27,7 @@ use crate::{
     telemetry::metrics::Metrics,
 };
 pub use activation::Activation;
+pub use configurations::Configurations;
 pub use environments::Environments;
 pub use hasher::PasswordHasher;
 pub use keys::KeyRing;
@@ -58,6 +60,8 @@ pub struct ServiceSettings {
     pub refresh_grace: Duration,
     /// How long a session lasts at most, however often it is refreshed.
     pub session_max_lifetime: Duration,
+    /// Whether the refresh cookie is marked `Secure` (and so `SameSite=None`).
+    pub cookie_secure: bool,
 }
 
 /// What every service needs. Cheap to clone.
@@ -127,6 +131,8 @@ pub struct Services {
     pub activation: Activation,
     /// Access tokens and keys.
     pub tokens: Tokens,
+    /// The environment's identity configuration.
+    pub configurations: Configurations,
 }
 
 impl Services {
@@ -135,6 +141,7 @@ impl Services {
         let tokens = Tokens::new(deps.clone());
         let sign_in = SignIn::new(deps.clone(), tokens.clone());
         Self {
+            configurations: Configurations::new(deps.clone()),
             environments: Environments::new(deps.clone()),
             tenants: Tenants::new(deps.clone()),
             users: Users::new(deps.clone()),

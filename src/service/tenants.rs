@@ -6,9 +6,10 @@ use crate::{
         Error,
         error::Result,
         metadata,
-        page::{Page, PageRequest},
+        page::{MAX_LIMIT, Page, PageRequest},
         scope::Scope,
         tenant::{CreateTenant, Tenant, TenantFilter, UpdateTenant},
+        user::User,
     },
     store::{self, sessions::Sessions, tenants, users},
 };
@@ -61,6 +62,24 @@ impl Tenants {
     /// A page of tenants.
     pub async fn list(&self, scope: &Scope, filter: TenantFilter, page: PageRequest) -> Result<Page<Tenant>> {
         tenants::list(&self.deps.db, scope, &filter, page).await
+    }
+
+    /// Every tenant `user` belongs to, oldest first, read a page of memberships at a time.
+    pub async fn of_user(&self, scope: &Scope, user: &User) -> Result<Vec<Tenant>> {
+        let tenant_ids: Vec<String> = user.tenants.iter().map(|m| m.tenant_id.clone()).collect();
+        let mut found = Vec::with_capacity(tenant_ids.len());
+        for chunk in tenant_ids.chunks(MAX_LIMIT as usize) {
+            let filter = TenantFilter {
+                tenant_ids: chunk.to_vec(),
+                ..Default::default()
+            };
+            let page = PageRequest {
+                limit: MAX_LIMIT,
+                offset: 0,
+            };
+            found.extend(tenants::list(&self.deps.db, scope, &filter, page).await?.items);
+        }
+        Ok(found)
     }
 
     /// Every tenant of the environment, by tenant id (the unpaged listing Frontegg's clients read).

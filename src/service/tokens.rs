@@ -195,6 +195,25 @@ impl Tokens {
     /// addressed to the environment, unexpired, and of a session not revoked. Answers from memory;
     /// UNAVAILABLE when the revocations in memory are older than the staleness bound.
     pub async fn validate(&self, environment_id: &str, token: &str) -> Result<AccessClaims> {
+        let checked = self.signed(token).await?;
+        let (signed_by, claims) = &*checked;
+        if signed_by != environment_id {
+            return Err(Error::Unauthenticated(AuthFailure::InvalidToken));
+        }
+        self.live(claims)?;
+        Ok(claims.clone())
+    }
+
+    /// The environment whose key signed a valid access token, and the token's claims: the checks
+    /// of [`Tokens::validate`], for a caller that does not know the environment beforehand.
+    pub async fn validate_signed(&self, token: &str) -> Result<(String, AccessClaims)> {
+        let checked = self.signed(token).await?;
+        self.live(&checked.1)?;
+        Ok((*checked).clone())
+    }
+
+    /// A user token with a genuine signature, from memory when it was verified before.
+    async fn signed(&self, token: &str) -> Result<Arc<Checked>> {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let verified = match self.verified.get(&key) {
             Some(hit) => hit,
@@ -213,10 +232,11 @@ impl Tokens {
                 Arc::new((verified.environment_id, verified.claims))
             }
         };
-        let (signed_by, claims) = &*verified;
-        if signed_by != environment_id {
-            return Err(Error::Unauthenticated(AuthFailure::InvalidToken));
-        }
+        Ok(verified)
+    }
+
+    /// Refuses the claims of an expired token or of a revoked session.
+    fn live(&self, claims: &AccessClaims) -> Result<()> {
         if claims.exp <= self.deps.clock.now().timestamp() {
             return Err(Error::Unauthenticated(AuthFailure::ExpiredToken));
         }
@@ -225,7 +245,7 @@ impl Tokens {
         if self.deps.revocations.is_revoked(&claims.sid) {
             return Err(Error::Unauthenticated(AuthFailure::SessionRevoked));
         }
-        Ok(claims.clone())
+        Ok(())
     }
 
     /// The PEM of the key that signs the environment's access tokens now.

@@ -4,4 +4,5 @@
 pub mod connections;
 pub mod grpc;
 pub mod headers;
+pub mod policy;
 pub mod rest;

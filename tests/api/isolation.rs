@@ -496,8 +496,60 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
         app.tenants_with(Bearer::token(&zed_session.access_token))
             .list_tenants(pb::ListTenantsRequest::default())
             .await,
+        Code::PermissionDenied,
+    );
+    rpc("ConfigurationService/GetIdentityConfiguration");
+    let configuration = |token: &str| {
+        pb::configuration_service_client::ConfigurationServiceClient::with_interceptor(
+            app.channel.clone(),
+            Bearer::token(token),
+        )
+    };
+    let b_configuration = configuration(&b_token)
+        .get_identity_configuration(pb::GetIdentityConfigurationRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .configuration
+        .unwrap();
+    let a_configuration = configuration(&a_token)
+        .get_identity_configuration(pb::GetIdentityConfigurationRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .configuration
+        .unwrap();
+    assert_eq!(b_configuration.id, b.id);
+    assert_ne!(b_configuration.public_key, a_configuration.public_key);
+
+    // A's user, with B named by the vendor host: its token is not valid there.
+    let mut a_user_in_b = pb::me_service_client::MeServiceClient::with_interceptor(
+        app.channel.clone(),
+        Bearer::token(&ann_session.access_token),
+    );
+    rpc("MeService/GetMe");
+    refused(
+        a_user_in_b.get_me(in_b(pb::GetMeRequest {})).await,
         Code::Unauthenticated,
     );
+    rpc("MeService/UpdateMe");
+    refused(
+        a_user_in_b
+            .update_me(in_b(pb::UpdateMeRequest {
+                name: Some("changed from B".into()),
+                ..Default::default()
+            }))
+            .await,
+        Code::Unauthenticated,
+    );
+    rpc("MeService/ListMyTenants");
+    refused(
+        a_user_in_b
+            .list_my_tenants(in_b(pb::ListMyTenantsRequest {}))
+            .await,
+        Code::Unauthenticated,
+    );
+
     rpc("TokenService/GetJwks");
     let kids = |keys: Vec<pb::Jwk>| keys.into_iter().map(|k| k.kid).collect::<BTreeSet<_>>();
     let a_keys = kids(

@@ -126,22 +126,23 @@ async fn the_users_own_routes_need_its_valid_access_token() {
     for (token, code) in [
         (None, "MISSING_TOKEN"),
         (Some("garbage".to_owned()), "INVALID_TOKEN"),
-        (Some(env_token), "INVALID_TOKEN"),
+        // An environment's token is a valid credential, of a kind these routes do not take.
+        (Some(env_token), "CALLER_NOT_ALLOWED"),
         (Some(foreign), "INVALID_TOKEN"),
     ] {
         let caller = match &token {
             Some(token) => Api::bearer(&app, token),
             None => Api::anonymous(&app),
         };
+        let status = if code == "CALLER_NOT_ALLOWED" {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
         for path in paths {
-            error(caller.get(path).await, StatusCode::UNAUTHORIZED, code).await;
+            error(caller.get(path).await, status, code).await;
         }
-        error(
-            caller.put(ME_V2, json!({"name": "x"})).await,
-            StatusCode::UNAUTHORIZED,
-            code,
-        )
-        .await;
+        error(caller.put(ME_V2, json!({"name": "x"})).await, status, code).await;
     }
 
     // A user header naming someone else is refused; naming the caller is fine.

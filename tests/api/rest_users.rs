@@ -691,7 +691,8 @@ async fn user_routes_need_a_valid_environment_token() {
     for (token, code) in [
         (None, "MISSING_TOKEN"),
         (Some("garbage".to_owned()), "INVALID_TOKEN"),
-        (Some(user_token), "INVALID_TOKEN"),
+        // A user's token is a valid credential, of a kind these routes do not take.
+        (Some(user_token), "CALLER_NOT_ALLOWED"),
         (Some(foreign), "INVALID_TOKEN"),
     ] {
         let caller = match &token {
@@ -733,8 +734,13 @@ async fn user_routes_need_a_valid_environment_token() {
                 )
                 .await,
         ];
+        let status = if code == "CALLER_NOT_ALLOWED" {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
         for response in calls {
-            error(response, StatusCode::UNAUTHORIZED, code).await;
+            error(response, status, code).await;
         }
     }
     // Nothing changed.

@@ -4,28 +4,24 @@ use tonic::{Request, Response, Status};
 
 use super::{
     auth::environment,
-    context::{client_info, environment_for},
+    context::client_info,
     pb::{self, activation_service_server::ActivationService},
     sign_in::authentication,
 };
 use crate::{
     domain::secret::Secret,
-    service::{Activation, Environments, activation::Activate},
+    service::{Activation, activation::Activate},
 };
 
 /// gRPC face of activation.
 pub struct ActivationApi {
-    environments: Environments,
     activation: Activation,
 }
 
 impl ActivationApi {
-    /// Serves `activation` for the environments of `environments`.
-    pub fn new(environments: Environments, activation: Activation) -> Self {
-        Self {
-            environments,
-            activation,
-        }
+    /// Serves `activation`.
+    pub fn new(activation: Activation) -> Self {
+        Self { activation }
     }
 }
 
@@ -36,7 +32,7 @@ impl ActivationApi {
         request: Request<T>,
         read: impl FnOnce(T) -> Activate,
     ) -> Result<Option<pb::AuthenticationResponse>, Status> {
-        let environment = environment_for(&request, &self.environments).await?;
+        let environment = super::auth::scope(&request)?;
         let client = client_info(&request);
         let activate = read(request.into_inner());
         let auth = self.activation.activate(&environment, activate, client).await?;
@@ -100,7 +96,7 @@ impl ActivationService for ActivationApi {
         &self,
         request: Request<pb::GetActivationStrategyRequest>,
     ) -> Result<Response<pb::GetActivationStrategyResponse>, Status> {
-        let environment = environment_for(&request, &self.environments).await?;
+        let environment = super::auth::scope(&request)?;
         let r = request.into_inner();
         let should_set_password = self
             .activation

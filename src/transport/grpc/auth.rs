@@ -1,5 +1,6 @@
-//! Environment authentication for the management services: a tower layer that checks the bearer
-//! token before the request reaches the service and records the caller's environment.
+//! The gRPC side of the declared policies (`transport::policy`): a tower layer over every
+//! service that authorizes each request of package `identity.v1` by its RPC's policy before the
+//! service sees it, and leaves the [`Caller`] in the request's extensions.
 
 use std::{
     convert::Infallible,
@@ -8,83 +9,80 @@ use std::{
     task::{Context, Poll},
 };
 
-use tonic::{Request, Status, body::Body, server::NamedService};
+use tonic::{Request, Status, body::Body};
 use tower::{Layer, Service};
 
 use crate::{
     domain::{Error, error::AuthFailure, scope::Scope},
-    service::Environments,
+    transport::policy::{self, Authorizer, Caller},
 };
 
-/// The scope a request was authenticated for, by its environment token.
-pub fn environment<T>(request: &Request<T>) -> Result<Scope, Status> {
+/// The caller of a request, as the layer authorized it.
+pub fn caller<T>(request: &Request<T>) -> Result<&Caller, Status> {
+    // Absent only for a service the layer does not wrap: refuse rather than serve it unchecked.
     request
         .extensions()
-        .get::<Scope>()
+        .get::<Caller>()
+        .ok_or_else(|| Error::Unauthenticated(AuthFailure::MissingToken).into())
+}
+
+/// The environment of a request made with an environment token.
+pub fn environment<T>(request: &Request<T>) -> Result<Scope, Status> {
+    match caller(request)? {
+        Caller::Environment(scope) => Ok(scope.clone()),
+        _ => Err(Error::Unauthenticated(AuthFailure::MissingToken).into()),
+    }
+}
+
+/// The environment a request acts in, whoever its caller.
+pub fn scope<T>(request: &Request<T>) -> Result<Scope, Status> {
+    caller(request)?
+        .scope()
         .cloned()
         .ok_or_else(|| Error::Unauthenticated(AuthFailure::MissingToken).into())
 }
 
-/// Requires a valid environment token on every request, or, in optional mode, checks one only
-/// when it is sent (so some RPCs of a service may be public).
+/// Authorizes every request of package `identity.v1` by the policy of its RPC; requests of other
+/// packages (health, reflection) pass untouched, and a path that names no RPC is left to the
+/// server, which answers UNIMPLEMENTED.
 #[derive(Clone)]
-pub struct RequireEnvironment {
-    environments: Environments,
-    optional: bool,
+pub struct Authorize {
+    authorizer: Authorizer,
 }
 
-impl RequireEnvironment {
-    /// A layer that requires tokens, checked with `environments`.
-    pub fn new(environments: Environments) -> Self {
-        Self {
-            environments,
-            optional: false,
-        }
-    }
-
-    /// A layer that checks a token when one is sent and lets requests without one through; the
-    /// RPCs that need it call [`environment`].
-    pub fn optional(environments: Environments) -> Self {
-        Self {
-            environments,
-            optional: true,
-        }
+impl Authorize {
+    /// A layer that checks requests with `authorizer`.
+    pub fn new(authorizer: Authorizer) -> Self {
+        Self { authorizer }
     }
 }
 
-impl<S> Layer<S> for RequireEnvironment {
-    type Service = RequireEnvironmentService<S>;
+impl<S> Layer<S> for Authorize {
+    type Service = AuthorizeService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RequireEnvironmentService {
+        AuthorizeService {
             inner,
-            environments: self.environments.clone(),
-            optional: self.optional,
+            authorizer: self.authorizer.clone(),
         }
     }
 }
 
-/// The service [`RequireEnvironment`] wraps around a gRPC service.
+/// The service [`Authorize`] wraps around the gRPC server.
 #[derive(Clone)]
-pub struct RequireEnvironmentService<S> {
+pub struct AuthorizeService<S> {
     inner: S,
-    environments: Environments,
-    optional: bool,
+    authorizer: Authorizer,
 }
 
-impl<S: NamedService> NamedService for RequireEnvironmentService<S> {
-    const NAME: &'static str = S::NAME;
-}
-
-pub use crate::transport::headers::bearer;
-
-impl<S> Service<http::Request<Body>> for RequireEnvironmentService<S>
+impl<S, B> Service<http::Request<B>> for AuthorizeService<S>
 where
-    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+    S: Service<http::Request<B>, Response = http::Response<Body>, Error = Infallible>
         + Clone
         + Send
         + 'static,
     S::Future: Send + 'static,
+    B: Send + 'static,
 {
     type Response = http::Response<Body>;
     type Error = Infallible;
@@ -94,21 +92,18 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         // The clone that was polled ready is the one to call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let environments = self.environments.clone();
-        let optional = self.optional;
+        let Some(policy) = policy::by_path(request.uri().path()) else {
+            return Box::pin(inner.call(request));
+        };
+        let authorizer = self.authorizer.clone();
         Box::pin(async move {
-            let verified = match bearer(request.headers()) {
-                Some(token) => environments.verify_token(token).await,
-                None if optional => return inner.call(request).await,
-                None => Err(Error::Unauthenticated(AuthFailure::MissingToken)),
-            };
-            match verified {
-                Ok(scope) => {
-                    request.extensions_mut().insert(scope);
+            match authorizer.authorize(policy, request.headers()).await {
+                Ok(caller) => {
+                    request.extensions_mut().insert(caller);
                     inner.call(request).await
                 }
                 Err(error) => Ok(Status::from(error).into_http()),
@@ -116,6 +111,8 @@ where
         })
     }
 }
+
+pub use crate::transport::headers::bearer;
 
 #[cfg(test)]
 mod tests {

@@ -1,20 +1,11 @@
-//! What public RPCs learn from a request's metadata: the environment it is for and the client.
+//! What RPCs learn from a request's metadata besides its caller: the client.
 
-use tonic::{Request, Status};
+use tonic::Request;
 
-use crate::{
-    domain::{scope::Scope, session::ClientInfo},
-    service::Environments,
-};
+use crate::domain::session::ClientInfo;
 
 use crate::transport::headers;
 pub use crate::transport::headers::VENDOR_HOST;
-
-/// The scope of a public request: the environment its vendor host names, else the default one.
-pub async fn environment_for<T>(request: &Request<T>, environments: &Environments) -> Result<Scope, Status> {
-    let host = request.metadata().get(VENDOR_HOST).and_then(|v| v.to_str().ok());
-    Ok(environments.resolve(host).await?)
-}
 
 /// The client's user agent and address, as recorded on its session.
 pub fn client_info<T>(request: &Request<T>) -> ClientInfo {

@@ -1,27 +1,15 @@
-//! `identity.v1.EnvironmentAdminService`, and the layer that lets only the deployment's
-//! administrator credential reach it.
+//! `identity.v1.EnvironmentAdminService`, which only the deployment's administrator credential
+//! reaches (its RPCs' policy allows the operator alone).
 
-use std::{
-    convert::Infallible,
-    future::Future,
-    pin::Pin,
-    task::{Context, Poll},
-};
-
-use tonic::{Request, Response, Status, body::Body, server::NamedService};
-use tower::{Layer, Service};
+use tonic::{Request, Response, Status};
 
 use super::{
     convert::{text, timestamp},
     pb::{self, environment_admin_service_server::EnvironmentAdminService},
 };
 use crate::{
-    domain::{
-        admin::AdminToken,
-        environment::{CreateEnvironment, UpdateEnvironment},
-    },
+    domain::environment::{CreateEnvironment, UpdateEnvironment},
     service::{Environments, environments::AdministeredEnvironment},
-    transport::headers::bearer,
 };
 
 impl From<AdministeredEnvironment> for pb::Environment {
@@ -45,7 +33,7 @@ pub struct EnvironmentAdminApi {
 }
 
 impl EnvironmentAdminApi {
-    /// Serves `environments`; wrap it in [`RequireAdmin`].
+    /// Serves `environments`.
     pub fn new(environments: Environments) -> Self {
         Self { environments }
     }
@@ -129,71 +117,5 @@ impl EnvironmentAdminService for EnvironmentAdminApi {
     ) -> Result<Response<pb::DeleteEnvironmentResponse>, Status> {
         self.environments.delete(&request.into_inner().id).await?;
         Ok(Response::new(pb::DeleteEnvironmentResponse {}))
-    }
-}
-
-/// Lets through only requests bearing the administrator credential; refuses every request when
-/// none is configured.
-#[derive(Clone)]
-pub struct RequireAdmin {
-    token: AdminToken,
-}
-
-impl RequireAdmin {
-    /// A layer that checks requests against `token`.
-    pub fn new(token: AdminToken) -> Self {
-        Self { token }
-    }
-}
-
-impl<S> Layer<S> for RequireAdmin {
-    type Service = RequireAdminService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RequireAdminService {
-            inner,
-            token: self.token.clone(),
-        }
-    }
-}
-
-/// The service [`RequireAdmin`] wraps around a gRPC service.
-#[derive(Clone)]
-pub struct RequireAdminService<S> {
-    inner: S,
-    token: AdminToken,
-}
-
-impl<S: NamedService> NamedService for RequireAdminService<S> {
-    const NAME: &'static str = S::NAME;
-}
-
-impl<S> Service<http::Request<Body>> for RequireAdminService<S>
-where
-    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = http::Response<Body>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        // The clone that was polled ready is the one to call.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let checked = self.token.check(bearer(request.headers()));
-        Box::pin(async move {
-            match checked {
-                Ok(()) => inner.call(request).await,
-                Err(error) => Ok(Status::from(error).into_http()),
-            }
-        })
     }
 }

@@ -33,8 +33,14 @@ impl From<Error> for Status {
     fn from(error: Error) -> Self {
         let mut details = ErrorDetails::new();
         let mut metadata = HashMap::new();
-        if let Error::AlreadyExists { field, .. } = &error {
-            metadata.insert("field".to_owned(), (*field).to_owned());
+        match &error {
+            Error::AlreadyExists { field, .. } => {
+                metadata.insert("field".to_owned(), (*field).to_owned());
+            }
+            Error::MissingPermission(permission) => {
+                metadata.insert("permission".to_owned(), permission.clone());
+            }
+            _ => {}
         }
         details.set_error_info(error.reason(), ERROR_DOMAIN, metadata);
         if let Some(retry_after) = error.retry_after() {

@@ -3,11 +3,13 @@
 mod activation;
 pub mod auth;
 pub mod codec;
+mod configurations;
 pub mod context;
 mod convert;
 mod environment;
 pub mod environment_admin;
 pub mod error;
+mod me;
 pub mod observe;
 mod sign_in;
 mod tenants;
@@ -15,8 +17,10 @@ mod tokens;
 mod users;
 
 pub use activation::ActivationApi;
+pub use configurations::ConfigurationApi;
 pub use environment::EnvironmentAuthApi;
-pub use environment_admin::{EnvironmentAdminApi, RequireAdmin};
+pub use environment_admin::EnvironmentAdminApi;
+pub use me::MeApi;
 pub use sign_in::AuthApi;
 pub use tenants::TenantApi;
 pub use tokens::TokenApi;

@@ -3,27 +3,23 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    context::{bearer_token, client_info, environment_for},
+    context::{bearer_token, client_info},
     pb::{self, auth_service_server::AuthService},
 };
 use crate::{
     domain::{Error, error::AuthFailure, session::Authentication},
-    service::{Environments, SignIn},
+    service::SignIn,
 };
 
 /// gRPC face of sign-in.
 pub struct AuthApi {
-    environments: Environments,
     sign_in: SignIn,
 }
 
 impl AuthApi {
-    /// Serves `sign_in` for the environments of `environments`.
-    pub fn new(environments: Environments, sign_in: SignIn) -> Self {
-        Self {
-            environments,
-            sign_in,
-        }
+    /// Serves `sign_in`.
+    pub fn new(sign_in: SignIn) -> Self {
+        Self { sign_in }
     }
 }
 
@@ -46,7 +42,7 @@ pub fn authentication(auth: Authentication) -> pb::AuthenticationResponse {
 #[tonic::async_trait]
 impl AuthService for AuthApi {
     async fn login(&self, request: Request<pb::LoginRequest>) -> Result<Response<pb::LoginResponse>, Status> {
-        let environment = environment_for(&request, &self.environments).await?;
+        let environment = super::auth::scope(&request)?;
         let client = client_info(&request);
         let r = request.into_inner();
         let auth = self
@@ -62,7 +58,7 @@ impl AuthService for AuthApi {
         &self,
         request: Request<pb::RefreshTokenRequest>,
     ) -> Result<Response<pb::RefreshTokenResponse>, Status> {
-        let environment = environment_for(&request, &self.environments).await?;
+        let environment = super::auth::scope(&request)?;
         let auth = self
             .sign_in
             .refresh(&environment, &request.into_inner().refresh_token)
@@ -76,7 +72,7 @@ impl AuthService for AuthApi {
         &self,
         request: Request<pb::LogoutRequest>,
     ) -> Result<Response<pb::LogoutResponse>, Status> {
-        let environment = environment_for(&request, &self.environments).await?;
+        let environment = super::auth::scope(&request)?;
         let access_token = bearer_token(&request);
         let refresh_token = request.into_inner().refresh_token;
         match (refresh_token.as_str(), access_token) {

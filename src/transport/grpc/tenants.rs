@@ -27,7 +27,7 @@ impl TenantApi {
     }
 }
 
-fn to_pb(tenant: Tenant) -> pb::Tenant {
+pub(super) fn to_pb(tenant: Tenant) -> pb::Tenant {
     let p = tenant.profile;
     pb::Tenant {
         id: tenant.id,

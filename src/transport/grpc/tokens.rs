@@ -2,22 +2,18 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{
-    context::environment_for,
-    pb::{self, token_service_server::TokenService},
-};
-use crate::service::{Environments, Tokens};
+use super::pb::{self, token_service_server::TokenService};
+use crate::service::Tokens;
 
 /// gRPC face of keys and token validation.
 pub struct TokenApi {
-    environments: Environments,
     tokens: Tokens,
 }
 
 impl TokenApi {
-    /// Serves `tokens` for the environments of `environments`.
-    pub fn new(environments: Environments, tokens: Tokens) -> Self {
-        Self { environments, tokens }
+    /// Serves `tokens`.
+    pub fn new(tokens: Tokens) -> Self {
+        Self { tokens }
     }
 }
 
@@ -27,7 +23,7 @@ impl TokenService for TokenApi {
         &self,
         request: Request<pb::GetJwksRequest>,
     ) -> Result<Response<pb::GetJwksResponse>, Status> {
-        let environment = environment_for(&request, &self.environments).await?;
+        let environment = super::auth::scope(&request)?;
         let keys = self
             .tokens
             .jwks(environment.environment_id())
@@ -48,7 +44,7 @@ impl TokenService for TokenApi {
         &self,
         request: Request<pb::ValidateTokenRequest>,
     ) -> Result<Response<pb::ValidateTokenResponse>, Status> {
-        let environment = environment_for(&request, &self.environments).await?;
+        let environment = super::auth::scope(&request)?;
         let claims = self
             .tokens
             .validate(environment.environment_id(), &request.into_inner().access_token)

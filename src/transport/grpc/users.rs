@@ -53,7 +53,7 @@ impl UserApi {
     }
 }
 
-fn to_pb(user: User) -> pb::User {
+pub(super) fn to_pb(user: User) -> pb::User {
     let p = user.profile;
     pb::User {
         sub: user.id.clone(),

@@ -14,9 +14,9 @@ use super::{
     error::{ApiError, EnvironmentCaller},
     sign_in::CallingEnvironment,
 };
+use crate::domain::configuration::IdentityConfiguration;
 
-/// The contract's `VendorConfigResponse`. Every field says what sigil does; features sigil does
-/// not have read as off.
+/// The contract's `VendorConfigResponse`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VendorConfig {
@@ -49,6 +49,38 @@ pub struct VendorConfig {
     allow_custom_login_tenant_switch: bool,
 }
 
+impl From<IdentityConfiguration> for VendorConfig {
+    fn from(c: IdentityConfiguration) -> Self {
+        Self {
+            id: c.id,
+            default_token_expiration: c.default_token_expiration,
+            default_refresh_token_expiration: c.default_refresh_token_expiration,
+            public_key: c.public_key,
+            cookie_same_site: c.cookie_same_site,
+            allow_signups: c.allow_signups,
+            api_tokens_enabled: c.api_tokens_enabled,
+            allow_override_password_complexity: c.allow_override_password_complexity,
+            allow_override_password_expiration: c.allow_override_password_expiration,
+            allow_override_enforce_password_history: c.allow_override_enforce_password_history,
+            jwt_algorithm: c.jwt_algorithm,
+            jwt_secret: "",
+            allow_not_verified_users_login: c.allow_not_verified_users_login,
+            force_permissions: c.force_permissions,
+            auth_strategy: c.auth_strategy,
+            default_passwordless_token_expiration: c.default_passwordless_token_expiration,
+            force_same_device_on_auth: c.force_same_device_on_auth,
+            allow_tenant_invitations: c.allow_tenant_invitations,
+            rotate_refresh_tokens: c.rotate_refresh_tokens,
+            machine_to_machine_auth_strategy: c.machine_to_machine_auth_strategy,
+            add_roles_to_jwt: c.add_roles_to_jwt,
+            add_permissions_to_jwt: c.add_permissions_to_jwt,
+            refresh_tokens_rotation_limit: c.refresh_tokens_rotation_limit,
+            add_saml_attributes_to_jwt: c.add_saml_attributes_to_jwt,
+            allow_custom_login_tenant_switch: c.allow_custom_login_tenant_switch,
+        }
+    }
+}
+
 /// `GET /identity/resources/configurations/v1`: the calling environment's configuration.
 #[utoipa::path(
     get,
@@ -66,41 +98,6 @@ pub async fn get_configuration(
     State(gateway): State<Gateway>,
     CallingEnvironment(environment): CallingEnvironment,
 ) -> Result<Response, ApiError> {
-    let public_key = gateway
-        .services
-        .tokens
-        .signing_key_pem(environment.environment_id())?;
-    let settings = &environment.environment().settings;
-    Ok(Json(VendorConfig {
-        id: environment.environment_id().to_owned(),
-        default_token_expiration: settings.access_token_ttl_secs,
-        default_refresh_token_expiration: settings.refresh_token_ttl_secs,
-        public_key,
-        // As the gateway sets the refresh cookie (see `Gateway::refresh_cookie`).
-        cookie_same_site: if gateway.cookie_secure { "NONE" } else { "LAX" },
-        allow_signups: false,
-        api_tokens_enabled: false,
-        allow_override_password_complexity: false,
-        allow_override_password_expiration: false,
-        allow_override_enforce_password_history: false,
-        jwt_algorithm: "RS256",
-        jwt_secret: "",
-        // Sign-in requires an activated user, not a verified email.
-        allow_not_verified_users_login: true,
-        force_permissions: false,
-        auth_strategy: "EmailAndPassword",
-        default_passwordless_token_expiration: 0,
-        force_same_device_on_auth: false,
-        allow_tenant_invitations: false,
-        rotate_refresh_tokens: true,
-        machine_to_machine_auth_strategy: "ClientCredentials",
-        // Access tokens always carry `roles` and `permissions` claims.
-        add_roles_to_jwt: true,
-        add_permissions_to_jwt: true,
-        // A refresh token works once: the previous one is refused (and its reuse ends the session).
-        refresh_tokens_rotation_limit: 0,
-        add_saml_attributes_to_jwt: false,
-        allow_custom_login_tenant_switch: false,
-    })
-    .into_response())
+    let configuration = gateway.services.configurations.identity(&environment)?;
+    Ok(Json(VendorConfig::from(configuration)).into_response())
 }

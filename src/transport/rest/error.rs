@@ -63,6 +63,7 @@ impl IntoResponses for EnvironmentCaller {
     fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
         shared(&[
             (401, "No valid environment token"),
+            (403, "The token is a user's, which this route does not take"),
             (
                 503,
                 "The database is busy; retry after the seconds of the Retry-After header",
@@ -79,7 +80,10 @@ impl IntoResponses for UserCaller {
         shared(&[
             (400, "The frontegg-user-id header cannot be read"),
             (401, "No valid access token"),
-            (403, "The frontegg-user-id header names another user"),
+            (
+                403,
+                "The frontegg-user-id header names another user, the token is not a user's, or the user lacks the route's permission",
+            ),
             (
                 503,
                 "The database is busy; retry after the seconds of the Retry-After header",

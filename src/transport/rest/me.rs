@@ -3,8 +3,7 @@
 
 use axum::{
     Json,
-    extract::{FromRequestParts, State},
-    http::request::Parts,
+    extract::State,
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
@@ -13,61 +12,18 @@ use utoipa::ToSchema;
 use super::{
     Gateway,
     error::{ApiError, ErrorBody, JsonBody, JsonBodyErrors, UserCaller},
-    params::{USER_HEADER, header},
-    sign_in::PublicEnvironment,
+    sign_in::CallingUser,
     tenants::TenantJson,
     users::{UpdateUserRequest, UserJson},
 };
 use crate::{
-    domain::{
-        Error,
-        error::AuthFailure,
-        page::{MAX_LIMIT, PageRequest},
-        scope::Scope,
-        tenant::{Tenant, TenantFilter},
-    },
-    service::tokens::AccessClaims,
-    transport::headers::bearer,
+    domain::{Error, tenant::Tenant},
+    transport::policy::SignedIn,
 };
 
-/// The signed-in user of a request, by its bearer access token, in the environment of the request.
-pub struct CallingUser {
-    environment: Scope,
-    claims: AccessClaims,
-}
-
-impl FromRequestParts<Gateway> for CallingUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, gateway: &Gateway) -> Result<Self, Self::Rejection> {
-        let PublicEnvironment(environment) = PublicEnvironment::from_request_parts(parts, gateway).await?;
-        let token = bearer(&parts.headers).ok_or(Error::Unauthenticated(AuthFailure::MissingToken))?;
-        let claims = gateway
-            .services
-            .tokens
-            .validate(environment.environment_id(), token)
-            .await?;
-        // The contract's gateway fills this header from the token; one that names someone else
-        // is a request for another user's data, which a user token does not grant.
-        if header(&parts.headers, USER_HEADER)?.is_some_and(|user_id| user_id != claims.sub) {
-            return Err(Error::PermissionDenied {
-                reason: "USER_MISMATCH",
-                message: "the frontegg-user-id header names another user than the token",
-            }
-            .into());
-        }
-        let environment = environment.in_tenant(claims.tenant_id.clone());
-        Ok(Self { environment, claims })
-    }
-}
-
-async fn profile(gateway: Gateway, caller: CallingUser) -> Result<Response, ApiError> {
-    let user = gateway
-        .services
-        .users
-        .get(&caller.environment, &caller.claims.sub)
-        .await?;
-    Ok(Json(UserJson::new(user, Some(&caller.claims.tenant_id))).into_response())
+async fn profile(gateway: Gateway, CallingUser(me): CallingUser) -> Result<Response, ApiError> {
+    let user = gateway.services.users.get(&me.scope, &me.claims.sub).await?;
+    Ok(Json(UserJson::new(user, Some(&me.claims.tenant_id))).into_response())
 }
 
 /// `GET /identity/resources/users/v2/me`, and v3.
@@ -106,46 +62,21 @@ pub async fn get_me(State(gateway): State<Gateway>, caller: CallingUser) -> Resu
 )]
 pub async fn update_me(
     State(gateway): State<Gateway>,
-    caller: CallingUser,
+    CallingUser(me): CallingUser,
     JsonBody(body): JsonBody<UpdateUserRequest>,
 ) -> Result<Response, ApiError> {
     let user = gateway
         .services
         .users
-        .update(&caller.environment, &caller.claims.sub, body.into())
+        .update(&me.scope, &me.claims.sub, body.into())
         .await?;
-    Ok(Json(UserJson::new(user, Some(&caller.claims.tenant_id))).into_response())
+    Ok(Json(UserJson::new(user, Some(&me.claims.tenant_id))).into_response())
 }
 
 /// Every tenant of the calling user, oldest first.
-async fn my_tenants(gateway: &Gateway, caller: &CallingUser) -> Result<Vec<Tenant>, Error> {
-    let environment_id = &caller.environment;
-    let user = gateway
-        .services
-        .users
-        .get(environment_id, &caller.claims.sub)
-        .await?;
-    let tenant_ids: Vec<String> = user.tenants.into_iter().map(|m| m.tenant_id).collect();
-    let mut tenants = Vec::with_capacity(tenant_ids.len());
-    for chunk in tenant_ids.chunks(MAX_LIMIT as usize) {
-        let filter = TenantFilter {
-            tenant_ids: chunk.to_vec(),
-            ..Default::default()
-        };
-        let page = PageRequest {
-            limit: MAX_LIMIT,
-            offset: 0,
-        };
-        tenants.extend(
-            gateway
-                .services
-                .tenants
-                .list(environment_id, filter, page)
-                .await?
-                .items,
-        );
-    }
-    Ok(tenants)
+async fn my_tenants(gateway: &Gateway, me: &SignedIn) -> Result<Vec<Tenant>, Error> {
+    let user = gateway.services.users.get(&me.scope, &me.claims.sub).await?;
+    gateway.services.tenants.of_user(&me.scope, &user).await
 }
 
 /// `GetUserTenantsResponseDto`: the user's tenants and the one its session is in.
@@ -158,12 +89,12 @@ pub struct CurrentUserTenantsJson {
     active_tenant: Option<TenantJson>,
 }
 
-async fn tenants_and_active(gateway: Gateway, caller: CallingUser) -> Result<Response, ApiError> {
-    let environment_id = caller.environment.environment_id().to_owned();
-    let tenants = my_tenants(&gateway, &caller).await?;
+async fn tenants_and_active(gateway: Gateway, CallingUser(me): CallingUser) -> Result<Response, ApiError> {
+    let environment_id = me.scope.environment_id().to_owned();
+    let tenants = my_tenants(&gateway, &me).await?;
     let active_tenant = tenants
         .iter()
-        .find(|t| t.tenant_id == caller.claims.tenant_id)
+        .find(|t| t.tenant_id == me.claims.tenant_id)
         .cloned()
         .map(|t| TenantJson::new(t, &environment_id));
     let tenants = tenants
@@ -217,10 +148,10 @@ pub async fn my_tenants_and_active(
 )]
 pub async fn my_tenants_v2(
     State(gateway): State<Gateway>,
-    caller: CallingUser,
+    CallingUser(me): CallingUser,
 ) -> Result<Response, ApiError> {
-    let environment_id = caller.environment.environment_id().to_owned();
-    let tenants: Vec<TenantJson> = my_tenants(&gateway, &caller)
+    let environment_id = me.scope.environment_id().to_owned();
+    let tenants: Vec<TenantJson> = my_tenants(&gateway, &me)
         .await?
         .into_iter()
         .map(|t| TenantJson::new(t, &environment_id))

@@ -19,7 +19,7 @@ use std::{
 };
 
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     extract::{DefaultBodyLimit, MatchedPath, Request, State},
     http::{HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
@@ -46,8 +46,10 @@ use sign_in::PublicEnvironment;
 pub use sign_in::refresh_cookie_name;
 
 use crate::{
+    domain::{Error, admin::AdminToken},
     service::Services,
     telemetry::{self, metrics::Metrics},
+    transport::policy::{Authorizer, Policy},
 };
 
 /// Response header carrying the request's trace id.
@@ -60,6 +62,8 @@ pub const FRONTEGG_PREFIX: &str = "/frontegg";
 #[derive(Clone)]
 pub struct Gateway {
     services: Services,
+    /// Checks every route's caller by the policy of the RPC it serves.
+    authorizer: Authorizer,
     cookie_secure: bool,
     /// Origins whose pages may use the refresh cookie: the CORS origins and sigil's own.
     cookie_origins: Arc<Vec<HeaderValue>>,
@@ -139,8 +143,15 @@ fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBool>)
         .chain(&settings.public_origin)
         .cloned()
         .collect();
+    let authorizer = Authorizer::new(
+        services.environments.clone(),
+        services.tokens.clone(),
+        // No route of the gateway is the operator's.
+        AdminToken::new(None),
+    );
     let gateway = Gateway {
         services,
+        authorizer,
         cookie_secure: settings.cookie_secure,
         cookie_origins: Arc::new(cookie_origins),
         ready,
@@ -164,7 +175,49 @@ fn router(services: Services, settings: GatewaySettings, ready: Arc<AtomicBool>)
         .layer(middleware::from_fn(refuse_control_characters))
         .layer(cors(settings.cors_origins))
         .layer(middleware::from_fn_with_state(metrics, trace))
+        // For the route layers of `guarded`, which are built before the gateway exists.
+        .layer(Extension(gateway.clone()))
         .with_state(gateway)
+}
+
+/// Routes outside Frontegg's contract, open to anyone: probes and the API's description.
+const OPEN_ROUTES: &[&str] = &["healthz", "livez", "readyz", "openapi"];
+
+/// `router`, serving the REST operation `operation_id`, behind the policy of the RPC that serves
+/// the operation: the caller is checked before the handler runs and left in the request's
+/// extensions as a [`Caller`]. An operation of the contract with no RPC is refused outright (and
+/// fails the policy coverage test).
+fn guarded(operation_id: Option<&str>, router: MethodRouter<Gateway>) -> MethodRouter<Gateway> {
+    match operation_id.and_then(Policy::for_operation) {
+        Some(policy) => router.route_layer(middleware::from_fn_with_state(policy, authorize)),
+        None if operation_id.is_some_and(|id| OPEN_ROUTES.contains(&id)) => router,
+        None => {
+            debug_assert!(false, "{operation_id:?} is served by no RPC");
+            router.route_layer(middleware::from_fn(|_: Request, _: Next| async {
+                ApiError::from(Error::PermissionDenied {
+                    reason: "NO_POLICY",
+                    message: "this operation declares no access policy",
+                })
+                .into_response()
+            }))
+        }
+    }
+}
+
+/// The route layer of [`guarded`].
+async fn authorize(
+    State(policy): State<&'static Policy>,
+    Extension(gateway): Extension<Gateway>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    match gateway.authorizer.authorize(policy, request.headers()).await {
+        Ok(caller) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Err(error) => ApiError::from(error).into_response(),
+    }
 }
 
 /// Refuses, before any route sees it, a request whose path or query holds a control character
@@ -209,8 +262,11 @@ macro_rules! declare {
                 $(
                     utoipa_axum::paste! {
                         paths.push($module::[<__path_ $handler>]::path());
+                        let operation_id = $module::[<__path_ $handler>]::operation().operation_id;
                         for method in $module::[<__path_ $handler>]::methods() {
-                            router = router.on(method.to_method_filter(), $module::$handler);
+                            let route = axum::routing::MethodRouter::new()
+                                .on(method.to_method_filter(), $module::$handler);
+                            router = router.merge(guarded(operation_id.as_deref(), route));
                         }
                     }
                 )+

@@ -30,19 +30,33 @@ use crate::{
         session::{Authentication, ClientInfo},
     },
     service::activation::Activate,
-    transport::headers::{VENDOR_HOST, bearer, client_info, environment_token},
+    transport::{
+        headers::{bearer, client_info},
+        policy::{Caller, SignedIn},
+    },
 };
 
-/// The scope of a public request: the environment its `frontegg-vendor-host` header names, else
-/// the default.
+/// The caller the route layer authorized by the route's policy (see `guarded`).
+fn caller(parts: &Parts) -> Result<&Caller, ApiError> {
+    // Absent only on a route without a policy, which `guarded` refuses: never serve it unchecked.
+    parts
+        .extensions
+        .get::<Caller>()
+        .ok_or_else(|| Error::Unauthenticated(AuthFailure::MissingToken).into())
+}
+
+/// The scope of a request, whoever its caller: for a public request, the environment its
+/// `frontegg-vendor-host` header names, else the default.
 pub struct PublicEnvironment(pub Scope);
 
 impl FromRequestParts<Gateway> for PublicEnvironment {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, gateway: &Gateway) -> Result<Self, Self::Rejection> {
-        let host = parts.headers.get(VENDOR_HOST).and_then(|v| v.to_str().ok());
-        Ok(Self(gateway.services.environments.resolve(host).await?))
+    async fn from_request_parts(parts: &mut Parts, _: &Gateway) -> Result<Self, Self::Rejection> {
+        let scope = caller(parts)?.scope().cloned();
+        Ok(Self(
+            scope.ok_or(Error::Unauthenticated(AuthFailure::MissingToken))?,
+        ))
     }
 }
 
@@ -52,10 +66,25 @@ pub struct CallingEnvironment(pub Scope);
 impl FromRequestParts<Gateway> for CallingEnvironment {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, gateway: &Gateway) -> Result<Self, Self::Rejection> {
-        let token =
-            environment_token(&parts.headers).ok_or(Error::Unauthenticated(AuthFailure::MissingToken))?;
-        Ok(Self(gateway.services.environments.verify_token(token).await?))
+    async fn from_request_parts(parts: &mut Parts, _: &Gateway) -> Result<Self, Self::Rejection> {
+        match caller(parts)? {
+            Caller::Environment(scope) => Ok(Self(scope.clone())),
+            _ => Err(Error::Unauthenticated(AuthFailure::MissingToken).into()),
+        }
+    }
+}
+
+/// The signed-in user of a request, by its bearer access token.
+pub struct CallingUser(pub SignedIn);
+
+impl FromRequestParts<Gateway> for CallingUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &Gateway) -> Result<Self, Self::Rejection> {
+        match caller(parts)? {
+            Caller::User(user) => Ok(Self((**user).clone())),
+            _ => Err(Error::Unauthenticated(AuthFailure::MissingToken).into()),
+        }
     }
 }
 
