@@ -111,6 +111,12 @@ pub enum Resource {
     User,
     /// A user's membership of a tenant.
     Membership,
+    /// A role.
+    Role,
+    /// A permission.
+    Permission,
+    /// A category of permissions.
+    PermissionCategory,
 }
 
 impl Resource {
@@ -120,6 +126,9 @@ impl Resource {
             Resource::Tenant => "TENANT",
             Resource::User => "USER",
             Resource::Membership => "MEMBERSHIP",
+            Resource::Role => "ROLE",
+            Resource::Permission => "PERMISSION",
+            Resource::PermissionCategory => "PERMISSION_CATEGORY",
         }
     }
 }
@@ -131,6 +140,9 @@ impl fmt::Display for Resource {
             Resource::Tenant => "tenant",
             Resource::User => "user",
             Resource::Membership => "membership",
+            Resource::Role => "role",
+            Resource::Permission => "permission",
+            Resource::PermissionCategory => "permission category",
         })
     }
 }
