@@ -114,6 +114,12 @@ pub enum Resource {
     User,
     /// A user's membership of a tenant.
     Membership,
+    /// A role.
+    Role,
+    /// A permission.
+    Permission,
+    /// A category of permissions.
+    PermissionCategory,
 }
 
 impl Resource {
@@ -123,6 +129,9 @@ impl Resource {
             Resource::Tenant => "TENANT",
             Resource::User => "USER",
             Resource::Membership => "MEMBERSHIP",
+            Resource::Role => "ROLE",
+            Resource::Permission => "PERMISSION",
+            Resource::PermissionCategory => "PERMISSION_CATEGORY",
         }
     }
 }
@@ -134,6 +143,9 @@ impl fmt::Display for Resource {
             Resource::Tenant => "tenant",
             Resource::User => "user",
             Resource::Membership => "membership",
+            Resource::Role => "role",
+            Resource::Permission => "permission",
+            Resource::PermissionCategory => "permission category",
         })
     }
 }

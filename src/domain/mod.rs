@@ -10,6 +10,8 @@ pub mod field;
 pub mod metadata;
 pub mod page;
 pub mod password;
+pub mod permission;
+pub mod role;
 pub mod scope;
 pub mod secret;
 pub mod session;

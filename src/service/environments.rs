@@ -412,7 +412,9 @@ impl Environments {
             updated_at: now,
             secret_changed_at: None,
         };
-        store::environments::insert(&self.deps.db, &environment).await?;
+        let txn = store::begin(&self.deps.db).await?;
+        store::environments::insert(&txn, &environment).await?;
+        txn.commit().await?;
         self.deps.keys.ensure_current(&environment).await?;
         self.forget_cached();
         tracing::info!(environment_id = %environment.id, "created an environment");

@@ -9,9 +9,13 @@ pub mod hasher;
 pub mod keys;
 pub mod limits;
 pub mod mailer;
+pub mod permissions;
 pub mod revocations;
+pub mod roles;
 pub mod sign_in;
 pub mod tenants;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tokens;
 pub mod users;
 
@@ -32,7 +36,9 @@ pub use environments::Environments;
 pub use hasher::PasswordHasher;
 pub use keys::KeyRing;
 pub use mailer::Mailer;
+pub use permissions::Permissions;
 pub use revocations::Revocations;
+pub use roles::Roles;
 pub use sign_in::SignIn;
 pub use tenants::Tenants;
 pub use tokens::Tokens;
@@ -133,6 +139,10 @@ pub struct Services {
     pub tokens: Tokens,
     /// The environment's identity configuration.
     pub configurations: Configurations,
+    /// Roles, and the roles of users in tenants.
+    pub roles: Roles,
+    /// Permissions and their categories.
+    pub permissions: Permissions,
 }
 
 impl Services {
@@ -145,6 +155,8 @@ impl Services {
             environments: Environments::new(deps.clone()),
             tenants: Tenants::new(deps.clone()),
             users: Users::new(deps.clone()),
+            roles: Roles::new(deps.clone()),
+            permissions: Permissions::new(deps.clone()),
             activation: Activation::new(deps, sign_in.clone()),
             sign_in,
             tokens,

@@ -17,12 +17,13 @@ use crate::{
         email::Email,
         error::{AuthFailure, Result},
         password::{self, Password},
+        role::Access,
         scope::Scope,
         secret::{self, Secret},
         session::{Authentication, ClientInfo},
     },
     store::{
-        self,
+        self, roles,
         sessions::{self, NextToken, Opening, Rotated, Sessions},
         users::{self, UserRow},
     },
@@ -131,7 +132,7 @@ impl SignIn {
             Some(txn) => sessions::open(txn, opening).await?,
             None => sessions::open_alone(&self.deps.db, opening).await?,
         };
-        let Some(user) = opened else {
+        let Some((user, access)) = opened else {
             // Nothing was written; tell why from the user as it is now.
             let row = match txn {
                 Some(txn) => users::find_row(txn, scope, user_id).await?,
@@ -145,7 +146,7 @@ impl SignIn {
         let tenant_id = user.active_tenant_id.as_deref().unwrap_or_default();
         let (access_token, expires_at) =
             self.tokens
-                .issue(scope.environment(), &user, &session_id, tenant_id, now)?;
+                .issue(scope.environment(), &user, &access, &session_id, tenant_id, now)?;
         self.deps.metrics.token_issued(TokenKind::Refresh);
         Ok(Authentication {
             access_token: Secret::new(access_token),
@@ -208,6 +209,7 @@ impl SignIn {
         let (access_token, expires_at) = self.tokens.issue_as(
             scope.environment(),
             &rotated.user,
+            &rotated.access,
             &rotated.session_id,
             &tenant_id,
             rotated_at,
@@ -251,6 +253,11 @@ impl SignIn {
             return Ok(None);
         }
         let user = users::complete(&txn, user).await?;
+        // Read afresh at each refresh, so a change of roles reaches the next access token.
+        let access = match &session.tenant_id {
+            Some(tenant_id) => roles::access(&txn, scope, &user.id, tenant_id).await?,
+            None => Access::default(),
+        };
         let ends_at = session
             .created_at
             .checked_add_signed(now - next.opened_after)
@@ -263,6 +270,7 @@ impl SignIn {
             session_id: session.id,
             tenant_id: session.tenant_id,
             user,
+            access,
         }))
     }
 
@@ -316,10 +324,15 @@ impl SignIn {
                     Some((_, user)) if user.locked => Err(user_locked),
                     Some((session, user)) => {
                         let user = users::complete(db, user).await?;
+                        let access = match &session.tenant_id {
+                            Some(tenant_id) => roles::access(db, scope, &user.id, tenant_id).await?,
+                            None => Access::default(),
+                        };
                         let rotated = Rotated {
                             session_id: session.id,
                             tenant_id: session.tenant_id,
                             user,
+                            access,
                         };
                         self.rotated(scope, rotated, successor, used_at, now)
                     }

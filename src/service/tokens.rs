@@ -17,6 +17,7 @@ use crate::domain::{
     Error,
     environment::Environment,
     error::{AuthFailure, Result},
+    role::Access,
     user::User,
 };
 use crate::telemetry::metrics::TokenKind;
@@ -133,26 +134,30 @@ impl Tokens {
         }
     }
 
-    /// Signs an access token for `user` in session `sid` and tenant `tenant_id`.
+    /// Signs an access token for `user`, with `access` (its roles and permissions in the tenant),
+    /// in session `sid` and tenant `tenant_id`.
     pub fn issue(
         &self,
         environment: &Environment,
         user: &User,
+        access: &Access,
         sid: &str,
         tenant_id: &str,
         now: DateTime<Utc>,
     ) -> Result<(String, DateTime<Utc>)> {
         let jti = uuid::Uuid::new_v4().to_string();
-        self.issue_as(environment, user, sid, tenant_id, now, jti)
+        self.issue_as(environment, user, access, sid, tenant_id, now, jti)
     }
 
     /// Signs an access token as [`Tokens::issue`] does, with the given id, issued at `now`: the
     /// same arguments (and signing key) give the same token, as RS256 signatures are
     /// deterministic.
+    #[allow(clippy::too_many_arguments)]
     pub fn issue_as(
         &self,
         environment: &Environment,
         user: &User,
+        access: &Access,
         sid: &str,
         tenant_id: &str,
         now: DateTime<Utc>,
@@ -179,9 +184,8 @@ impl Tokens {
             name: user.profile.name.clone().unwrap_or_default(),
             tenant_id: tenant_id.to_owned(),
             tenant_ids: user.tenants.iter().map(|m| m.tenant_id.clone()).collect(),
-            // Roles and permissions arrive with the roles issue; until then a user has none.
-            roles: Vec::new(),
-            permissions: Vec::new(),
+            roles: access.roles.clone(),
+            permissions: access.permissions.clone(),
             metadata,
             profile_picture_url: user.profile.profile_picture_url.clone(),
             application_id: environment.id.clone(),

@@ -77,7 +77,8 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<Environment>> {
         .collect()
 }
 
-/// Stores a new environment.
+/// Stores a new environment with the built-in permissions and roles: pass a transaction, so that
+/// an environment never exists without them.
 pub async fn insert(db: &impl ConnectionTrait, env: &Environment) -> Result<()> {
     environment::ActiveModel {
         id: Set(env.id.clone()),
@@ -92,7 +93,7 @@ pub async fn insert(db: &impl ConnectionTrait, env: &Environment) -> Result<()> 
     }
     .insert(db)
     .await?;
-    Ok(())
+    super::permissions::seed(db, &env.id, env.created_at).await
 }
 
 /// Replaces an environment's client id and secret hash; tokens issued before `now` stop working.

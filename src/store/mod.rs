@@ -5,10 +5,14 @@ pub mod cleanup;
 pub mod entity;
 pub mod environments;
 pub mod keys;
+pub mod permissions;
 #[cfg(test)]
-mod plan;
+pub(crate) mod plan;
+pub mod roles;
 pub mod sessions;
 pub mod tenants;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tokens;
 pub mod users;
 
@@ -153,6 +157,16 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
             .await?;
     }
     Migrator::up(&txn, None).await?;
+    // Environments that existed before roles and permissions did get the built-in ones here, once
+    // (new environments get them as they are created): in the migrations' transaction, under
+    // their lock, so replicas starting together seed each environment once.
+    let seeded = permissions::seed_unseeded(&txn, chrono::Utc::now()).await?;
+    if seeded > 0 {
+        tracing::info!(
+            environments = seeded,
+            "gave environments the built-in roles and permissions"
+        );
+    }
     txn.commit().await?;
     Ok(())
 }
@@ -244,6 +258,24 @@ const UNIQUE_INDEXES: &[(&str, &str, Resource, &str)] = &[
         "user_tenants.user_id, user_tenants.tenant_ref",
         Resource::Membership,
         "tenant_id",
+    ),
+    (
+        "ux_roles_environment_key",
+        "roles.environment_id, roles.key",
+        Resource::Role,
+        "key",
+    ),
+    (
+        "ux_permissions_environment_key",
+        "permissions.environment_id, permissions.key",
+        Resource::Permission,
+        "key",
+    ),
+    (
+        "permission_categories_pkey",
+        "permission_categories.id",
+        Resource::PermissionCategory,
+        "id",
     ),
     (
         "ux_environments_client_id",

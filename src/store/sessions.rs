@@ -11,11 +11,13 @@ use sea_orm::{
 use super::{
     First,
     entity::{refresh_token, session, session_revocation, user, user_tenant},
+    roles::{self, postgres_access_columns, sqlite_access_columns},
     users::{self, UserRow},
 };
 use crate::domain::{
     Error,
     error::Result,
+    role::Access,
     scope::Scope,
     user::{Membership, User},
 };
@@ -54,7 +56,8 @@ pub struct Opening<'a> {
 /// outcome by repeating its conditions. Only the first returns rows.
 macro_rules! sqlite_sign_in {
     () => {
-        r#"
+        concat!(
+            r#"
         UPDATE users SET last_login = $1
         WHERE id = $2 AND environment_id = $9
           AND locked = FALSE AND activated = TRUE AND active_tenant_id IS NOT NULL
@@ -64,7 +67,9 @@ macro_rules! sqlite_sign_in {
              WHERE ut.user_id = users.id) AS member_tenant_ids,
             (SELECT json_group_array(ut.created_at ORDER BY ut.created_at, t.tenant_id)
              FROM user_tenants ut JOIN tenants t ON t.id = ut.tenant_ref
-             WHERE ut.user_id = users.id) AS member_since;
+             WHERE ut.user_id = users.id) AS member_since, "#,
+            sqlite_access_columns!("users.id", "users.environment_id", "users.active_tenant_id"),
+            r#";
         INSERT INTO sessions (id, environment_id, user_id, tenant_id, user_agent, ip,
                               created_at, last_used_at, expires_at)
         SELECT $3, environment_id, id, active_tenant_id, $4, $5, $1, $1, $6 FROM users
@@ -72,11 +77,13 @@ macro_rules! sqlite_sign_in {
           AND locked = FALSE AND activated = TRUE AND active_tenant_id IS NOT NULL;
         INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)
         SELECT $7, id, $8, $1, $6 FROM sessions WHERE id = $3"#
+        )
     };
 }
 
 /// The writes of a sign-in on PostgreSQL: one statement, atomic on its own.
-const POSTGRES_SIGN_IN: &str = r#"
+const POSTGRES_SIGN_IN: &str = concat!(
+    r#"
     WITH u AS (
         UPDATE users SET last_login = $1
         WHERE id = $2 AND environment_id = $9
@@ -95,15 +102,18 @@ const POSTGRES_SIGN_IN: &str = r#"
         ARRAY(SELECT t.tenant_id FROM user_tenants ut JOIN tenants t ON t.id = ut.tenant_ref
               WHERE ut.user_id = u.id ORDER BY ut.created_at, t.tenant_id) AS member_tenant_ids,
         ARRAY(SELECT ut.created_at FROM user_tenants ut JOIN tenants t ON t.id = ut.tenant_ref
-              WHERE ut.user_id = u.id ORDER BY ut.created_at, t.tenant_id) AS member_since
-    FROM u"#;
+              WHERE ut.user_id = u.id ORDER BY ut.created_at, t.tenant_id) AS member_since, "#,
+    postgres_access_columns!("u.id", "u.environment_id", "u.active_tenant_id"),
+    " FROM u"
+);
 
 /// Everything a sign-in writes, in the caller's transaction: records the login on the user (only
 /// if it is activated, not locked and in a tenant), opens a session in the user's active tenant
-/// with its first refresh token, and returns the user as it now is. `None`, with nothing written,
+/// with its first refresh token, and returns the user as it now is with its access in that
+/// tenant (read by the same statement). `None`, with nothing written,
 /// when the user may not sign in. One call on SQLite, under its write lock; on PostgreSQL the
 /// user's tenants and then the user are locked first (see [`lock_for_sign_in`]).
-pub async fn open(db: &impl ConnectionTrait, opening: Opening<'_>) -> Result<Option<User>> {
+pub async fn open(db: &impl ConnectionTrait, opening: Opening<'_>) -> Result<Option<(User, Access)>> {
     let backend = db.get_database_backend();
     if backend == DbBackend::Postgres {
         lock_for_sign_in(db, opening.scope, opening.user_id).await?;
@@ -141,7 +151,7 @@ pub async fn open(db: &impl ConnectionTrait, opening: Opening<'_>) -> Result<Opt
 /// that times out or resets its stream drops the caller's future): cancelled halfway, SQLite's
 /// statements would stop after BEGIN IMMEDIATE and the connection would go back to the pool
 /// inside the transaction, holding the database's write lock.
-pub async fn open_alone(db: &DatabaseConnection, opening: Opening<'_>) -> Result<Option<User>> {
+pub async fn open_alone(db: &DatabaseConnection, opening: Opening<'_>) -> Result<Option<(User, Access)>> {
     let db = db.clone();
     let owned = OwnedOpening::from(opening);
     tokio::spawn(async move { owned.open_alone(&db).await })
@@ -190,7 +200,7 @@ impl OwnedOpening {
         }
     }
 
-    async fn open_alone(self, db: &DatabaseConnection) -> Result<Option<User>> {
+    async fn open_alone(self, db: &DatabaseConnection) -> Result<Option<(User, Access)>> {
         if db.get_database_backend() != DbBackend::Sqlite {
             let txn = db.begin().await?;
             let user = open(&txn, self.borrowed()).await?;
@@ -259,9 +269,12 @@ async fn lock_for_sign_in(db: &impl ConnectionTrait, scope: &Scope, user_id: &st
     Ok(())
 }
 
-fn opened_user(row: &QueryResult, backend: DbBackend) -> Result<User> {
+fn opened_user(row: &QueryResult, backend: DbBackend) -> Result<(User, Access)> {
     let user_row = UserRow::from_query_result(row, "")?;
-    Ok(users::to_domain(user_row, memberships_in(row, backend)?))
+    Ok((
+        users::to_domain(user_row, memberships_in(row, backend)?),
+        roles::access_in(row, backend)?,
+    ))
 }
 
 /// The memberships a statement returned beside a user row, as `member_tenant_ids` and
@@ -373,6 +386,8 @@ pub struct Rotated {
     pub tenant_id: Option<String>,
     /// The session's user, with its memberships.
     pub user: User,
+    /// What the user may do in the session's tenant.
+    pub access: Access,
 }
 
 /// The new refresh token a rotation stores.
@@ -400,7 +415,8 @@ pub async fn rotate_on_postgres(
     next: &NextToken,
     now: DateTime<Utc>,
 ) -> Result<Option<Rotated>> {
-    const SQL: &str = r#"
+    const SQL: &str = concat!(
+        r#"
         WITH used AS (
             UPDATE refresh_tokens AS rt SET used_at = $1, successor = $7
             FROM sessions AS s, users AS u
@@ -424,8 +440,10 @@ pub async fn rotate_on_postgres(
             ARRAY(SELECT t.tenant_id FROM user_tenants ut JOIN tenants t ON t.id = ut.tenant_ref
                   WHERE ut.user_id = u.id ORDER BY ut.created_at, t.tenant_id) AS member_tenant_ids,
             ARRAY(SELECT ut.created_at FROM user_tenants ut JOIN tenants t ON t.id = ut.tenant_ref
-                  WHERE ut.user_id = u.id ORDER BY ut.created_at, t.tenant_id) AS member_since
-        FROM touched JOIN users AS u ON u.id = touched.user_id"#;
+                  WHERE ut.user_id = u.id ORDER BY ut.created_at, t.tenant_id) AS member_since, "#,
+        postgres_access_columns!("u.id", "u.environment_id", "touched.session_tenant_id"),
+        " FROM touched JOIN users AS u ON u.id = touched.user_id"
+    );
     let statement = Statement::from_sql_and_values(
         DbBackend::Postgres,
         SQL,
@@ -449,6 +467,7 @@ pub async fn rotate_on_postgres(
         session_id: row.try_get("", "session_id")?,
         tenant_id: row.try_get("", "session_tenant_id")?,
         user: users::to_domain(user_row, tenants),
+        access: roles::access_in(&row, DbBackend::Postgres)?,
     }))
 }
 

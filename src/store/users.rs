@@ -247,8 +247,9 @@ fn one_user(rows_affected: u64) -> Result<()> {
     Ok(())
 }
 
-/// Makes user `user_id` of the scope a member of `tenant` (read in the same scope);
-/// ALREADY_EXISTS if it already is, NOT_FOUND if the scope has no such user.
+/// Makes user `user_id` of the scope a member of `tenant` (read in the same scope) with its first
+/// roles (see [`super::roles::grant_initial`]), in the caller's transaction; ALREADY_EXISTS if it
+/// already is, NOT_FOUND if the scope has no such user.
 pub async fn add_membership(
     db: &impl ConnectionTrait,
     scope: &Scope,
@@ -277,7 +278,8 @@ pub async fn add_membership(
         .map_err(Error::internal)?
         .to_owned();
     let inserted = db.execute(&insert).await?;
-    one_user(inserted.rows_affected())
+    one_user(inserted.rows_affected())?;
+    super::roles::grant_initial(db, scope, user_id, tenant, now).await
 }
 
 /// Ends the membership of user `user_id` of the scope in `tenant`; false if there was none.

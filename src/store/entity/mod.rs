@@ -1,7 +1,12 @@
 //! sea-orm entities, one per table; the tables themselves are defined by the migrations crate.
 
 pub mod environment;
+pub mod membership_role;
+pub mod permission;
+pub mod permission_category;
 pub mod refresh_token;
+pub mod role;
+pub mod role_permission;
 pub mod session;
 pub mod session_revocation;
 pub mod signing_key;
