@@ -102,19 +102,6 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // Covers what a user's access reads of each permission its roles grant, so a sign-in
-        // reads no permission row.
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_permissions_access")
-                    .table("permissions")
-                    .col("id")
-                    .col("assignment_type")
-                    .col("key")
-                    .to_owned(),
-            )
-            .await?;
         manager
             .create_index(
                 Index::create()
