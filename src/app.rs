@@ -28,8 +28,8 @@ use crate::{
     store,
     telemetry::metrics::{Metrics, PoolUsage},
     transport::grpc::{
-        ActivationApi, AuthApi, ConfigurationApi, EnvironmentAdminApi, EnvironmentAuthApi, MeApi, TenantApi,
-        TokenApi, UserApi,
+        ActivationApi, AuthApi, ConfigurationApi, EnvironmentAdminApi, EnvironmentAuthApi, MeApi,
+        PermissionApi, RoleApi, TenantApi, TokenApi, UserApi,
         auth::Authorize,
         observe::{KnownMethods, Observe},
         pb::{
@@ -37,7 +37,8 @@ use crate::{
             configuration_service_server::ConfigurationServiceServer,
             environment_admin_service_server::EnvironmentAdminServiceServer,
             environment_auth_service_server::EnvironmentAuthServiceServer,
-            me_service_server::MeServiceServer, tenant_service_server::TenantServiceServer,
+            me_service_server::MeServiceServer, permission_service_server::PermissionServiceServer,
+            role_service_server::RoleServiceServer, tenant_service_server::TenantServiceServer,
             token_service_server::TokenServiceServer, user_service_server::UserServiceServer,
         },
     },
@@ -324,6 +325,10 @@ impl Application {
             .add_service(MeServiceServer::new(MeApi::new(
                 self.services.users.clone(),
                 self.services.tenants.clone(),
+            )))
+            .add_service(RoleServiceServer::new(RoleApi::new(self.services.roles.clone())))
+            .add_service(PermissionServiceServer::new(PermissionApi::new(
+                self.services.permissions.clone(),
             )))
             .add_service(ConfigurationServiceServer::new(ConfigurationApi::new(
                 self.services.configurations.clone(),

@@ -216,7 +216,10 @@ impl Workload {
             .ok_or(Code::FailedPrecondition)?;
         let token = session.access.read().unwrap_or_else(|e| e.into_inner()).clone();
         TokenServiceClient::new(self.channel(n))
-            .validate_token(pb::ValidateTokenRequest { access_token: token })
+            .validate_token(pb::ValidateTokenRequest {
+                access_token: token,
+                ..Default::default()
+            })
             .await
             .map(drop)
             .map_err(|status| status.code())

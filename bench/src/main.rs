@@ -541,7 +541,10 @@ async fn validate_run(args: &Args, cold: bool) -> anyhow::Result<Run> {
             // have been used.
             let token = tokens[next % tokens.len()].clone();
             let ok = client
-                .validate_token(pb::ValidateTokenRequest { access_token: token })
+                .validate_token(pb::ValidateTokenRequest {
+                    access_token: token,
+                    ..Default::default()
+                })
                 .await
                 .is_ok();
             ((client, tokens, next + step, step), ok)

@@ -16,7 +16,9 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table("permission_categories")
-                    .col(text("id").primary_key())
+                    // Ids are the environment's own (a caller may choose one), so the same id in
+                    // another environment neither clashes nor tells that it exists there.
+                    .col(text("id"))
                     .col(text("environment_id"))
                     .col(text("name"))
                     .col(text_null("description"))
@@ -24,6 +26,12 @@ impl MigrationTrait for Migration {
                     .col(boolean("fe_category"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("updated_at"))
+                    .primary_key(
+                        Index::create()
+                            .name("permission_categories_pkey")
+                            .col("environment_id")
+                            .col("id"),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_permission_categories_environment")
@@ -53,8 +61,8 @@ impl MigrationTrait for Migration {
                     .col(text("key"))
                     .col(text("name"))
                     .col(text_null("description"))
-                    // Kept when the category goes (the service refuses that while it holds
-                    // permissions; this covers an environment's deletion, which takes both).
+                    // The service refuses to delete a category that still lists permissions;
+                    // an environment's deletion takes both.
                     .col(text_null("category_id"))
                     .col(boolean("fe_permission"))
                     // NEVER, ALWAYS or ASSIGNABLE.
@@ -71,9 +79,12 @@ impl MigrationTrait for Migration {
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_permissions_category")
-                            .from("permissions", "category_id")
-                            .to("permission_categories", "id")
-                            .on_delete(ForeignKeyAction::SetNull),
+                            .from_tbl("permissions")
+                            .from_col("environment_id")
+                            .from_col("category_id")
+                            .to_tbl("permission_categories")
+                            .to_col("environment_id")
+                            .to_col("id"),
                     )
                     .to_owned(),
             )

@@ -90,7 +90,7 @@ impl Permissions {
                 message: "built-in permission categories cannot be deleted".into(),
             });
         }
-        if permissions::category_in_use(&txn, id).await? {
+        if permissions::category_in_use(&txn, scope, id).await? {
             return Err(Error::FailedPrecondition {
                 reason: "CATEGORY_NOT_EMPTY",
                 message: "the category still lists permissions; move or delete them first".into(),

@@ -210,7 +210,7 @@ impl Roles {
     pub async fn update(&self, scope: &Scope, id: &str, update: UpdateRole) -> Result<Role> {
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
-        let mut row = roles::get_row(&txn, scope, id, true).await?;
+        let mut row = self.changeable(&txn, scope, id).await?;
         let mut role = complete_one(&txn, row.clone()).await?;
         update.apply_to(&mut role)?;
         row.key = role.key;
@@ -233,7 +233,7 @@ impl Roles {
     /// Deletes a role; the users that held it lose it, in the same transaction.
     pub async fn delete(&self, scope: &Scope, id: &str) -> Result<()> {
         let txn = store::begin(&self.deps.db).await?;
-        roles::get_row(&txn, scope, id, true).await?;
+        self.changeable(&txn, scope, id).await?;
         roles::delete(&txn, scope, id).await?;
         txn.commit().await?;
         Ok(())
@@ -250,7 +250,7 @@ impl Roles {
         let permission_ids = id_list("permission_ids", permission_ids)?;
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
-        let mut row = roles::get_row(&txn, scope, id, true).await?;
+        let mut row = self.changeable(&txn, scope, id).await?;
         check_permissions(&txn, scope, &permission_ids).await?;
         roles::set_permissions(&txn, id, &permission_ids).await?;
         row.updated_at = now;
@@ -265,7 +265,7 @@ impl Roles {
     pub async fn set_tenant(&self, scope: &Scope, id: &str, tenant_id: Option<&str>) -> Result<Role> {
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
-        let mut row = roles::get_row(&txn, scope, id, true).await?;
+        let mut row = self.changeable(&txn, scope, id).await?;
         let tenant = self.tenant_shared(&txn, scope, tenant_id).await?;
         row.tenant_ref = tenant.as_ref().map(|t| t.id.clone());
         row.updated_at = now;
@@ -424,6 +424,25 @@ impl Roles {
             Some(tenant_id) => Ok(Some(tenants::get(db, scope, tenant_id).await?)),
             None => Ok(None),
         }
+    }
+
+    /// Role `id`, locked for a change, if the scope may change it: a scope narrowed to a tenant
+    /// (a tenant admin's) changes only that tenant's own roles, and any other role is NOT_FOUND
+    /// to it, as if it did not exist; the environment's scope changes every role.
+    async fn changeable(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        scope: &Scope,
+        id: &str,
+    ) -> Result<RoleRow> {
+        let row = roles::get_row(db, scope, id, true).await?;
+        if let Some(tenant_id) = scope.tenant_id() {
+            let tenant = tenants::get(db, scope, tenant_id).await?;
+            if row.tenant_ref.as_deref() != Some(tenant.id.as_str()) {
+                return Err(Error::NotFound(Resource::Role));
+            }
+        }
+        Ok(row)
     }
 
     /// [`Roles::tenant`], share-locked against the tenant's deletion until the transaction ends.
@@ -669,14 +688,14 @@ mod tests {
         let db = &h.test_db.db;
         // An environment as it was before this migration: no categories, permissions or roles.
         let id = h.scope.environment_id();
+        db.execute_unprepared(&format!("DELETE FROM permissions WHERE environment_id = '{id}'"))
+            .await
+            .unwrap();
         db.execute_unprepared(&format!(
             "DELETE FROM permission_categories WHERE environment_id = '{id}'; "
         ))
         .await
         .unwrap();
-        db.execute_unprepared(&format!("DELETE FROM permissions WHERE environment_id = '{id}'"))
-            .await
-            .unwrap();
         db.execute_unprepared(&format!("DELETE FROM roles WHERE environment_id = '{id}'"))
             .await
             .unwrap();

@@ -273,7 +273,7 @@ const UNIQUE_INDEXES: &[(&str, &str, Resource, &str)] = &[
     ),
     (
         "permission_categories_pkey",
-        "permission_categories.id",
+        "permission_categories.environment_id, permission_categories.id",
         Resource::PermissionCategory,
         "id",
     ),

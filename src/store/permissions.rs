@@ -257,8 +257,8 @@ pub async fn category(
     if !super::may_exist(id) {
         return Err(Error::NotFound(Resource::PermissionCategory));
     }
-    let mut query = permission_category::Entity::find_by_id(id)
-        .filter(permission_category::Column::EnvironmentId.eq(scope.environment_id()));
+    let mut query =
+        permission_category::Entity::find_by_id((scope.environment_id().to_owned(), id.to_owned()));
     if lock {
         query = query.lock_exclusive();
     }
@@ -333,11 +333,12 @@ pub async fn save_category(
     one(updated.rows_affected, Resource::PermissionCategory)
 }
 
-/// Whether any permission is listed under category `id`.
-pub async fn category_in_use(db: &impl ConnectionTrait, id: &str) -> Result<bool> {
+/// Whether any permission of the environment is listed under category `id`.
+pub async fn category_in_use(db: &impl ConnectionTrait, scope: &Scope, id: &str) -> Result<bool> {
     Ok(permission::Entity::find()
         .select_only()
         .column(permission::Column::Id)
+        .filter(permission::Column::EnvironmentId.eq(scope.environment_id()))
         .filter(permission::Column::CategoryId.eq(id))
         .into_tuple::<String>()
         .first(db)

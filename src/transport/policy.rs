@@ -120,6 +120,15 @@ fn token_kind(token: &str) -> Option<Kind> {
     }
 }
 
+/// Whether holding permission `held` grants `needed`: the same key, or a wildcard key
+/// (`fe.secure.*`) whose prefix `needed` starts with, as Frontegg's SDKs match them.
+pub fn grants(held: &str, needed: &str) -> bool {
+    held == needed
+        || held
+            .strip_suffix('*')
+            .is_some_and(|prefix| prefix.ends_with('.') && needed.starts_with(prefix))
+}
+
 impl Authorizer {
     /// Checks credentials with these verifiers.
     pub fn new(environments: Environments, tokens: Tokens, admin: AdminToken) -> Self {
@@ -186,7 +195,7 @@ impl Authorizer {
             });
         }
         if let Some(permission) = policy.permission
-            && !claims.permissions.iter().any(|held| held == permission)
+            && !claims.permissions.iter().any(|held| grants(held, permission))
         {
             return Err(Error::MissingPermission(permission.to_owned()));
         }
@@ -208,6 +217,17 @@ mod tests {
             );
         }
         assert!(by_path("/identity.v1.UserService/Nothing").is_none());
+    }
+
+    #[test]
+    fn wildcard_permissions_grant_the_keys_they_prefix() {
+        assert!(grants("fe.secure.read.users", "fe.secure.read.users"));
+        assert!(grants("fe.secure.*", "fe.secure.read.users"));
+        assert!(grants("fe.secure.read.*", "fe.secure.read.users"));
+        assert!(!grants("fe.secure.write.*", "fe.secure.read.users"));
+        assert!(!grants("fe.secure.read.user", "fe.secure.read.users"));
+        assert!(!grants("fe.sec*", "fe.secure.read.users"));
+        assert!(!grants("*", "fe.secure.read.users"));
     }
 
     #[test]

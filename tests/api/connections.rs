@@ -266,6 +266,7 @@ async fn probes_are_answered_when_idle_clients_hold_every_connection() {
         let call = TokenServiceClient::new(channel.clone())
             .validate_token(pb::ValidateTokenRequest {
                 access_token: "not-a-token".into(),
+                ..Default::default()
             })
             .await;
         match call {

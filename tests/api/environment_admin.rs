@@ -381,7 +381,13 @@ async fn deleting_an_environment_ends_its_tokens_and_removes_its_data() {
         let mut tokens = app.tokens();
         async move {
             tokens
-                .validate_token(for_host(pb::ValidateTokenRequest { access_token }, host))
+                .validate_token(for_host(
+                    pb::ValidateTokenRequest {
+                        access_token,
+                        ..Default::default()
+                    },
+                    host,
+                ))
                 .await
         }
     };

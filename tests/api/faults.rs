@@ -141,6 +141,7 @@ impl Caller {
         pb::token_service_client::TokenServiceClient::new(self.channel.clone())
             .validate_token(pb::ValidateTokenRequest {
                 access_token: access_token.into(),
+                ..Default::default()
             })
             .await
             .map(drop)

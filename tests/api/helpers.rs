@@ -332,6 +332,7 @@ impl TestApp {
         self.tokens()
             .validate_token(pb::ValidateTokenRequest {
                 access_token: access_token.into(),
+                ..Default::default()
             })
             .await
             .map(tonic::Response::into_inner)

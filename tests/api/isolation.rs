@@ -61,7 +61,88 @@ async fn a_state(app: &TestApp, a_token: &str) -> (String, String) {
         .await
         .unwrap()
         .into_inner();
-    (format!("{:?}", tenants.items), format!("{:?}", users.items))
+    let roles = pb::role_service_client::RoleServiceClient::with_interceptor(
+        app.channel.clone(),
+        Bearer::token(a_token),
+    )
+    .list_roles(pb::ListRolesRequest {
+        tenant_id: A_TENANT.into(),
+    })
+    .await
+    .unwrap()
+    .into_inner();
+    let mut permissions = pb::permission_service_client::PermissionServiceClient::with_interceptor(
+        app.channel.clone(),
+        Bearer::token(a_token),
+    );
+    let listed = permissions
+        .list_permissions(pb::ListPermissionsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let categories = permissions
+        .list_permission_categories(pb::ListPermissionCategoriesRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    (
+        format!("{:?}", tenants.items),
+        format!(
+            "{:?} {:?} {:?} {:?}",
+            users.items, roles.roles, listed.permissions, categories.categories
+        ),
+    )
+}
+
+/// A's own role (of its tenant), permission and category: `(role, permission, category)` ids.
+async fn a_authorization(app: &TestApp, a_token: &str) -> (String, String, String) {
+    let mut permissions = pb::permission_service_client::PermissionServiceClient::with_interceptor(
+        app.channel.clone(),
+        Bearer::token(a_token),
+    );
+    let category = permissions
+        .create_permission_category(pb::CreatePermissionCategoryRequest {
+            name: format!("{A_MARK} category"),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .category
+        .unwrap();
+    let permission = permissions
+        .create_permissions(pb::CreatePermissionsRequest {
+            permissions: vec![pb::NewPermission {
+                key: "alpha.reports.read".into(),
+                name: format!("{A_MARK} permission"),
+                category_id: category.id.clone(),
+                ..Default::default()
+            }],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .permissions
+        .remove(0);
+    let role = pb::role_service_client::RoleServiceClient::with_interceptor(
+        app.channel.clone(),
+        Bearer::token(a_token),
+    )
+    .create_roles(pb::CreateRolesRequest {
+        tenant_id: A_TENANT.into(),
+        roles: vec![pb::NewRole {
+            key: "alpha-reporter".into(),
+            name: format!("{A_MARK} role"),
+            level: 3,
+            ..Default::default()
+        }],
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .roles
+    .remove(0);
+    (role.id, permission.id, category.id)
 }
 
 /// Whether `text` shows anything of A's.
@@ -206,6 +287,7 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
         .authentication
         .unwrap();
 
+    let (a_role, a_permission, a_category) = a_authorization(&app, &a_token).await;
     let before = a_state(&app, &a_token).await;
     let mut covered = BTreeSet::new();
     let mut rpc = |name: &str| {
@@ -476,6 +558,7 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
         app.tokens()
             .validate_token(in_b(pb::ValidateTokenRequest {
                 access_token: ann_session.access_token.clone(),
+                ..Default::default()
             }))
             .await,
         Code::Unauthenticated,
@@ -488,6 +571,7 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
     app.tokens()
         .validate_token(in_b(pb::ValidateTokenRequest {
             access_token: zed_session.access_token.clone(),
+            ..Default::default()
         }))
         .await
         .expect("B's token is B's");
@@ -521,6 +605,189 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
         .unwrap();
     assert_eq!(b_configuration.id, b.id);
     assert_ne!(b_configuration.public_key, a_configuration.public_key);
+
+    // Roles, permissions and categories: B sees none of A's own and changes none.
+    let mut b_roles = pb::role_service_client::RoleServiceClient::with_interceptor(
+        app.channel.clone(),
+        Bearer::token(&b_token),
+    );
+    let mut b_permissions = pb::permission_service_client::PermissionServiceClient::with_interceptor(
+        app.channel.clone(),
+        Bearer::token(&b_token),
+    );
+    rpc("RoleService/ListRoles");
+    let listed = b_roles
+        .list_roles(pb::ListRolesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!format!("{listed:?}").contains(A_MARK));
+    refused(
+        b_roles
+            .list_roles(pb::ListRolesRequest {
+                tenant_id: A_TENANT.into(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("RoleService/CreateRoles");
+    refused(
+        b_roles
+            .create_roles(pb::CreateRolesRequest {
+                tenant_id: A_TENANT.into(),
+                roles: vec![pb::NewRole {
+                    key: "in-alpha".into(),
+                    name: "In alpha".into(),
+                    ..Default::default()
+                }],
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("RoleService/UpdateRole");
+    refused(
+        b_roles
+            .update_role(pb::UpdateRoleRequest {
+                role_id: a_role.clone(),
+                name: Some("taken".into()),
+                ..Default::default()
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("RoleService/DeleteRole");
+    refused(
+        b_roles
+            .delete_role(pb::DeleteRoleRequest {
+                role_id: a_role.clone(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("RoleService/SetRolePermissions");
+    refused(
+        b_roles
+            .set_role_permissions(pb::SetRolePermissionsRequest {
+                role_id: a_role.clone(),
+                permission_ids: Vec::new(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("RoleService/SetRoleTenant");
+    refused(
+        b_roles
+            .set_role_tenant(pb::SetRoleTenantRequest {
+                role_id: a_role.clone(),
+                tenant_id: String::new(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("PermissionService/ListPermissions");
+    let listed = b_permissions
+        .list_permissions(pb::ListPermissionsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!format!("{listed:?}").contains(A_MARK));
+    rpc("PermissionService/ListPermissionCategories");
+    let listed = b_permissions
+        .list_permission_categories(pb::ListPermissionCategoriesRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!format!("{listed:?}").contains(A_MARK));
+    rpc("PermissionService/CreatePermissions");
+    refused(
+        b_permissions
+            .create_permissions(pb::CreatePermissionsRequest {
+                permissions: vec![pb::NewPermission {
+                    key: "b.reports".into(),
+                    name: "B reports".into(),
+                    category_id: a_category.clone(),
+                    ..Default::default()
+                }],
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    rpc("PermissionService/UpdatePermission");
+    refused(
+        b_permissions
+            .update_permission(pb::UpdatePermissionRequest {
+                permission_id: a_permission.clone(),
+                name: Some("taken".into()),
+                ..Default::default()
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("PermissionService/DeletePermission");
+    refused(
+        b_permissions
+            .delete_permission(pb::DeletePermissionRequest {
+                permission_id: a_permission.clone(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("PermissionService/AddPermissionToRoles");
+    refused(
+        b_permissions
+            .add_permission_to_roles(pb::AddPermissionToRolesRequest {
+                permission_id: a_permission.clone(),
+                role_ids: vec![a_role.clone()],
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("PermissionService/ClassifyPermissions");
+    refused(
+        b_permissions
+            .classify_permissions(pb::ClassifyPermissionsRequest {
+                permission_ids: vec![a_permission.clone()],
+                assignment_type: pb::AssignmentType::Always.into(),
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    rpc("PermissionService/CreatePermissionCategory");
+    // A category id is the environment's own: B may use the same id without touching A's.
+    b_permissions
+        .create_permission_category(pb::CreatePermissionCategoryRequest {
+            id: a_category.clone(),
+            name: "B's own".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    b_permissions
+        .delete_permission_category(pb::DeletePermissionCategoryRequest {
+            category_id: a_category.clone(),
+        })
+        .await
+        .unwrap();
+    rpc("PermissionService/UpdatePermissionCategory");
+    refused(
+        b_permissions
+            .update_permission_category(pb::UpdatePermissionCategoryRequest {
+                category_id: a_category.clone(),
+                name: Some("taken".into()),
+                ..Default::default()
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("PermissionService/DeletePermissionCategory");
+    refused(
+        b_permissions
+            .delete_permission_category(pb::DeletePermissionCategoryRequest {
+                category_id: a_category.clone(),
+            })
+            .await,
+        Code::NotFound,
+    );
 
     // A's user, with B named by the vendor host: its token is not valid there.
     let mut a_user_in_b = pb::me_service_client::MeServiceClient::with_interceptor(
@@ -663,6 +930,136 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
     .await;
     let a_config = ok(Api::bearer(&app, &a_token).get(config_path).await, StatusCode::OK).await;
     assert_ne!(b_config["publicKey"], a_config["publicKey"]);
+
+    // Roles, permissions and categories over REST, as B.
+    let roles_path = "/identity/resources/roles/v1";
+    let role_template = "/identity/resources/roles/v1/{roleId}";
+    let role_path = format!("{roles_path}/{a_role}");
+    let permissions_path = "/identity/resources/permissions/v1";
+    let permission_template = "/identity/resources/permissions/v1/{permissionId}";
+    let permission_path = format!("{permissions_path}/{a_permission}");
+    let categories_path = "/identity/resources/permissions/v1/categories";
+    let category_template = "/identity/resources/permissions/v1/categories/{categoryId}";
+    let category_path = format!("{categories_path}/{a_category}");
+    let listings = [
+        (roles_path, roles_path.to_owned()),
+        (permissions_path, permissions_path.to_owned()),
+        (categories_path, categories_path.to_owned()),
+    ];
+    for (template, path) in listings {
+        let body = answered(
+            rest.call(Method::GET, template, &path)
+                .header("authorization", &b_auth)
+                .send()
+                .await
+                .unwrap(),
+            &[StatusCode::OK],
+        )
+        .await;
+        assert!(!body.contains(A_MARK), "{path}: {body}");
+    }
+    let attempts = [
+        (
+            Method::POST,
+            roles_path,
+            roles_path.to_owned(),
+            json!([{"key": "x", "name": "x", "level": 1}]),
+            Some(A_TENANT),
+        ),
+        (
+            Method::PATCH,
+            role_template,
+            role_path.clone(),
+            json!({"name": "taken"}),
+            None,
+        ),
+        (Method::DELETE, role_template, role_path.clone(), json!({}), None),
+        (
+            Method::PUT,
+            "/identity/resources/roles/v1/{roleId}/permissions",
+            format!("{role_path}/permissions"),
+            json!({"permissionIds": []}),
+            None,
+        ),
+        (
+            Method::PUT,
+            "/identity/resources/roles/v1/{roleId}/tenant",
+            format!("{role_path}/tenant"),
+            json!({"tenantId": null}),
+            None,
+        ),
+        (
+            Method::POST,
+            permissions_path,
+            permissions_path.to_owned(),
+            json!([{"key": "b.x", "name": "x", "categoryId": a_category}]),
+            None,
+        ),
+        (
+            Method::PATCH,
+            permission_template,
+            permission_path.clone(),
+            json!({"name": "taken"}),
+            None,
+        ),
+        (
+            Method::DELETE,
+            permission_template,
+            permission_path.clone(),
+            json!({}),
+            None,
+        ),
+        (
+            Method::PUT,
+            "/identity/resources/permissions/v1/{permissionId}/roles",
+            format!("{permission_path}/roles"),
+            json!({"roleIds": [a_role]}),
+            None,
+        ),
+        (
+            Method::PUT,
+            "/identity/resources/permissions/v1/classification",
+            "/identity/resources/permissions/v1/classification".to_owned(),
+            json!({"permissionIds": [a_permission], "type": "ALWAYS"}),
+            None,
+        ),
+        (
+            Method::PATCH,
+            category_template,
+            category_path.clone(),
+            json!({"name": "taken"}),
+            None,
+        ),
+        (
+            Method::DELETE,
+            category_template,
+            category_path.clone(),
+            json!({}),
+            None,
+        ),
+    ];
+    for (method, template, path, body, tenant) in attempts {
+        let mut request = rest
+            .call(method, template, &path)
+            .header("authorization", &b_auth)
+            .json(&body);
+        if let Some(tenant) = tenant {
+            request = request.header("frontegg-tenant-id", tenant);
+        }
+        let response = request.send().await.unwrap();
+        answered(response, &[StatusCode::NOT_FOUND, StatusCode::BAD_REQUEST]).await;
+    }
+    // B's own category, created with A's category id: B's alone.
+    let created = rest
+        .call(Method::POST, categories_path, categories_path)
+        .header("authorization", &b_auth)
+        .json(&json!({"id": a_category, "name": "B's again"}))
+        .send()
+        .await
+        .unwrap();
+    answered(created, &[StatusCode::CREATED]).await;
+    let deleted = Api::bearer(&app, &b_token).delete(&category_path).await;
+    answered(deleted, &[StatusCode::OK]).await;
 
     for body in [
         json!({"clientId": b.client_id, "secret": SECRET}),

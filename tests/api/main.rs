@@ -36,6 +36,7 @@ mod rest_prefix;
 mod rest_tenants;
 mod rest_users;
 mod restart;
+mod roles;
 mod sign_in;
 mod tenant_deletion;
 mod tenants;

@@ -118,7 +118,13 @@ fn messages_carrying_secrets_print_them_redacted() {
                 refresh_token: mark()
             }
         ),
-        format!("{:?}", pb::ValidateTokenRequest { access_token: mark() }),
+        format!(
+            "{:?}",
+            pb::ValidateTokenRequest {
+                access_token: mark(),
+                ..Default::default()
+            }
+        ),
         format!(
             "{:?}",
             pb::ActivateUserRequest {

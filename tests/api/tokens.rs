@@ -67,7 +67,8 @@ async fn an_issued_token_verifies_with_an_independent_library_and_only_the_jwks(
     assert_eq!(custom["tenantId"], "acme");
     assert_eq!(custom["tenantIds"], serde_json::json!(["acme"]));
     assert!(custom["sid"].is_string());
-    assert_eq!(custom["roles"], serde_json::json!([]));
+    // The first member of a tenant is its admin.
+    assert_eq!(custom["roles"], serde_json::json!(["Admin"]));
     assert!(custom["metadata"].is_object());
     let header = jwt_simple::token::Token::decode_metadata(&auth.access_token).unwrap();
     assert_eq!(header.algorithm(), "RS256");

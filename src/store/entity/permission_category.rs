@@ -4,8 +4,9 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "permission_categories")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
     pub environment_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
     pub name: String,
     pub description: Option<String>,
     pub fe_category: bool,

@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::pb::{self, token_service_server::TokenService};
-use crate::service::Tokens;
+use crate::{domain::Error, service::Tokens, transport::policy};
 
 /// gRPC face of keys and token validation.
 pub struct TokenApi {
@@ -45,10 +45,23 @@ impl TokenService for TokenApi {
         request: Request<pb::ValidateTokenRequest>,
     ) -> Result<Response<pb::ValidateTokenResponse>, Status> {
         let environment = super::auth::scope(&request)?;
+        let request = request.into_inner();
         let claims = self
             .tokens
-            .validate(environment.environment_id(), &request.into_inner().access_token)
+            .validate(environment.environment_id(), &request.access_token)
             .await?;
+        let holds_role = |role: &String| claims.roles.contains(role);
+        if !request.any_of_roles.is_empty() && !request.any_of_roles.iter().any(holds_role) {
+            return Err(Error::PermissionDenied {
+                reason: "MISSING_ROLE",
+                message: "the token carries none of the roles asked for",
+            }
+            .into());
+        }
+        let grants = |needed: &String| claims.permissions.iter().any(|held| policy::grants(held, needed));
+        if !request.any_of_permissions.is_empty() && !request.any_of_permissions.iter().any(grants) {
+            return Err(Error::MissingPermission(request.any_of_permissions.join(",")).into());
+        }
         Ok(Response::new(pb::ValidateTokenResponse {
             sub: claims.sub,
             sid: claims.sid,

@@ -92,6 +92,25 @@ impl IntoResponses for UserCaller {
     }
 }
 
+/// Routes called with an environment token or with a user's access token.
+pub struct EnvironmentOrUserCaller;
+
+impl IntoResponses for EnvironmentOrUserCaller {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        shared(&[
+            (401, "No valid environment or user token"),
+            (
+                403,
+                "The user lacks the route's permission, or the frontegg-user-id header names another user",
+            ),
+            (
+                503,
+                "The database is busy; retry after the seconds of the Retry-After header",
+            ),
+        ])
+    }
+}
+
 /// Public routes, whose environment is chosen by the `frontegg-vendor-host` header.
 pub struct PublicCaller;
 

@@ -6,6 +6,8 @@ mod error;
 mod me;
 mod openapi;
 mod params;
+mod permissions;
+mod roles;
 mod sign_in;
 mod tenants;
 mod users;
@@ -404,6 +406,29 @@ fn frontegg_api<A: Declare>(api: A) -> A {
         .declare(declare!(users::generate_activation_token))
         .declare(declare!(users::create_vendor_user))
         .declare(declare!(users::get_vendor_user))
+        // Roles, permissions and their categories.
+        .declare(declare!(roles::list_roles, roles::create_roles))
+        .declare(declare!(roles::update_role, roles::delete_role))
+        .declare(declare!(roles::set_role_permissions))
+        .declare(declare!(roles::set_role_tenant))
+        .declare(declare!(
+            permissions::list_permissions,
+            permissions::create_permissions
+        ))
+        .declare(declare!(
+            permissions::update_permission,
+            permissions::delete_permission
+        ))
+        .declare(declare!(permissions::add_permission_to_roles))
+        .declare(declare!(permissions::classify_permissions))
+        .declare(declare!(
+            permissions::list_categories,
+            permissions::create_category
+        ))
+        .declare(declare!(
+            permissions::update_category,
+            permissions::delete_category
+        ))
         // The signed-in user's own.
         .declare(declare!(me::get_me, me::update_me))
         .declare(alias(

@@ -19,6 +19,7 @@ use super::{
         ApiError, EnvironmentCaller, ErrorBody, JsonBody, JsonBodyErrors, LimitedAttempts, PublicCaller,
         QueryParams,
     },
+    params::{TENANT_HEADER, header},
 };
 use crate::{
     domain::{
@@ -83,6 +84,36 @@ impl FromRequestParts<Gateway> for CallingUser {
     async fn from_request_parts(parts: &mut Parts, _: &Gateway) -> Result<Self, Self::Rejection> {
         match caller(parts)? {
             Caller::User(user) => Ok(Self((**user).clone())),
+            _ => Err(Error::Unauthenticated(AuthFailure::MissingToken).into()),
+        }
+    }
+}
+
+/// The caller of a route open to environments and to users, with the tenant it acts in: a
+/// user's is the tenant of its session (whatever the headers say); an environment names one with
+/// `frontegg-tenant-id`, or none.
+pub struct Acting {
+    /// The environment; for a user, narrowed to the tenant of its session.
+    pub scope: Scope,
+    /// The tenant the request acts in.
+    pub tenant: Option<String>,
+}
+
+impl FromRequestParts<Gateway> for Acting {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &Gateway) -> Result<Self, Self::Rejection> {
+        match caller(parts)? {
+            Caller::User(user) => Ok(Self {
+                scope: user.scope.clone(),
+                tenant: Some(user.claims.tenant_id.clone()),
+            }),
+            Caller::Environment(scope) => Ok(Self {
+                scope: scope.clone(),
+                tenant: header(&parts.headers, TENANT_HEADER)?
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned),
+            }),
             _ => Err(Error::Unauthenticated(AuthFailure::MissingToken).into()),
         }
     }

@@ -1,0 +1,334 @@
+//! Roles at the contract's paths (identity.yml "Roles"), for environments and for tenant admins
+//! (a user token with the route's permission, acting in the tenant of its session).
+
+use axum::{
+    Json,
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{
+    Gateway,
+    error::{
+        ApiError, EnvironmentCaller, EnvironmentOrUserCaller, ErrorBody, JsonBody, JsonBodyErrors, PathParams,
+    },
+    sign_in::Acting,
+    tenants::time,
+};
+use crate::domain::role::{CreateRole, Role, UpdateRole};
+
+/// The contract's `RoleResponse`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleJson {
+    id: String,
+    /// The environment's id.
+    vendor_id: String,
+    /// The tenant whose own role this is; null for a role of the whole environment.
+    tenant_id: Option<String>,
+    key: String,
+    name: String,
+    description: Option<String>,
+    is_default: bool,
+    first_user_role: bool,
+    migrate_role: bool,
+    /// Lower is stronger.
+    level: i32,
+    created_at: String,
+    updated_at: String,
+    /// The ids of its permissions.
+    permissions: Vec<String>,
+}
+
+impl RoleJson {
+    /// The contract's view of `role` of environment `vendor_id`.
+    pub fn new(role: Role, vendor_id: &str) -> Self {
+        Self {
+            id: role.id,
+            vendor_id: vendor_id.to_owned(),
+            tenant_id: role.tenant_id,
+            key: role.key,
+            name: role.name,
+            description: role.description,
+            is_default: role.is_default,
+            first_user_role: role.first_user_role,
+            migrate_role: role.migrate_role,
+            level: role.level,
+            created_at: time(role.created_at),
+            updated_at: time(role.updated_at),
+            permissions: role.permission_ids,
+        }
+    }
+}
+
+fn roles_json(roles: Vec<Role>, vendor_id: &str) -> Vec<RoleJson> {
+    roles.into_iter().map(|r| RoleJson::new(r, vendor_id)).collect()
+}
+
+/// The contract's `AddRoleRequest`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AddRoleRequest {
+    key: String,
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    /// Given to each new member that is given no roles.
+    #[serde(default)]
+    is_default: bool,
+    /// With `isDefault`: given to every existing member now.
+    #[serde(default)]
+    migrate_role: bool,
+    /// Given to the first member of a tenant.
+    #[serde(default)]
+    first_user_role: bool,
+    /// 0 to 32767; lower is stronger.
+    #[serde(default)]
+    level: i64,
+}
+
+/// The contract's `UpdateRoleRequest`: only the fields given change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateRoleRequest {
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    level: Option<i64>,
+    #[serde(default)]
+    is_default: Option<bool>,
+    #[serde(default)]
+    first_user_role: Option<bool>,
+    #[serde(default)]
+    migrate_role: Option<bool>,
+}
+
+/// The contract's `AddPermissionToRoleRequest`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionIdsRequest {
+    /// The role's permissions from now on.
+    permission_ids: Vec<String>,
+}
+
+/// The contract's `UpdateRoleTenantRequest`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleTenantRequest {
+    /// The tenant; null makes it a role of the whole environment.
+    tenant_id: Option<String>,
+}
+
+/// A role in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Path)]
+pub struct RolePath {
+    /// The role's id.
+    role_id: String,
+}
+
+/// `GET /identity/resources/roles/v1`.
+#[utoipa::path(
+    get,
+    path = "/identity/resources/roles/v1",
+    tag = "Roles",
+    operation_id = "PermissionsControllerV1_getAllRoles",
+    summary = "The environment's roles and, in a tenant, the tenant's own",
+    security(("environmentToken" = []), ("userToken" = ["fe.secure.read.roles"])),
+    params(("frontegg-tenant-id" = Option<String>, Header, description = "For an environment: also list this tenant's own roles")),
+    responses(
+        EnvironmentOrUserCaller,
+        (status = 200, description = "The roles", body = Vec<RoleJson>),
+        (status = 404, description = "No such tenant", body = ErrorBody),
+    )
+)]
+pub async fn list_roles(State(gateway): State<Gateway>, acting: Acting) -> Result<Response, ApiError> {
+    let roles = gateway
+        .services
+        .roles
+        .list(&acting.scope, acting.tenant.as_deref())
+        .await?;
+    Ok(Json(roles_json(roles, acting.scope.environment_id())).into_response())
+}
+
+/// `POST /identity/resources/roles/v1`.
+#[utoipa::path(
+    post,
+    path = "/identity/resources/roles/v1",
+    tag = "Roles",
+    operation_id = "PermissionsControllerV1_addRoles",
+    summary = "Create roles, all or none; in a tenant, as its own roles",
+    security(("environmentToken" = []), ("userToken" = ["fe.secure.write.roles"])),
+    params(("frontegg-tenant-id" = Option<String>, Header, description = "For an environment: create the tenant's own roles")),
+    request_body = Vec<AddRoleRequest>,
+    responses(
+        EnvironmentOrUserCaller, JsonBodyErrors,
+        (status = 201, description = "The created roles", body = Vec<RoleJson>),
+        (status = 400, description = "A field is invalid", body = ErrorBody),
+        (status = 409, description = "A key is taken", body = ErrorBody),
+    )
+)]
+pub async fn create_roles(
+    State(gateway): State<Gateway>,
+    acting: Acting,
+    JsonBody(body): JsonBody<Vec<AddRoleRequest>>,
+) -> Result<Response, ApiError> {
+    let requests = body
+        .into_iter()
+        .map(|r| CreateRole {
+            key: r.key,
+            name: r.name,
+            description: r.description.unwrap_or_default(),
+            level: r.level,
+            is_default: r.is_default,
+            first_user_role: r.first_user_role,
+            migrate_role: r.migrate_role,
+        })
+        .collect();
+    let roles = gateway
+        .services
+        .roles
+        .create(&acting.scope, acting.tenant.as_deref(), requests)
+        .await?;
+    let created = roles_json(roles, acting.scope.environment_id());
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// `PATCH /identity/resources/roles/v1/{roleId}`.
+#[utoipa::path(
+    patch,
+    path = "/identity/resources/roles/v1/{roleId}",
+    tag = "Roles",
+    operation_id = "PermissionsControllerV1_updateRole",
+    summary = "Change a role; only the fields given change",
+    security(("environmentToken" = []), ("userToken" = ["fe.secure.write.roles"])),
+    params(RolePath),
+    request_body = UpdateRoleRequest,
+    responses(
+        EnvironmentOrUserCaller, JsonBodyErrors,
+        (status = 200, description = "The changed role", body = RoleJson),
+        (status = 400, description = "A field is invalid", body = ErrorBody),
+        (status = 404, description = "No such role (for a user: of its tenant)", body = ErrorBody),
+        (status = 409, description = "The key is taken", body = ErrorBody),
+    )
+)]
+pub async fn update_role(
+    State(gateway): State<Gateway>,
+    acting: Acting,
+    PathParams(path): PathParams<RolePath>,
+    JsonBody(body): JsonBody<UpdateRoleRequest>,
+) -> Result<Response, ApiError> {
+    let update = UpdateRole {
+        key: body.key,
+        name: body.name,
+        description: body.description,
+        level: body.level,
+        is_default: body.is_default,
+        first_user_role: body.first_user_role,
+        migrate_role: body.migrate_role,
+    };
+    let role = gateway
+        .services
+        .roles
+        .update(&acting.scope, &path.role_id, update)
+        .await?;
+    Ok(Json(RoleJson::new(role, acting.scope.environment_id())).into_response())
+}
+
+/// `DELETE /identity/resources/roles/v1/{roleId}`.
+#[utoipa::path(
+    delete,
+    path = "/identity/resources/roles/v1/{roleId}",
+    tag = "Roles",
+    operation_id = "PermissionsControllerV1_deleteRole",
+    summary = "Delete a role and every assignment of it",
+    security(("environmentToken" = []), ("userToken" = ["fe.secure.delete.role"])),
+    params(RolePath),
+    responses(
+        EnvironmentOrUserCaller,
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such role (for a user: of its tenant)", body = ErrorBody),
+    )
+)]
+pub async fn delete_role(
+    State(gateway): State<Gateway>,
+    acting: Acting,
+    PathParams(path): PathParams<RolePath>,
+) -> Result<Response, ApiError> {
+    gateway
+        .services
+        .roles
+        .delete(&acting.scope, &path.role_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `PUT /identity/resources/roles/v1/{roleId}/permissions`.
+#[utoipa::path(
+    put,
+    path = "/identity/resources/roles/v1/{roleId}/permissions",
+    tag = "Roles",
+    operation_id = "PermissionsControllerV1_setPermissionsToRole",
+    summary = "Replace the permissions of a role",
+    security(("environmentToken" = []), ("userToken" = ["fe.secure.write.roles"])),
+    params(RolePath),
+    request_body = PermissionIdsRequest,
+    responses(
+        EnvironmentOrUserCaller, JsonBodyErrors,
+        (status = 200, description = "The changed role", body = RoleJson),
+        (status = 400, description = "Unknown permission ids, named", body = ErrorBody),
+        (status = 404, description = "No such role (for a user: of its tenant)", body = ErrorBody),
+    )
+)]
+pub async fn set_role_permissions(
+    State(gateway): State<Gateway>,
+    acting: Acting,
+    PathParams(path): PathParams<RolePath>,
+    JsonBody(body): JsonBody<PermissionIdsRequest>,
+) -> Result<Response, ApiError> {
+    let role = gateway
+        .services
+        .roles
+        .set_permissions(&acting.scope, &path.role_id, body.permission_ids)
+        .await?;
+    Ok(Json(RoleJson::new(role, acting.scope.environment_id())).into_response())
+}
+
+/// `PUT /identity/resources/roles/v1/{roleId}/tenant`.
+#[utoipa::path(
+    put,
+    path = "/identity/resources/roles/v1/{roleId}/tenant",
+    tag = "Roles",
+    operation_id = "PermissionsControllerV1_updateRoleTenant",
+    summary = "Make a role a tenant's own, or the environment's",
+    security(("environmentToken" = [])),
+    params(RolePath),
+    request_body = RoleTenantRequest,
+    responses(
+        EnvironmentCaller, JsonBodyErrors,
+        (status = 200, description = "The changed role", body = RoleJson),
+        (status = 404, description = "No such role or tenant", body = ErrorBody),
+    )
+)]
+pub async fn set_role_tenant(
+    State(gateway): State<Gateway>,
+    acting: Acting,
+    PathParams(path): PathParams<RolePath>,
+    JsonBody(body): JsonBody<RoleTenantRequest>,
+) -> Result<Response, ApiError> {
+    let tenant = body.tenant_id.filter(|t| !t.is_empty());
+    let role = gateway
+        .services
+        .roles
+        .set_tenant(&acting.scope, &path.role_id, tenant.as_deref())
+        .await?;
+    Ok(Json(RoleJson::new(role, acting.scope.environment_id())).into_response())
+}

@@ -1,0 +1,733 @@
+//! Roles, permissions and their categories, over gRPC and REST: the built-ins, the changes and
+//! their refusals, what access tokens carry, and a tenant admin confined to its own tenant.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tonic::Code;
+
+use sigil::transport::grpc::pb::{
+    self, permission_service_client::PermissionServiceClient, role_service_client::RoleServiceClient,
+};
+
+use crate::{
+    helpers::{Bearer, TestApp, assert_error, invitee, spawn_app, tenant},
+    http::{Api, error, ok},
+};
+
+const PASSWORD: &str = "correct horse battery";
+const ROLES: &str = "/identity/resources/roles/v1";
+const PERMISSIONS: &str = "/identity/resources/permissions/v1";
+const CATEGORIES: &str = "/identity/resources/permissions/v1/categories";
+
+type Intercepted = tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Bearer>;
+
+async fn roles(app: &TestApp) -> RoleServiceClient<Intercepted> {
+    RoleServiceClient::with_interceptor(app.channel.clone(), Bearer::token(&app.env_token().await))
+}
+
+async fn permissions(app: &TestApp) -> PermissionServiceClient<Intercepted> {
+    PermissionServiceClient::with_interceptor(app.channel.clone(), Bearer::token(&app.env_token().await))
+}
+
+fn new_role(key: &str) -> pb::NewRole {
+    pb::NewRole {
+        key: key.into(),
+        name: format!("Role {key}"),
+        level: 5,
+        ..Default::default()
+    }
+}
+
+/// The keys of `roles`, sorted.
+fn keys(roles: &[pb::Role]) -> Vec<String> {
+    let mut keys: Vec<String> = roles.iter().map(|r| r.key.clone()).collect();
+    keys.sort();
+    keys
+}
+
+/// The claims of an access token, unverified (the tests only read them).
+fn claims(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Creates tenant `tenant_id` and a member with a password, and signs it in: its
+/// authentication.
+async fn member(app: &TestApp, tenant_id: &str, email: &str) -> pb::AuthenticationResponse {
+    let (mut tenants, mut users) = app.clients().await;
+    match tenants.create_tenant(tenant(tenant_id, tenant_id)).await {
+        Ok(_) => {}
+        Err(status) if status.code() == Code::AlreadyExists => {}
+        Err(status) => panic!("{status:?}"),
+    }
+    users
+        .create_user(pb::CreateUserRequest {
+            password: Some(PASSWORD.into()),
+            ..invitee(tenant_id, email)
+        })
+        .await
+        .unwrap();
+    app.login(email, PASSWORD).await
+}
+
+#[tokio::test]
+async fn the_built_in_roles_permissions_and_categories_exist_from_the_first_start() {
+    let app = spawn_app().await;
+    let listed = roles(&app)
+        .await
+        .list_roles(pb::ListRolesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .roles;
+    let admin = listed.iter().find(|r| r.key == "Admin").expect("an Admin role");
+    assert!(admin.first_user_role);
+    assert!(!admin.permission_ids.is_empty());
+    let read_only = listed
+        .iter()
+        .find(|r| r.key == "ReadOnly")
+        .expect("a ReadOnly role");
+    assert!(read_only.is_default);
+
+    let all = permissions(&app)
+        .await
+        .list_permissions(pb::ListPermissionsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .permissions;
+    for key in [
+        "fe.secure.read.users",
+        "fe.secure.write.roles",
+        "fe.secure.read.permissions",
+    ] {
+        let permission = all
+            .iter()
+            .find(|p| p.key == key)
+            .unwrap_or_else(|| panic!("{key}"));
+        assert!(permission.fe_permission, "{key}");
+        assert!(permission.role_ids.contains(&admin.id), "Admin holds {key}");
+    }
+    let categories = permissions(&app)
+        .await
+        .list_permission_categories(pb::ListPermissionCategoriesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .categories;
+    assert!(
+        categories
+            .iter()
+            .any(|c| c.fe_category && !c.permissions.is_empty())
+    );
+
+    // The same over REST, in the contract's shape.
+    let api = Api::environment(&app).await;
+    let rest_roles = ok(api.get(ROLES).await, StatusCode::OK).await;
+    let rest_admin = rest_roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "Admin")
+        .unwrap()
+        .clone();
+    assert_eq!(rest_admin["id"], admin.id);
+    assert_eq!(rest_admin["firstUserRole"], true);
+    assert!(rest_admin["vendorId"].is_string());
+    assert!(
+        rest_admin["permissions"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty())
+    );
+    let rest_permissions = ok(api.get(PERMISSIONS).await, StatusCode::OK).await;
+    assert_eq!(rest_permissions.as_array().unwrap().len(), all.len());
+    let first = &rest_permissions[0];
+    for field in [
+        "id",
+        "key",
+        "name",
+        "roleIds",
+        "fePermission",
+        "createdAt",
+        "updatedAt",
+    ] {
+        assert!(first.get(field).is_some(), "{field} in {first}");
+    }
+    let rest_categories = ok(api.get(CATEGORIES).await, StatusCode::OK).await;
+    assert_eq!(rest_categories.as_array().unwrap().len(), categories.len());
+}
+
+#[tokio::test]
+async fn roles_are_created_changed_and_deleted_and_bad_input_changes_nothing() {
+    let app = spawn_app().await;
+    let mut client = roles(&app).await;
+    let created = client
+        .create_roles(pb::CreateRolesRequest {
+            roles: vec![new_role("editor"), new_role("viewer")],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .roles;
+    assert_eq!(keys(&created), ["editor", "viewer"]);
+    let editor = created.iter().find(|r| r.key == "editor").unwrap().clone();
+
+    // A key taken, or given twice, is a conflict, and nothing is created.
+    for batch in [
+        vec![new_role("fresh"), new_role("editor")],
+        vec![new_role("twin"), new_role("twin")],
+    ] {
+        let status = client
+            .create_roles(pb::CreateRolesRequest {
+                roles: batch,
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::AlreadyExists, "{status:?}");
+    }
+    let status = client
+        .create_roles(pb::CreateRolesRequest {
+            roles: vec![pb::NewRole {
+                level: 40000,
+                ..new_role("too-weak")
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let listed = client
+        .list_roles(pb::ListRolesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .roles;
+    assert!(
+        !listed
+            .iter()
+            .any(|r| ["fresh", "twin", "too-weak"].contains(&r.key.as_str()))
+    );
+
+    let changed = client
+        .update_role(pb::UpdateRoleRequest {
+            role_id: editor.id.clone(),
+            name: Some("Editors".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .role
+        .unwrap();
+    assert_eq!(
+        (changed.name.as_str(), changed.key.as_str()),
+        ("Editors", "editor")
+    );
+
+    // Unknown permission ids are named, and the role keeps its permissions.
+    let all = permissions(&app)
+        .await
+        .list_permissions(pb::ListPermissionsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .permissions;
+    let read_users = all
+        .iter()
+        .find(|p| p.key == "fe.secure.read.users")
+        .unwrap()
+        .id
+        .clone();
+    let set = client
+        .set_role_permissions(pb::SetRolePermissionsRequest {
+            role_id: editor.id.clone(),
+            permission_ids: vec![read_users.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .role
+        .unwrap();
+    assert_eq!(set.permission_ids, std::slice::from_ref(&read_users));
+    let status = client
+        .set_role_permissions(pb::SetRolePermissionsRequest {
+            role_id: editor.id.clone(),
+            permission_ids: vec!["no-such-permission".into()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("no-such-permission"), "{status:?}");
+    let kept = client
+        .list_roles(pb::ListRolesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .roles
+        .into_iter()
+        .find(|r| r.id == editor.id)
+        .unwrap();
+    assert_eq!(kept.permission_ids, [read_users]);
+
+    client
+        .delete_role(pb::DeleteRoleRequest {
+            role_id: editor.id.clone(),
+        })
+        .await
+        .unwrap();
+    let status = client
+        .delete_role(pb::DeleteRoleRequest { role_id: editor.id })
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::NotFound, "ROLE_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn roles_over_rest_answer_the_contracts_statuses() {
+    let app = spawn_app().await;
+    let api = Api::environment(&app).await;
+    let created = ok(
+        api.post(ROLES, json!([{"key": "editor", "name": "Editor", "level": 3}]))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = created[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(created[0]["tenantId"], Value::Null);
+    error(
+        api.post(ROLES, json!([{"key": "editor", "name": "Again", "level": 3}]))
+            .await,
+        StatusCode::CONFLICT,
+        "ROLE_ALREADY_EXISTS",
+    )
+    .await;
+    let patched = ok(
+        api.request(Method::PATCH, &format!("{ROLES}/{id}"))
+            .json(&json!({"description": "Edits things"}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(patched["description"], "Edits things");
+    let unknown = api
+        .put(
+            &format!("{ROLES}/{id}/permissions"),
+            json!({"permissionIds": ["nope-1", "nope-2"]}),
+        )
+        .await;
+    let body = error(unknown, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT").await;
+    assert!(
+        body.to_string().contains("nope-1") && body.to_string().contains("nope-2"),
+        "{body}"
+    );
+    let moved = ok(
+        api.put(&format!("{ROLES}/{id}/tenant"), json!({"tenantId": null}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(moved["tenantId"], Value::Null);
+    let deleted = api.delete(&format!("{ROLES}/{id}")).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    error(
+        api.delete(&format!("{ROLES}/{id}")).await,
+        StatusCode::NOT_FOUND,
+        "ROLE_NOT_FOUND",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_tenants_first_member_is_its_admin_and_later_members_get_the_default_roles() {
+    let app = spawn_app().await;
+    let first = member(&app, "acme", "ann@example.com").await;
+    let second = member(&app, "acme", "bob@example.com").await;
+    let ann = claims(&first.access_token);
+    let bob = claims(&second.access_token);
+    assert_eq!(strings(&ann["roles"]), ["Admin"]);
+    assert!(strings(&ann["permissions"]).contains(&"fe.secure.write.roles".to_owned()));
+    assert_eq!(strings(&bob["roles"]), ["ReadOnly"]);
+    let bob_permissions = strings(&bob["permissions"]);
+    assert!(bob_permissions.contains(&"fe.secure.read.users".to_owned()));
+    assert!(!bob_permissions.contains(&"fe.secure.write.roles".to_owned()));
+
+    // ValidateToken checks roles and permissions as @frontegg/client does: at least one of each.
+    let validate = |token: &str, any_of_roles: &[&str], any_of_permissions: &[&str]| {
+        let request = pb::ValidateTokenRequest {
+            access_token: token.to_owned(),
+            any_of_roles: any_of_roles.iter().map(|s| s.to_string()).collect(),
+            any_of_permissions: any_of_permissions.iter().map(|s| s.to_string()).collect(),
+        };
+        let mut client = app.tokens();
+        async move { client.validate_token(request).await }
+    };
+    validate(
+        &first.access_token,
+        &["Admin", "Other"],
+        &["fe.secure.write.roles"],
+    )
+    .await
+    .unwrap();
+    let status = validate(&second.access_token, &["Admin"], &[]).await.unwrap_err();
+    assert_error(&status, Code::PermissionDenied, "MISSING_ROLE");
+    let status = validate(&second.access_token, &[], &["fe.secure.write.roles"])
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::PermissionDenied, "MISSING_PERMISSION");
+}
+
+#[tokio::test]
+async fn a_change_of_roles_reaches_the_next_refresh() {
+    let app = spawn_app().await;
+    let session = member(&app, "acme", "ann@example.com").await;
+    let mut client = roles(&app).await;
+    let admin = client
+        .list_roles(pb::ListRolesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .roles
+        .into_iter()
+        .find(|r| r.key == "Admin")
+        .unwrap();
+    // The Admin role loses every permission: the next token of its holder carries none.
+    client
+        .set_role_permissions(pb::SetRolePermissionsRequest {
+            role_id: admin.id.clone(),
+            permission_ids: Vec::new(),
+        })
+        .await
+        .unwrap();
+    let refreshed = app
+        .auth()
+        .refresh_token(pb::RefreshTokenRequest {
+            refresh_token: session.refresh_token.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .authentication
+        .unwrap();
+    let after = claims(&refreshed.access_token);
+    assert_eq!(strings(&after["roles"]), ["Admin"]);
+    assert!(strings(&after["permissions"]).is_empty(), "{after}");
+
+    // Deleted, the role is gone from the next token too.
+    client
+        .delete_role(pb::DeleteRoleRequest { role_id: admin.id })
+        .await
+        .unwrap();
+    let refreshed = app
+        .auth()
+        .refresh_token(pb::RefreshTokenRequest {
+            refresh_token: refreshed.refresh_token,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .authentication
+        .unwrap();
+    assert!(strings(&claims(&refreshed.access_token)["roles"]).is_empty());
+}
+
+#[tokio::test]
+async fn a_tenant_admin_manages_its_tenants_own_roles_and_nothing_else() {
+    let app = spawn_app().await;
+    let ann = member(&app, "acme", "ann@example.com").await.access_token; // acme's admin
+    let bob = member(&app, "acme", "bob@example.com").await.access_token; // read-only
+    let zed = member(&app, "globex", "zed@example.com").await.access_token; // globex's admin
+    let env = Api::environment(&app).await;
+    let environment_role = ok(
+        env.post(ROLES, json!([{"key": "auditor", "name": "Auditor", "level": 9}]))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Frontegg's SDK calls under /frontegg, with the user's token and no tenant header.
+    let acme_admin = Api::bearer(&app, &ann);
+    let created = ok(
+        acme_admin
+            .post(
+                &format!("/frontegg{ROLES}"),
+                json!([{"key": "acme-editor", "name": "Editor", "level": 4}]),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        created[0]["tenantId"], "acme",
+        "a tenant admin's roles are its tenant's"
+    );
+    let acme_role = created[0]["id"].as_str().unwrap().to_owned();
+    // A tenant header naming another tenant changes nothing for a user.
+    let listed = ok(
+        acme_admin
+            .request(Method::GET, ROLES)
+            .header("frontegg-tenant-id", "globex")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let keys: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert!(keys.contains(&"acme-editor") && keys.contains(&"auditor") && keys.contains(&"Admin"));
+
+    // globex's admin neither sees nor changes acme's role, and cannot tell it exists.
+    let globex_admin = Api::bearer(&app, &zed);
+    let listed = ok(globex_admin.get(ROLES).await, StatusCode::OK).await;
+    assert!(!listed.to_string().contains("acme-editor"), "{listed}");
+    for response in [
+        globex_admin.delete(&format!("{ROLES}/{acme_role}")).await,
+        globex_admin
+            .request(Method::PATCH, &format!("{ROLES}/{acme_role}"))
+            .json(&json!({"name": "Taken over"}))
+            .send()
+            .await
+            .unwrap(),
+        globex_admin
+            .put(
+                &format!("{ROLES}/{acme_role}/permissions"),
+                json!({"permissionIds": []}),
+            )
+            .await,
+        globex_admin.delete(&format!("{ROLES}/no-such-role")).await,
+    ] {
+        error(response, StatusCode::NOT_FOUND, "ROLE_NOT_FOUND").await;
+    }
+    // Nor does a tenant admin change the environment's roles.
+    error(
+        acme_admin.delete(&format!("{ROLES}/{environment_role}")).await,
+        StatusCode::NOT_FOUND,
+        "ROLE_NOT_FOUND",
+    )
+    .await;
+    // Moving a role between tenants is the environment's alone.
+    error(
+        acme_admin
+            .put(
+                &format!("{ROLES}/{acme_role}/tenant"),
+                json!({"tenantId": "globex"}),
+            )
+            .await,
+        StatusCode::FORBIDDEN,
+        "CALLER_NOT_ALLOWED",
+    )
+    .await;
+
+    // A member without the permission is refused, and told which one it lacks.
+    let read_only = Api::bearer(&app, &bob);
+    ok(read_only.get(ROLES).await, StatusCode::OK).await;
+    let body = error(
+        read_only
+            .post(ROLES, json!([{"key": "sneaky", "name": "Sneaky", "level": 1}]))
+            .await,
+        StatusCode::FORBIDDEN,
+        "MISSING_PERMISSION",
+    )
+    .await;
+    assert!(body.to_string().contains("fe.secure.write.roles"), "{body}");
+    // Over gRPC the permission is named in the ErrorInfo.
+    let mut bob_roles = RoleServiceClient::with_interceptor(app.channel.clone(), Bearer::token(&bob));
+    let status = bob_roles
+        .create_roles(pb::CreateRolesRequest {
+            roles: vec![new_role("sneaky")],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::PermissionDenied, "MISSING_PERMISSION");
+    use tonic_types::StatusExt;
+    let info = status.get_details_error_info().unwrap();
+    assert_eq!(info.metadata["permission"], "fe.secure.write.roles");
+    // acme's admin still can delete its own role.
+    let deleted = acme_admin.delete(&format!("{ROLES}/{acme_role}")).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn permissions_and_categories_are_managed_and_built_ins_are_kept() {
+    let app = spawn_app().await;
+    let api = Api::environment(&app).await;
+    let category = ok(
+        api.post(CATEGORIES, json!({"name": "Reports", "description": "Reporting"}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let category_id = category["id"].as_str().unwrap().to_owned();
+    let created = ok(
+        api.post(
+            PERMISSIONS,
+            json!([
+                {"key": "reports.read", "name": "Read reports", "categoryId": category_id},
+                {"key": "reports.write", "name": "Write reports", "assignmentType": "NEVER"},
+            ]),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let read_id = created[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(created[0]["categoryId"], category_id.as_str());
+    assert_eq!(created[1]["assignmentType"], "NEVER");
+    // A key taken is a conflict; an unknown category is named; nothing is created.
+    error(
+        api.post(PERMISSIONS, json!([{"key": "reports.read", "name": "Again"}]))
+            .await,
+        StatusCode::CONFLICT,
+        "PERMISSION_ALREADY_EXISTS",
+    )
+    .await;
+    let body = error(
+        api.post(
+            PERMISSIONS,
+            json!([{"key": "reports.other", "name": "Other", "categoryId": "no-such-category"}]),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+    )
+    .await;
+    assert!(body.to_string().contains("no-such-category"), "{body}");
+
+    // Added to a role, then deleted: the role no longer lists it.
+    let role = ok(
+        api.post(
+            ROLES,
+            json!([{"key": "reporter", "name": "Reporter", "level": 7}]),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let granted = ok(
+        api.put(
+            &format!("{PERMISSIONS}/{read_id}/roles"),
+            json!({"roleIds": [role]}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(granted["roleIds"], json!([role]));
+    error(
+        api.put(
+            &format!("{PERMISSIONS}/{read_id}/roles"),
+            json!({"roleIds": ["ghost"]}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+    )
+    .await;
+    let classified = ok(
+        api.put(
+            &format!("{PERMISSIONS}/classification"),
+            json!({"permissionIds": [read_id], "type": "ALWAYS"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(classified[0]["assignmentType"], "ALWAYS");
+    let renamed = ok(
+        api.request(Method::PATCH, &format!("{PERMISSIONS}/{read_id}"))
+            .json(&json!({"name": "Read every report"}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(renamed["name"], "Read every report");
+    let deleted = api.delete(&format!("{PERMISSIONS}/{read_id}")).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let roles = ok(api.get(ROLES).await, StatusCode::OK).await;
+    let reporter = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == role.as_str())
+        .unwrap();
+    assert_eq!(reporter["permissions"], json!([]));
+
+    // Categories: renamed, deleted; a built-in one stays.
+    let renamed = ok(
+        api.request(Method::PATCH, &format!("{CATEGORIES}/{category_id}"))
+            .json(&json!({"name": "Reporting"}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(renamed["name"], "Reporting");
+    ok(
+        api.delete(&format!("{CATEGORIES}/{category_id}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    let categories = ok(api.get(CATEGORIES).await, StatusCode::OK).await;
+    let built_in = categories
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["feCategory"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    error(
+        api.delete(&format!("{CATEGORIES}/{built_in}")).await,
+        StatusCode::BAD_REQUEST,
+        "BUILT_IN_CATEGORY",
+    )
+    .await;
+    // The same refusals over gRPC.
+    let mut client = permissions(&app).await;
+    let status = client
+        .delete_permission_category(pb::DeletePermissionCategoryRequest {
+            category_id: built_in,
+        })
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::FailedPrecondition, "BUILT_IN_CATEGORY");
+    let status = client
+        .delete_permission(pb::DeletePermissionRequest {
+            permission_id: read_id,
+        })
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::NotFound, "PERMISSION_NOT_FOUND");
+}
