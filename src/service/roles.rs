@@ -39,17 +39,22 @@ impl Roles {
     }
 
     /// A page of roles (the contract's v2 listing): those visible in `tenant_id` as in
-    /// [`Roles::list`], or, when the filter names tenants, those tenants' own roles; matching
+    /// [`Roles::list`], or, when the filter names tenants (and the scope is the environment's),
+    /// those tenants' own roles; matching
     /// the filter's text and levels, in its order, ties broken by id. An environment holds tens of
     /// roles, not thousands, so they are filtered and sorted here, alike on every database.
     pub async fn list_page(
         &self,
         scope: &Scope,
         tenant_id: Option<&str>,
-        filter: RoleFilter,
+        mut filter: RoleFilter,
         page: PageRequest,
     ) -> Result<Page<Role>> {
         let db = &self.deps.db;
+        if scope.tenant_id().is_some() {
+            // A tenant admin lists what its tenant sees, never other tenants' own roles.
+            filter.tenant_ids.clear();
+        }
         let rows = if filter.tenant_ids.is_empty() {
             let tenant = self.tenant(db, scope, tenant_id).await?;
             roles::visible(db, scope, tenant.as_ref().map(|t| t.id.as_str())).await?

@@ -630,6 +630,53 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
             .await,
         Code::NotFound,
     );
+    rpc("RoleService/ListRolesPaged");
+    let listed = b_roles
+        .list_roles_paged(pb::ListRolesPagedRequest {
+            limit: 200,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!format!("{listed:?}").contains(A_MARK));
+    let listed = b_roles
+        .list_roles_paged(pb::ListRolesPagedRequest {
+            tenant_ids: vec![A_TENANT.into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.roles.is_empty(), "{listed:?}");
+    rpc("RoleService/ListRoleLevels");
+    refused(
+        b_roles
+            .list_role_levels(pb::ListRoleLevelsRequest {
+                tenant_id: A_TENANT.into(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("RoleService/ListRoleTenants");
+    let tenants = b_roles
+        .list_role_tenants(pb::ListRoleTenantsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!tenants.tenant_ids.contains(&A_TENANT.to_owned()));
+    rpc("RoleService/CreateRoleFromBase");
+    refused(
+        b_roles
+            .create_role_from_base(pb::CreateRoleFromBaseRequest {
+                key: "b-derived".into(),
+                name: "B derived".into(),
+                base_role_id: a_role.clone(),
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+    );
     rpc("RoleService/CreateRoles");
     refused(
         b_roles
@@ -942,6 +989,18 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
     let category_template = "/identity/resources/permissions/v1/categories/{categoryId}";
     let category_path = format!("{categories_path}/{a_category}");
     let listings = [
+        (
+            "/identity/resources/roles/v2",
+            "/identity/resources/roles/v2?_limit=200".to_owned(),
+        ),
+        (
+            "/identity/resources/roles/v2/distinct-tenants",
+            "/identity/resources/roles/v2/distinct-tenants".to_owned(),
+        ),
+        (
+            "/identity/resources/roles/v2/distinct-levels",
+            "/identity/resources/roles/v2/distinct-levels".to_owned(),
+        ),
         (roles_path, roles_path.to_owned()),
         (permissions_path, permissions_path.to_owned()),
         (categories_path, categories_path.to_owned()),
@@ -974,6 +1033,13 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
             None,
         ),
         (Method::DELETE, role_template, role_path.clone(), json!({}), None),
+        (
+            Method::POST,
+            "/identity/resources/roles/v2",
+            "/identity/resources/roles/v2".to_owned(),
+            json!({"key": "x2", "name": "x", "baseRoleId": a_role, "permissionIds": []}),
+            None,
+        ),
         (
             Method::PUT,
             "/identity/resources/roles/v1/{roleId}/permissions",

@@ -731,3 +731,188 @@ async fn permissions_and_categories_are_managed_and_built_ins_are_kept() {
         .unwrap_err();
     assert_error(&status, Code::NotFound, "PERMISSION_NOT_FOUND");
 }
+
+#[tokio::test]
+async fn the_paged_listing_filters_sorts_and_pages_and_v2_creates_from_a_base_role() {
+    let app = spawn_app().await;
+    member(&app, "acme", "ann@example.com").await;
+    let mut client = roles(&app).await;
+    let mut batch = Vec::new();
+    for i in 0..7 {
+        batch.push(pb::NewRole {
+            level: i % 3 + 10,
+            ..new_role(&format!("paged-{i}"))
+        });
+    }
+    client
+        .create_roles(pb::CreateRolesRequest {
+            roles: batch,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    client
+        .create_roles(pb::CreateRolesRequest {
+            tenant_id: "acme".into(),
+            roles: vec![new_role("acme-only")],
+        })
+        .await
+        .unwrap();
+
+    let page = |offset: i32| pb::ListRolesPagedRequest {
+        limit: 3,
+        offset,
+        filter: "PAGED".into(),
+        sort_by: pb::RoleSortBy::Key.into(),
+        order: pb::SortOrder::Desc.into(),
+        ..Default::default()
+    };
+    let first = client.list_roles_paged(page(0)).await.unwrap().into_inner();
+    assert_eq!((first.total_items, first.total_pages), (7, 3));
+    assert_eq!(keys(&first.roles), ["paged-4", "paged-5", "paged-6"]);
+    let last = client.list_roles_paged(page(6)).await.unwrap().into_inner();
+    assert_eq!(keys(&last.roles), ["paged-0"]);
+    let by_level = client
+        .list_roles_paged(pb::ListRolesPagedRequest {
+            levels: vec![11],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(keys(&by_level.roles), ["paged-1", "paged-4"]);
+    let of_acme = client
+        .list_roles_paged(pb::ListRolesPagedRequest {
+            tenant_ids: vec!["acme".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(keys(&of_acme.roles), ["acme-only"]);
+    let status = client
+        .list_roles_paged(pb::ListRolesPagedRequest {
+            limit: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+
+    let levels = client
+        .list_role_levels(pb::ListRoleLevelsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .levels;
+    assert!(levels.windows(2).all(|w| w[0] < w[1]), "{levels:?}");
+    assert!([10, 11, 12].iter().all(|l| levels.contains(l)));
+    let tenants = client
+        .list_role_tenants(pb::ListRoleTenantsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .tenant_ids;
+    assert_eq!(tenants, ["acme"]);
+
+    // v2 creation: the base role's level, the permissions given; an unknown base is named.
+    let base = first.roles[0].clone();
+    let all = permissions(&app)
+        .await
+        .list_permissions(pb::ListPermissionsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .permissions;
+    let read_users = all
+        .iter()
+        .find(|p| p.key == "fe.secure.read.users")
+        .unwrap()
+        .id
+        .clone();
+    let made = client
+        .create_role_from_base(pb::CreateRoleFromBaseRequest {
+            key: "derived".into(),
+            name: "Derived".into(),
+            base_role_id: base.id.clone(),
+            permission_ids: vec![read_users.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .role
+        .unwrap();
+    assert_eq!(made.level, base.level);
+    assert_eq!(made.permission_ids, [read_users]);
+    let status = client
+        .create_role_from_base(pb::CreateRoleFromBaseRequest {
+            key: "orphan".into(),
+            name: "Orphan".into(),
+            base_role_id: "no-such-role".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("no-such-role"));
+
+    // Over REST, with the contract's parameters and wrapper.
+    let api = Api::environment(&app).await;
+    let page = ok(
+        api.get("/identity/resources/roles/v2?_limit=3&_offset=2&_filter=paged&_sortBy=key&_order=DESC")
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(page["_metadata"]["totalItems"], 7);
+    assert_eq!(page["items"][0]["key"], "paged-0");
+    error(
+        api.get("/identity/resources/roles/v2?_sortBy=nonsense").await,
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+    )
+    .await;
+    let levels = ok(
+        api.get("/identity/resources/roles/v2/distinct-levels").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(levels.as_array().unwrap().contains(&json!(10)));
+    let tenants = ok(
+        api.get("/identity/resources/roles/v2/distinct-tenants").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(tenants, json!(["acme"]));
+    let created = ok(
+        api.post(
+            "/identity/resources/roles/v2",
+            json!({"key": "rest-derived", "name": "Derived", "baseRoleId": base.id, "permissionIds": []}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(created["level"], base.level);
+
+    // A tenant admin's paged listing shows its tenant's view, whatever tenants it names.
+    let ann = app.login("ann@example.com", PASSWORD).await.access_token;
+    let zed = member(&app, "globex", "zed@example.com").await.access_token;
+    let globex = ok(
+        Api::bearer(&app, &zed)
+            .get("/identity/resources/roles/v2?_tenantIds=acme&_limit=200")
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(!globex.to_string().contains("acme-only"), "{globex}");
+    let acme = ok(
+        Api::bearer(&app, &ann)
+            .get("/identity/resources/roles/v2?_limit=200")
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(acme.to_string().contains("acme-only"));
+}

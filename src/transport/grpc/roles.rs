@@ -4,14 +4,35 @@ use tonic::{Request, Response, Status};
 
 use super::{
     auth::caller,
-    convert::timestamp,
+    convert::{order, timestamp},
     pb::{self, role_service_server::RoleService},
 };
 use crate::{
-    domain::role::{CreateRole, Role, UpdateRole},
+    domain::{
+        Error,
+        page::{Order, PageRequest},
+        role::{CreateRole, CreateRoleFrom, Role, RoleFilter, UpdateRole},
+    },
     service::Roles,
     transport::policy::Caller,
 };
+
+/// The contract's name of a sort field asked for over gRPC.
+fn sort_name(raw: i32) -> Result<&'static str, Error> {
+    Ok(match pb::RoleSortBy::try_from(raw) {
+        Ok(pb::RoleSortBy::Unspecified | pb::RoleSortBy::CreatedAt) => "createdAt",
+        Ok(pb::RoleSortBy::UpdatedAt) => "updatedAt",
+        Ok(pb::RoleSortBy::Key) => "key",
+        Ok(pb::RoleSortBy::Name) => "name",
+        Ok(pb::RoleSortBy::Description) => "description",
+        Ok(pb::RoleSortBy::IsDefault) => "isDefault",
+        Ok(pb::RoleSortBy::FirstUserRole) => "firstUserRole",
+        Ok(pb::RoleSortBy::Level) => "level",
+        Ok(pb::RoleSortBy::Permissions) => "permissions",
+        Ok(pb::RoleSortBy::UserTenants) => "userTenants",
+        Err(_) => return Err(Error::invalid("sort_by", "is not a known sort field")),
+    })
+}
 
 /// gRPC face of roles.
 pub struct RoleApi {
@@ -74,6 +95,78 @@ impl RoleService for RoleApi {
         let vendor = scope.environment_id();
         Ok(Response::new(pb::ListRolesResponse {
             roles: roles.into_iter().map(|r| role_pb(r, vendor)).collect(),
+        }))
+    }
+
+    async fn list_roles_paged(
+        &self,
+        request: Request<pb::ListRolesPagedRequest>,
+    ) -> Result<Response<pb::ListRolesPagedResponse>, Status> {
+        let scope = super::auth::scope(&request)?;
+        let tenant = tenant_of(&request, &request.get_ref().tenant_id)?;
+        let r = request.into_inner();
+        let page = PageRequest::parse(r.limit.into(), r.offset.into()).map_err(Error::from)?;
+        let direction = match order(r.order)? {
+            Order::Asc => "ASC",
+            Order::Desc => "DESC",
+        };
+        let filter = RoleFilter::parse(
+            &r.filter,
+            r.levels.into_iter().map(Into::into).collect(),
+            r.tenant_ids,
+            sort_name(r.sort_by)?,
+            direction,
+        )
+        .map_err(Error::from)?;
+        let listed = self
+            .roles
+            .list_page(&scope, tenant.as_deref(), filter, page)
+            .await?;
+        let vendor = scope.environment_id();
+        Ok(Response::new(pb::ListRolesPagedResponse {
+            total_items: listed.total_items as i64,
+            total_pages: listed.total_pages as i64,
+            roles: listed.items.into_iter().map(|r| role_pb(r, vendor)).collect(),
+        }))
+    }
+
+    async fn list_role_levels(
+        &self,
+        request: Request<pb::ListRoleLevelsRequest>,
+    ) -> Result<Response<pb::ListRoleLevelsResponse>, Status> {
+        let scope = super::auth::scope(&request)?;
+        let tenant = tenant_of(&request, &request.get_ref().tenant_id)?;
+        let levels = self.roles.distinct_levels(&scope, tenant.as_deref()).await?;
+        Ok(Response::new(pb::ListRoleLevelsResponse { levels }))
+    }
+
+    async fn list_role_tenants(
+        &self,
+        request: Request<pb::ListRoleTenantsRequest>,
+    ) -> Result<Response<pb::ListRoleTenantsResponse>, Status> {
+        let scope = super::auth::scope(&request)?;
+        let tenant_ids = self.roles.distinct_tenants(&scope).await?;
+        Ok(Response::new(pb::ListRoleTenantsResponse { tenant_ids }))
+    }
+
+    async fn create_role_from_base(
+        &self,
+        request: Request<pb::CreateRoleFromBaseRequest>,
+    ) -> Result<Response<pb::CreateRoleFromBaseResponse>, Status> {
+        let scope = super::auth::scope(&request)?;
+        let tenant = tenant_of(&request, &request.get_ref().tenant_id)?;
+        let r = request.into_inner();
+        let create = CreateRoleFrom {
+            key: r.key,
+            name: r.name,
+            description: r.description,
+            is_default: r.is_default,
+            base_role_id: r.base_role_id,
+            permission_ids: r.permission_ids,
+        };
+        let role = self.roles.create_from(&scope, tenant.as_deref(), create).await?;
+        Ok(Response::new(pb::CreateRoleFromBaseResponse {
+            role: Some(role_pb(role, scope.environment_id())),
         }))
     }
 

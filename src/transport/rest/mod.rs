@@ -411,6 +411,9 @@ fn frontegg_api<A: Declare>(api: A) -> A {
         .declare(declare!(roles::update_role, roles::delete_role))
         .declare(declare!(roles::set_role_permissions))
         .declare(declare!(roles::set_role_tenant))
+        .declare(declare!(roles::list_roles_paged, roles::create_role_v2))
+        .declare(declare!(roles::role_levels))
+        .declare(declare!(roles::role_tenants))
         .declare(declare!(
             permissions::list_permissions,
             permissions::create_permissions

@@ -15,10 +15,15 @@ use super::{
     error::{
         ApiError, EnvironmentCaller, EnvironmentOrUserCaller, ErrorBody, JsonBody, JsonBodyErrors, PathParams,
     },
-    sign_in::Acting,
+    params::{PageLinks, PageMetadata, Params, page_parts},
+    sign_in::{Acting, CallingEnvironment},
     tenants::time,
 };
-use crate::domain::role::{CreateRole, Role, UpdateRole};
+use crate::domain::{
+    Error,
+    page::Order,
+    role::{CreateRole, CreateRoleFrom, Role, RoleFilter, UpdateRole},
+};
 
 /// The contract's `RoleResponse`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -329,6 +334,208 @@ pub async fn set_role_tenant(
         .services
         .roles
         .set_tenant(&acting.scope, &path.role_id, tenant.as_deref())
+        .await?;
+    Ok(Json(RoleJson::new(role, acting.scope.environment_id())).into_response())
+}
+
+/// Query of `GET /identity/resources/roles/v2`.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct RoleListQuery {
+    /// Page size: 50 when absent or 0, at most 200.
+    #[param(rename = "_limit", minimum = 0, maximum = 200)]
+    limit: Option<i64>,
+    /// Page number, 0 for the first page.
+    #[param(rename = "_offset", minimum = 0)]
+    offset: Option<i64>,
+    /// `createdAt` (the default), `updatedAt`, `key`, `name`, `description`, `isDefault`,
+    /// `firstUserRole`, `level`, `permissions`, `userTenants` or `groups`.
+    #[param(rename = "_sortBy")]
+    sort_by: Option<String>,
+    /// `ASC` or `DESC`.
+    #[param(rename = "_order")]
+    order: Option<String>,
+    /// Words the key, name or description must hold, ignoring case.
+    #[param(rename = "_filter")]
+    filter: Option<String>,
+    /// Only roles of these levels (repeated, or joined with commas).
+    #[param(rename = "_levels")]
+    levels: Option<Vec<i64>>,
+    /// Only the own roles of these tenants (an environment's listing only).
+    #[param(rename = "_tenantIds")]
+    tenant_ids: Option<Vec<String>>,
+}
+
+/// A page of roles.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RolePage {
+    /// The roles on this page.
+    items: Vec<RoleJson>,
+    /// Totals across all pages.
+    #[serde(rename = "_metadata")]
+    metadata: PageMetadata,
+    /// Neighbouring pages.
+    #[serde(rename = "_links")]
+    links: PageLinks,
+}
+
+/// `GET /identity/resources/roles/v2`.
+#[utoipa::path(
+    get,
+    path = "/identity/resources/roles/v2",
+    tag = "Account Roles",
+    operation_id = "PermissionsControllerV2_getAllRoles",
+    summary = "A page of roles, filtered and sorted",
+    security(("environmentToken" = []), ("userToken" = ["fe.secure.read.roles"])),
+    params(
+        RoleListQuery,
+        ("frontegg-tenant-id" = Option<String>, Header, description = "For an environment: list this tenant's own roles too"),
+    ),
+    responses(
+        EnvironmentOrUserCaller,
+        (status = 200, description = "A page of roles", body = RolePage),
+        (status = 400, description = "A parameter is invalid", body = ErrorBody),
+    )
+)]
+pub async fn list_roles_paged(
+    State(gateway): State<Gateway>,
+    acting: Acting,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let page = params.page()?;
+    let levels = params
+        .list("_levels")?
+        .into_iter()
+        .map(|level| {
+            level
+                .parse::<i64>()
+                .map_err(|_| Error::invalid("_levels", "must be whole numbers"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let order = match params.order()? {
+        Order::Asc => "ASC",
+        Order::Desc => "DESC",
+    };
+    let filter = RoleFilter::parse(
+        &params.text("_filter")?.unwrap_or_default(),
+        levels,
+        params.list("_tenantIds")?,
+        params.one("_sortBy")?.unwrap_or_default(),
+        order,
+    )
+    .map_err(Error::from)?;
+    let listed = gateway
+        .services
+        .roles
+        .list_page(&acting.scope, acting.tenant.as_deref(), filter, page)
+        .await?;
+    let (metadata, links) = page_parts(&listed, page);
+    let items = roles_json(listed.items, acting.scope.environment_id());
+    Ok(Json(RolePage {
+        items,
+        metadata,
+        links,
+    })
+    .into_response())
+}
+
+/// `GET /identity/resources/roles/v2/distinct-levels`.
+#[utoipa::path(
+    get,
+    path = "/identity/resources/roles/v2/distinct-levels",
+    tag = "Account Roles",
+    operation_id = "RolesControllerV2_getDistinctLevels",
+    summary = "The distinct levels of the roles visible in a tenant, ascending",
+    security(("environmentToken" = []), ("userToken" = ["fe.secure.read.roles"])),
+    params(("frontegg-tenant-id" = Option<String>, Header, description = "For an environment: count this tenant's own roles too")),
+    responses(
+        EnvironmentOrUserCaller,
+        (status = 200, description = "The levels", body = Vec<i32>),
+    )
+)]
+pub async fn role_levels(State(gateway): State<Gateway>, acting: Acting) -> Result<Response, ApiError> {
+    let levels = gateway
+        .services
+        .roles
+        .distinct_levels(&acting.scope, acting.tenant.as_deref())
+        .await?;
+    Ok(Json(levels).into_response())
+}
+
+/// `GET /identity/resources/roles/v2/distinct-tenants`.
+#[utoipa::path(
+    get,
+    path = "/identity/resources/roles/v2/distinct-tenants",
+    tag = "Account Roles",
+    operation_id = "RolesControllerV2_getDistinctTenants",
+    summary = "The tenants that have roles of their own",
+    security(("environmentToken" = [])),
+    responses(
+        EnvironmentCaller,
+        (status = 200, description = "Their ids", body = Vec<String>),
+    )
+)]
+pub async fn role_tenants(
+    State(gateway): State<Gateway>,
+    CallingEnvironment(environment): CallingEnvironment,
+) -> Result<Response, ApiError> {
+    let tenants = gateway.services.roles.distinct_tenants(&environment).await?;
+    Ok(Json(tenants).into_response())
+}
+
+/// The contract's `AddRoleWithPermissionsRequest`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AddRoleWithPermissionsRequest {
+    key: String,
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    /// Given to each new member that is given no roles.
+    #[serde(default)]
+    is_default: bool,
+    /// The role whose level the new one takes.
+    base_role_id: String,
+    /// The new role's permissions.
+    #[serde(default)]
+    permission_ids: Vec<String>,
+}
+
+/// `POST /identity/resources/roles/v2`.
+#[utoipa::path(
+    post,
+    path = "/identity/resources/roles/v2",
+    tag = "Account Roles",
+    operation_id = "RolesControllerV2_addRole",
+    summary = "Create a role with permissions at the level of a base role",
+    security(("environmentToken" = []), ("userToken" = ["fe.secure.write.roles"])),
+    params(("frontegg-tenant-id" = Option<String>, Header, description = "For an environment: create the tenant's own role")),
+    request_body = AddRoleWithPermissionsRequest,
+    responses(
+        EnvironmentOrUserCaller, JsonBodyErrors,
+        (status = 200, description = "The created role", body = RoleJson),
+        (status = 400, description = "A field is invalid, or the base role or a permission is unknown", body = ErrorBody),
+        (status = 409, description = "The key is taken", body = ErrorBody),
+    )
+)]
+pub async fn create_role_v2(
+    State(gateway): State<Gateway>,
+    acting: Acting,
+    JsonBody(body): JsonBody<AddRoleWithPermissionsRequest>,
+) -> Result<Response, ApiError> {
+    let create = CreateRoleFrom {
+        key: body.key,
+        name: body.name,
+        description: body.description.unwrap_or_default(),
+        is_default: body.is_default,
+        base_role_id: body.base_role_id,
+        permission_ids: body.permission_ids,
+    };
+    let role = gateway
+        .services
+        .roles
+        .create_from(&acting.scope, acting.tenant.as_deref(), create)
         .await?;
     Ok(Json(RoleJson::new(role, acting.scope.environment_id())).into_response())
 }
