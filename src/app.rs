@@ -325,6 +325,7 @@ impl Application {
             .add_service(MeServiceServer::new(MeApi::new(
                 self.services.users.clone(),
                 self.services.tenants.clone(),
+                self.services.roles.clone(),
             )))
             .add_service(RoleServiceServer::new(RoleApi::new(self.services.roles.clone())))
             .add_service(PermissionServiceServer::new(PermissionApi::new(

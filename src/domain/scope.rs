@@ -12,6 +12,7 @@ pub struct Scope {
     /// Shared with the cache of environments: a request's scope costs no copy of its settings.
     environment: Arc<Environment>,
     tenant_id: Option<String>,
+    user_id: Option<String>,
 }
 
 impl Scope {
@@ -22,6 +23,7 @@ impl Scope {
         Self {
             environment,
             tenant_id: None,
+            user_id: None,
         }
     }
 
@@ -35,6 +37,18 @@ impl Scope {
     pub fn in_tenant(mut self, tenant_id: impl Into<String>) -> Self {
         self.tenant_id = Some(tenant_id.into());
         self
+    }
+
+    /// The same scope, acting as the signed-in user of a verified user token: what it may
+    /// change is bounded by that user's own roles (see `service::roles`).
+    pub fn as_user(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = Some(user_id.into());
+        self
+    }
+
+    /// The signed-in user acting, for a user's scope.
+    pub fn user_id(&self) -> Option<&str> {
+        self.user_id.as_deref()
     }
 
     /// The environment's id.

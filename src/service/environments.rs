@@ -369,7 +369,9 @@ impl Environments {
         let (environment_id, claims) = tokens.validate_signed(token).await?;
         match self.get(&environment_id).await {
             Ok(environment) => {
-                let scope = Scope::authenticated(environment).in_tenant(claims.tenant_id.clone());
+                let scope = Scope::authenticated(environment)
+                    .in_tenant(claims.tenant_id.clone())
+                    .as_user(claims.sub.clone());
                 Ok((scope, claims))
             }
             Err(Error::NotFound(_)) => Err(Error::Unauthenticated(AuthFailure::InvalidToken)),

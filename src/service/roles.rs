@@ -321,6 +321,7 @@ impl Roles {
                 format!("names roles of another tenant: {}", foreign.join(", ")),
             ));
         }
+        self.within_reach(&txn, scope, &tenant, &found).await?;
         roles::assign(&txn, user_id, &tenant.id, &role_ids, now).await?;
         let held = member_roles(&txn, user_id, &tenant).await?;
         txn.commit().await?;
@@ -339,6 +340,8 @@ impl Roles {
         let role_ids = id_list("role_ids", role_ids)?;
         let txn = store::begin(&self.deps.db).await?;
         let tenant = self.membership(&txn, scope, user_id, tenant_id).await?;
+        let found = roles::rows_by_ids(&txn, scope, &role_ids, false).await?;
+        self.within_reach(&txn, scope, &tenant, &found).await?;
         roles::unassign(&txn, user_id, &tenant.id, &role_ids).await?;
         let held = member_roles(&txn, user_id, &tenant).await?;
         txn.commit().await?;
@@ -405,6 +408,26 @@ impl Roles {
             .collect())
     }
 
+    /// The roles of user `user_id` in tenant `tenant_id` and the permissions they grant (with
+    /// every `ALWAYS` one, without any `NEVER` one), in full, as they are now (the contract's
+    /// `GET users/v1/me/authorization`). NOT_FOUND when it is not a member.
+    pub async fn authorization(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        tenant_id: &str,
+    ) -> Result<(Vec<Role>, Vec<crate::domain::permission::Permission>)> {
+        let held = self.of_member(scope, user_id, tenant_id).await?;
+        let db = &self.deps.db;
+        let access = roles::access(db, scope, user_id, tenant_id).await?;
+        let granted = permissions::list(db, scope)
+            .await?
+            .into_iter()
+            .filter(|p| access.permissions.binary_search(&p.key).is_ok())
+            .collect();
+        Ok((held.roles, granted))
+    }
+
     /// What user `user_id` may do in tenant `tenant_id`: its role keys, and the keys of the
     /// permissions they grant with every `ALWAYS` one and without any `NEVER` one; distinct,
     /// sorted. One statement. NOT_FOUND when the user is not a member of the tenant.
@@ -429,6 +452,31 @@ impl Roles {
             Some(tenant_id) => Ok(Some(tenants::get(db, scope, tenant_id).await?)),
             None => Ok(None),
         }
+    }
+
+    /// Refuses to give or take `roles` for a signed-in user whose own roles in `tenant` are all
+    /// weaker (a higher level) than one of them: a tenant admin hands out only what it holds at
+    /// its own level or below, so no member raises itself or another above it. The
+    /// environment's scope is not bounded.
+    async fn within_reach(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        scope: &Scope,
+        tenant: &Tenant,
+        roles: &[RoleRow],
+    ) -> Result<()> {
+        let Some(actor) = scope.user_id() else {
+            return Ok(());
+        };
+        let own = roles::of_members(db, &[actor.to_owned()], &tenant.id).await?;
+        let strongest = own.values().flatten().map(|r| r.level).min().unwrap_or(i32::MAX);
+        if roles.iter().any(|role| role.level < strongest) {
+            return Err(Error::PermissionDenied {
+                reason: "ROLE_LEVEL_TOO_HIGH",
+                message: "a role stronger than the caller's own cannot be given or taken",
+            });
+        }
+        Ok(())
     }
 
     /// Role `id`, locked for a change, if the scope may change it: a scope narrowed to a tenant

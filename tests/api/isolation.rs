@@ -677,6 +677,49 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
             .await,
         Code::InvalidArgument,
     );
+    for tenant in [A_TENANT, "beta"] {
+        rpc("RoleService/AssignUserRoles");
+        refused(
+            b_roles
+                .assign_user_roles(pb::AssignUserRolesRequest {
+                    user_id: ann.id.clone(),
+                    tenant_id: tenant.into(),
+                    role_ids: vec![a_role.clone()],
+                })
+                .await,
+            Code::NotFound,
+        );
+        rpc("RoleService/UnassignUserRoles");
+        refused(
+            b_roles
+                .unassign_user_roles(pb::UnassignUserRolesRequest {
+                    user_id: ann.id.clone(),
+                    tenant_id: tenant.into(),
+                    role_ids: vec![a_role.clone()],
+                })
+                .await,
+            Code::NotFound,
+        );
+    }
+    rpc("RoleService/ListUsersRoles");
+    refused(
+        b_roles
+            .list_users_roles(pb::ListUsersRolesRequest {
+                tenant_id: A_TENANT.into(),
+                user_ids: vec![ann.id.clone()],
+            })
+            .await,
+        Code::NotFound,
+    );
+    let beta = b_roles
+        .list_users_roles(pb::ListUsersRolesRequest {
+            tenant_id: "beta".into(),
+            user_ids: vec![ann.id.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(beta.users.is_empty(), "{beta:?}");
     rpc("RoleService/CreateRoles");
     refused(
         b_roles
@@ -853,6 +896,13 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
                 name: Some("changed from B".into()),
                 ..Default::default()
             }))
+            .await,
+        Code::Unauthenticated,
+    );
+    rpc("MeService/GetMyAuthorization");
+    refused(
+        a_user_in_b
+            .get_my_authorization(in_b(pb::GetMyAuthorizationRequest {}))
             .await,
         Code::Unauthenticated,
     );
@@ -1033,6 +1083,27 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
             None,
         ),
         (Method::DELETE, role_template, role_path.clone(), json!({}), None),
+        (
+            Method::POST,
+            "/identity/resources/users/v1/{userId}/roles",
+            format!("/identity/resources/users/v1/{}/roles", ann.id),
+            json!({"roleIds": [a_role]}),
+            Some(A_TENANT),
+        ),
+        (
+            Method::DELETE,
+            "/identity/resources/users/v1/{userId}/roles",
+            format!("/identity/resources/users/v1/{}/roles", ann.id),
+            json!({"roleIds": [a_role]}),
+            Some(A_TENANT),
+        ),
+        (
+            Method::GET,
+            "/identity/resources/users/v3/roles",
+            format!("/identity/resources/users/v3/roles?ids={}", ann.id),
+            json!({}),
+            Some(A_TENANT),
+        ),
         (
             Method::POST,
             "/identity/resources/roles/v2",
@@ -1433,6 +1504,7 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
         (Method::GET, "/identity/resources/users/v1/me/tenants"),
         (Method::GET, "/identity/resources/users/v2/me/tenants"),
         (Method::GET, "/identity/resources/users/v3/me/tenants"),
+        (Method::GET, "/identity/resources/users/v1/me/authorization"),
     ];
     for (method, path) in me_routes {
         for (token, vendor_host) in [

@@ -52,8 +52,14 @@ async fn a_signed_in_user_reads_its_profile() {
         assert_eq!(profile["email"], "ann@example.com");
         assert_eq!(profile["tenantId"], "acme", "the tenant of the session");
         assert_eq!(profile["tenantIds"], json!(["acme", "globex"]));
-        assert_eq!(profile["roles"], json!([]));
-        assert_eq!(profile["permissions"], json!([]));
+        // Acme's first member is its admin: the role and what it grants, in full.
+        assert_eq!(profile["roles"][0]["key"], "Admin");
+        assert_eq!(profile["tenants"][0]["roles"][0]["key"], "Admin");
+        assert!(
+            profile["permissions"]
+                .to_string()
+                .contains("fe.secure.write.roles")
+        );
         assert!(profile["lastLogin"].is_string(), "signed in: {profile}");
         assert!(profile.get("vendorMetadata").is_some());
     }

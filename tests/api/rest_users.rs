@@ -53,7 +53,9 @@ async fn users_are_created_in_the_tenant_of_the_header() {
         assert_eq!(created["name"], "Ivy");
         assert_eq!(created["activatedForTenant"], false, "no password: invited");
         assert_eq!(created["verified"], false);
-        assert_eq!(created["roles"], json!([]));
+        // The tenant's first member is its admin; the next gets the default role.
+        let expected = if n == 0 { "Admin" } else { "ReadOnly" };
+        assert_eq!(created["roles"], json!([expected]));
         assert!(created["lastLogin"].is_null());
     }
 
@@ -89,7 +91,10 @@ async fn users_are_created_in_the_tenant_of_the_header() {
     .await;
     assert_eq!(fetched["tenantId"], "acme");
     assert_eq!(fetched["tenantIds"], json!(["acme"]));
-    assert_eq!(fetched["tenants"], json!([{"tenantId": "acme", "roles": []}]));
+    assert_eq!(fetched["tenants"][0]["tenantId"], "acme");
+    // Two members were invited before: Ann gets the default role.
+    assert_eq!(fetched["tenants"][0]["roles"][0]["key"], "ReadOnly");
+    assert_eq!(fetched["roles"][0]["key"], "ReadOnly");
     assert_eq!(fetched["sub"], ann["id"]);
     assert_eq!(fetched["provider"], "local");
     assert_eq!(fetched["vendorMetadata"], "{}");

@@ -916,3 +916,368 @@ async fn the_paged_listing_filters_sorts_and_pages_and_v2_creates_from_a_base_ro
     .await;
     assert!(acme.to_string().contains("acme-only"));
 }
+
+/// The id of role `key`.
+async fn role_id(app: &TestApp, key: &str) -> String {
+    roles(app)
+        .await
+        .list_roles(pb::ListRolesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .roles
+        .into_iter()
+        .find(|r| r.key == key)
+        .unwrap_or_else(|| panic!("no role {key}"))
+        .id
+}
+
+#[tokio::test]
+async fn members_are_given_and_taken_roles_and_read_them_back() {
+    let app = spawn_app().await;
+    member(&app, "acme", "ann@example.com").await;
+    let bob = member(&app, "acme", "bob@example.com").await;
+    member(&app, "globex", "zed@example.com").await;
+    let bob_id = bob.user_id.clone();
+    let admin = role_id(&app, "Admin").await;
+    let mut client = roles(&app).await;
+
+    let given = client
+        .assign_user_roles(pb::AssignUserRolesRequest {
+            user_id: bob_id.clone(),
+            tenant_id: "acme".into(),
+            role_ids: vec![admin.clone(), admin.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .roles;
+    assert_eq!(keys(&given), ["Admin", "ReadOnly"]);
+    // Unknown roles are named and nothing is given; a non-member is not found.
+    let status = client
+        .assign_user_roles(pb::AssignUserRolesRequest {
+            user_id: bob_id.clone(),
+            tenant_id: "acme".into(),
+            role_ids: vec!["ghost-role".into()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("ghost-role"));
+    let status = client
+        .assign_user_roles(pb::AssignUserRolesRequest {
+            user_id: bob_id.clone(),
+            tenant_id: "globex".into(),
+            role_ids: vec![admin.clone()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    let status = client
+        .assign_user_roles(pb::AssignUserRolesRequest {
+            user_id: bob_id.clone(),
+            tenant_id: String::new(),
+            role_ids: vec![admin.clone()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    // A role of another tenant cannot be given here.
+    let globex_role = client
+        .create_roles(pb::CreateRolesRequest {
+            tenant_id: "globex".into(),
+            roles: vec![new_role("globex-only")],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .roles
+        .remove(0);
+    let status = client
+        .assign_user_roles(pb::AssignUserRolesRequest {
+            user_id: bob_id.clone(),
+            tenant_id: "acme".into(),
+            role_ids: vec![globex_role.id],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+
+    // The next refresh carries the new role.
+    let refreshed = app
+        .auth()
+        .refresh_token(pb::RefreshTokenRequest {
+            refresh_token: bob.refresh_token.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .authentication
+        .unwrap();
+    assert_eq!(
+        strings(&claims(&refreshed.access_token)["roles"]),
+        ["Admin", "ReadOnly"]
+    );
+
+    let listed = client
+        .list_users_roles(pb::ListUsersRolesRequest {
+            tenant_id: "acme".into(),
+            user_ids: vec![bob_id.clone(), "not-a-member".into()],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .users;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(keys(&listed[0].roles), ["Admin", "ReadOnly"]);
+
+    let left = client
+        .unassign_user_roles(pb::UnassignUserRolesRequest {
+            user_id: bob_id.clone(),
+            tenant_id: "acme".into(),
+            role_ids: vec![admin.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .roles;
+    assert_eq!(keys(&left), ["ReadOnly"]);
+
+    // Over REST, with the contract's header and statuses.
+    let api = Api::environment(&app).await;
+    let path = format!("/identity/resources/users/v1/{bob_id}/roles");
+    let given = ok(
+        api.request(Method::POST, &path)
+            .header("frontegg-tenant-id", "acme")
+            .json(&json!({"roleIds": [admin]}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        (given["userId"].as_str(), given["tenantId"].as_str()),
+        (Some(bob_id.as_str()), Some("acme"))
+    );
+    error(
+        api.post(&path, json!({"roleIds": [admin]})).await,
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+    )
+    .await;
+    let read = ok(
+        api.request(
+            Method::GET,
+            &format!("/identity/resources/users/v3/roles?ids={bob_id}"),
+        )
+        .header("frontegg-tenant-id", "acme")
+        .send()
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(read[0]["userId"], bob_id.as_str());
+    assert_eq!(read[0]["roles"].as_array().unwrap().len(), 2);
+    // Listings and reads of users show the roles they hold in the tenant asked about.
+    let listed = ok(
+        api.get("/identity/resources/users/v3?_tenantId=acme").await,
+        StatusCode::OK,
+    )
+    .await;
+    let bob_item = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == bob_id.as_str())
+        .unwrap()
+        .clone();
+    let held: Vec<&str> = bob_item["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(held, ["Admin", "ReadOnly"]);
+    let fetched = ok(
+        api.request(Method::GET, &format!("/identity/resources/users/v1/{bob_id}"))
+            .header("frontegg-tenant-id", "acme")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert!(
+        fetched["permissions"]
+            .to_string()
+            .contains("fe.secure.write.roles"),
+        "{fetched}"
+    );
+    let taken = ok(
+        api.request(Method::DELETE, &path)
+            .header("frontegg-tenant-id", "acme")
+            .json(&json!({"roleIds": [admin]}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(taken["roles"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_tenant_admin_hands_out_roles_in_its_tenant_only_and_never_above_its_own_level() {
+    let app = spawn_app().await;
+    let ann = member(&app, "acme", "ann@example.com").await; // acme's admin
+    let bob = member(&app, "acme", "bob@example.com").await; // read-only
+    let carl = member(&app, "acme", "carl@example.com").await;
+    let zed = member(&app, "globex", "zed@example.com").await; // globex's admin
+    let mut client = roles(&app).await;
+    let all = permissions(&app)
+        .await
+        .list_permissions(pb::ListPermissionsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .permissions;
+    let id_of = |key: &str| all.iter().find(|p| p.key == key).unwrap().id.clone();
+    // A manager (level 10) may hand out roles; Admin is level 0, the strongest.
+    let created = client
+        .create_roles(pb::CreateRolesRequest {
+            roles: vec![
+                pb::NewRole {
+                    level: 10,
+                    ..new_role("manager")
+                },
+                pb::NewRole {
+                    level: 20,
+                    ..new_role("viewer")
+                },
+            ],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .roles;
+    let manager = created.iter().find(|r| r.key == "manager").unwrap().clone();
+    let viewer = created.iter().find(|r| r.key == "viewer").unwrap().clone();
+    client
+        .set_role_permissions(pb::SetRolePermissionsRequest {
+            role_id: manager.id.clone(),
+            permission_ids: vec![id_of("fe.secure.write.usersRoles"), id_of("fe.secure.read.users")],
+        })
+        .await
+        .unwrap();
+    client
+        .assign_user_roles(pb::AssignUserRolesRequest {
+            user_id: carl.user_id.clone(),
+            tenant_id: "acme".into(),
+            role_ids: vec![manager.id.clone()],
+        })
+        .await
+        .unwrap();
+    let carl_token = app.login("carl@example.com", PASSWORD).await.access_token;
+    let admin = role_id(&app, "Admin").await;
+    let bob_roles = format!("/frontegg/identity/resources/users/v1/{}/roles", bob.user_id);
+    let as_manager = Api::bearer(&app, &carl_token);
+    error(
+        as_manager.post(&bob_roles, json!({"roleIds": [admin]})).await,
+        StatusCode::FORBIDDEN,
+        "ROLE_LEVEL_TOO_HIGH",
+    )
+    .await;
+    // Not even to itself.
+    error(
+        as_manager
+            .post(
+                &format!("/identity/resources/users/v1/{}/roles", carl.user_id),
+                json!({"roleIds": [admin]}),
+            )
+            .await,
+        StatusCode::FORBIDDEN,
+        "ROLE_LEVEL_TOO_HIGH",
+    )
+    .await;
+    let given = ok(
+        as_manager.post(&bob_roles, json!({"roleIds": [viewer.id]})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert!(given.to_string().contains("viewer"));
+
+    // The tenant is the session's: no header needed, and another tenant's header changes nothing.
+    let acme_admin = Api::bearer(&app, &ann.access_token);
+    let given = ok(
+        acme_admin
+            .request(Method::POST, &bob_roles)
+            .header("frontegg-tenant-id", "globex")
+            .json(&json!({"roleIds": [admin]}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(given["tenantId"], "acme");
+    // globex's admin cannot touch acme's members: they are not members of its tenant.
+    error(
+        Api::bearer(&app, &zed.access_token)
+            .post(&bob_roles, json!({"roleIds": [admin]}))
+            .await,
+        StatusCode::NOT_FOUND,
+        "MEMBERSHIP_NOT_FOUND",
+    )
+    .await;
+    // A read-only member may not hand out roles.
+    let body = error(
+        Api::bearer(&app, &bob.access_token)
+            .post(
+                &format!("/identity/resources/users/v1/{}/roles", ann.user_id),
+                json!({"roleIds": [admin]}),
+            )
+            .await,
+        StatusCode::FORBIDDEN,
+        "MISSING_PERMISSION",
+    )
+    .await;
+    assert!(body.to_string().contains("fe.secure.write.usersRoles"), "{body}");
+
+    // Each user reads its own authorization as it is now.
+    let mine = ok(
+        Api::bearer(&app, &bob.access_token)
+            .get("/identity/resources/users/v1/me/authorization")
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let role_keys: Vec<&str> = mine["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert!(
+        role_keys.contains(&"Admin") && role_keys.contains(&"ReadOnly"),
+        "{mine}"
+    );
+    assert!(mine["permissions"].to_string().contains("fe.secure.write.roles"));
+    let over_grpc = sigil::transport::grpc::pb::me_service_client::MeServiceClient::with_interceptor(
+        app.channel.clone(),
+        Bearer::token(&zed.access_token),
+    )
+    .get_my_authorization(pb::GetMyAuthorizationRequest {})
+    .await
+    .unwrap()
+    .into_inner();
+    assert_eq!(keys(&over_grpc.roles), ["Admin"]);
+    assert!(
+        over_grpc
+            .permissions
+            .iter()
+            .any(|p| p.key == "fe.secure.read.users")
+    );
+}

@@ -6,12 +6,13 @@ use tonic::{Request, Response, Status};
 use super::{
     auth::caller,
     pb::{self, me_service_server::MeService},
+    roles::role_pb,
     tenants::to_pb as tenant_to_pb,
     users::to_pb as user_to_pb,
 };
 use crate::{
     domain::{Error, error::AuthFailure, user::UpdateUser},
-    service::{Tenants, Users},
+    service::{Roles, Tenants, Users},
     transport::policy::{Caller, SignedIn},
 };
 
@@ -19,12 +20,17 @@ use crate::{
 pub struct MeApi {
     users: Users,
     tenants: Tenants,
+    roles: Roles,
 }
 
 impl MeApi {
-    /// Serves `users` and `tenants` to their own users.
-    pub fn new(users: Users, tenants: Tenants) -> Self {
-        Self { users, tenants }
+    /// Serves `users`, `tenants` and `roles` to their own users.
+    pub fn new(users: Users, tenants: Tenants, roles: Roles) -> Self {
+        Self {
+            users,
+            tenants,
+            roles,
+        }
     }
 }
 
@@ -72,6 +78,22 @@ impl MeService for MeApi {
         let user = self.users.update(&me.scope, &me.claims.sub, update).await?;
         Ok(Response::new(pb::UpdateMeResponse {
             user: Some(in_session(user, &me)),
+        }))
+    }
+
+    async fn get_my_authorization(
+        &self,
+        request: Request<pb::GetMyAuthorizationRequest>,
+    ) -> Result<Response<pb::GetMyAuthorizationResponse>, Status> {
+        let me = signed_in(&request)?;
+        let (roles, permissions) = self
+            .roles
+            .authorization(&me.scope, &me.claims.sub, &me.claims.tenant_id)
+            .await?;
+        let vendor = me.scope.environment_id();
+        Ok(Response::new(pb::GetMyAuthorizationResponse {
+            roles: roles.into_iter().map(|r| role_pb(r, vendor)).collect(),
+            permissions: permissions.into_iter().map(Into::into).collect(),
         }))
     }
 

@@ -76,7 +76,7 @@ impl From<Role> for pb::Role {
 }
 
 /// `role` as the contract shows it, with its environment's id.
-fn role_pb(role: Role, vendor_id: &str) -> pb::Role {
+pub(super) fn role_pb(role: Role, vendor_id: &str) -> pb::Role {
     pb::Role {
         vendor_id: vendor_id.to_owned(),
         ..role.into()
@@ -239,6 +239,62 @@ impl RoleService for RoleApi {
             .await?;
         Ok(Response::new(pb::SetRolePermissionsResponse {
             role: Some(role_pb(role, scope.environment_id())),
+        }))
+    }
+
+    async fn assign_user_roles(
+        &self,
+        request: Request<pb::AssignUserRolesRequest>,
+    ) -> Result<Response<pb::AssignUserRolesResponse>, Status> {
+        let scope = super::auth::scope(&request)?;
+        let tenant = tenant_of(&request, &request.get_ref().tenant_id)?
+            .ok_or_else(|| Error::invalid("tenant_id", "is required"))?;
+        let r = request.into_inner();
+        let held = self.roles.assign(&scope, &r.user_id, &tenant, r.role_ids).await?;
+        let vendor = scope.environment_id();
+        Ok(Response::new(pb::AssignUserRolesResponse {
+            roles: held.roles.into_iter().map(|r| role_pb(r, vendor)).collect(),
+        }))
+    }
+
+    async fn unassign_user_roles(
+        &self,
+        request: Request<pb::UnassignUserRolesRequest>,
+    ) -> Result<Response<pb::UnassignUserRolesResponse>, Status> {
+        let scope = super::auth::scope(&request)?;
+        let tenant = tenant_of(&request, &request.get_ref().tenant_id)?
+            .ok_or_else(|| Error::invalid("tenant_id", "is required"))?;
+        let r = request.into_inner();
+        let held = self
+            .roles
+            .unassign(&scope, &r.user_id, &tenant, r.role_ids)
+            .await?;
+        let vendor = scope.environment_id();
+        Ok(Response::new(pb::UnassignUserRolesResponse {
+            roles: held.roles.into_iter().map(|r| role_pb(r, vendor)).collect(),
+        }))
+    }
+
+    async fn list_users_roles(
+        &self,
+        request: Request<pb::ListUsersRolesRequest>,
+    ) -> Result<Response<pb::ListUsersRolesResponse>, Status> {
+        let scope = super::auth::scope(&request)?;
+        let tenant = tenant_of(&request, &request.get_ref().tenant_id)?
+            .ok_or_else(|| Error::invalid("tenant_id", "is required"))?;
+        let held = self
+            .roles
+            .of_members(&scope, &tenant, request.into_inner().user_ids)
+            .await?;
+        let vendor = scope.environment_id();
+        Ok(Response::new(pb::ListUsersRolesResponse {
+            users: held
+                .into_iter()
+                .map(|member| pb::UserRoles {
+                    user_id: member.user_id,
+                    roles: member.roles.into_iter().map(|r| role_pb(r, vendor)).collect(),
+                })
+                .collect(),
         }))
     }
 

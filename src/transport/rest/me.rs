@@ -12,9 +12,11 @@ use utoipa::ToSchema;
 use super::{
     Gateway,
     error::{ApiError, ErrorBody, JsonBody, JsonBodyErrors, UserCaller},
+    permissions::PermissionJson,
+    roles::RoleJson,
     sign_in::CallingUser,
     tenants::TenantJson,
-    users::{UpdateUserRequest, UserJson},
+    users::{UpdateUserRequest, UserJson, user_json},
 };
 use crate::{
     domain::{Error, tenant::Tenant},
@@ -23,7 +25,7 @@ use crate::{
 
 async fn profile(gateway: Gateway, CallingUser(me): CallingUser) -> Result<Response, ApiError> {
     let user = gateway.services.users.get(&me.scope, &me.claims.sub).await?;
-    Ok(Json(UserJson::new(user, Some(&me.claims.tenant_id))).into_response())
+    Ok(Json(user_json(&gateway, &me.scope, user, Some(&me.claims.tenant_id)).await?).into_response())
 }
 
 /// `GET /identity/resources/users/v2/me`, and v3.
@@ -70,7 +72,7 @@ pub async fn update_me(
         .users
         .update(&me.scope, &me.claims.sub, body.into())
         .await?;
-    Ok(Json(UserJson::new(user, Some(&me.claims.tenant_id))).into_response())
+    Ok(Json(user_json(&gateway, &me.scope, user, Some(&me.claims.tenant_id)).await?).into_response())
 }
 
 /// Every tenant of the calling user, oldest first.
@@ -157,4 +159,44 @@ pub async fn my_tenants_v2(
         .map(|t| TenantJson::new(t, &environment_id))
         .collect();
     Ok(Json(tenants).into_response())
+}
+
+/// The contract's `MeAuthorizationResponseDto`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeAuthorizationJson {
+    /// The user's roles in the tenant of its session.
+    roles: Vec<RoleJson>,
+    /// The permissions they grant.
+    permissions: Vec<PermissionJson>,
+}
+
+/// `GET /identity/resources/users/v1/me/authorization`.
+#[utoipa::path(
+    get,
+    path = "/identity/resources/users/v1/me/authorization",
+    tag = "User Management",
+    operation_id = "UsersControllerV1_getMeAuthorization",
+    summary = "The signed-in user's roles and permissions in the tenant of its session, as they are now",
+    security(("userToken" = [])),
+    responses(
+        UserCaller,
+        (status = 200, description = "The roles and permissions", body = MeAuthorizationJson),
+        (status = 404, description = "The user is no longer a member of the tenant", body = ErrorBody),
+    )
+)]
+pub async fn my_authorization(
+    State(gateway): State<Gateway>,
+    CallingUser(me): CallingUser,
+) -> Result<Response, ApiError> {
+    let (roles, permissions) = gateway
+        .services
+        .roles
+        .authorization(&me.scope, &me.claims.sub, &me.claims.tenant_id)
+        .await?;
+    let vendor = me.scope.environment_id();
+    Ok(Json(MeAuthorizationJson {
+        roles: roles.into_iter().map(|r| RoleJson::new(r, vendor)).collect(),
+        permissions: permissions.into_iter().map(PermissionJson::from).collect(),
+    })
+    .into_response())
 }

@@ -414,6 +414,9 @@ fn frontegg_api<A: Declare>(api: A) -> A {
         .declare(declare!(roles::list_roles_paged, roles::create_role_v2))
         .declare(declare!(roles::role_levels))
         .declare(declare!(roles::role_tenants))
+        .declare(declare!(roles::assign_user_roles, roles::unassign_user_roles))
+        .declare(declare!(roles::users_roles))
+        .declare(declare!(me::my_authorization))
         .declare(declare!(
             permissions::list_permissions,
             permissions::create_permissions

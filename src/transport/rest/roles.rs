@@ -15,18 +15,18 @@ use super::{
     error::{
         ApiError, EnvironmentCaller, EnvironmentOrUserCaller, ErrorBody, JsonBody, JsonBodyErrors, PathParams,
     },
-    params::{PageLinks, PageMetadata, Params, page_parts},
+    params::{PageLinks, PageMetadata, Params, TENANT_HEADER, page_parts},
     sign_in::{Acting, CallingEnvironment},
     tenants::time,
 };
 use crate::domain::{
     Error,
     page::Order,
-    role::{CreateRole, CreateRoleFrom, Role, RoleFilter, UpdateRole},
+    role::{CreateRole, CreateRoleFrom, MemberRoles, Role, RoleFilter, UpdateRole},
 };
 
 /// The contract's `RoleResponse`.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleJson {
     id: String,
@@ -538,4 +538,150 @@ pub async fn create_role_v2(
         .create_from(&acting.scope, acting.tenant.as_deref(), create)
         .await?;
     Ok(Json(RoleJson::new(role, acting.scope.environment_id())).into_response())
+}
+
+/// A user in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Path)]
+pub struct UserPath {
+    /// The user's id.
+    user_id: String,
+}
+
+/// The contract's `AssignUserToRolesDto` and `UnassignUserFromRolesDto`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleIdsBody {
+    /// The roles' ids.
+    role_ids: Vec<String>,
+}
+
+/// The roles of one user in one tenant (the contract's `AssignUserToRolesResponseDto`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberRolesJson {
+    tenant_id: String,
+    user_id: String,
+    /// Every role the user holds in the tenant.
+    roles: Vec<RoleJson>,
+}
+
+impl MemberRolesJson {
+    fn new(member: MemberRoles, vendor_id: &str) -> Self {
+        Self {
+            tenant_id: member.tenant_id,
+            user_id: member.user_id,
+            roles: roles_json(member.roles, vendor_id),
+        }
+    }
+}
+
+/// The tenant a member's roles are changed in: a user's own; an environment's header, required.
+fn member_tenant(acting: &Acting) -> Result<String, Error> {
+    acting
+        .tenant
+        .clone()
+        .ok_or_else(|| Error::invalid(TENANT_HEADER, "is required"))
+}
+
+/// `POST /identity/resources/users/v1/{userId}/roles`.
+#[utoipa::path(
+    post,
+    path = "/identity/resources/users/v1/{userId}/roles",
+    tag = "User Management",
+    operation_id = "UsersControllerV1_addRolesToUser",
+    summary = "Give a member of a tenant roles, keeping those it has",
+    security(("environmentToken" = []), ("userToken" = ["fe.secure.write.usersRoles"])),
+    params(UserPath, ("frontegg-tenant-id" = Option<String>, Header, description = "The tenant (an environment's calls); a user's is its session's")),
+    request_body = RoleIdsBody,
+    responses(
+        EnvironmentOrUserCaller, JsonBodyErrors,
+        (status = 201, description = "The member's roles", body = MemberRolesJson),
+        (status = 400, description = "Unknown roles or roles of another tenant, named", body = ErrorBody),
+        (status = 404, description = "The user is not a member of the tenant", body = ErrorBody),
+    )
+)]
+pub async fn assign_user_roles(
+    State(gateway): State<Gateway>,
+    acting: Acting,
+    PathParams(path): PathParams<UserPath>,
+    JsonBody(body): JsonBody<RoleIdsBody>,
+) -> Result<Response, ApiError> {
+    let tenant = member_tenant(&acting)?;
+    let held = gateway
+        .services
+        .roles
+        .assign(&acting.scope, &path.user_id, &tenant, body.role_ids)
+        .await?;
+    let json = MemberRolesJson::new(held, acting.scope.environment_id());
+    Ok((StatusCode::CREATED, Json(json)).into_response())
+}
+
+/// `DELETE /identity/resources/users/v1/{userId}/roles`.
+#[utoipa::path(
+    delete,
+    path = "/identity/resources/users/v1/{userId}/roles",
+    tag = "User Management",
+    operation_id = "UsersControllerV1_deleteRolesFromUser",
+    summary = "Take roles from a member of a tenant",
+    security(("environmentToken" = []), ("userToken" = ["fe.secure.delete.usersRoles"])),
+    params(UserPath, ("frontegg-tenant-id" = Option<String>, Header, description = "The tenant (an environment's calls); a user's is its session's")),
+    request_body = RoleIdsBody,
+    responses(
+        EnvironmentOrUserCaller, JsonBodyErrors,
+        (status = 200, description = "The member's roles", body = MemberRolesJson),
+        (status = 404, description = "The user is not a member of the tenant", body = ErrorBody),
+    )
+)]
+pub async fn unassign_user_roles(
+    State(gateway): State<Gateway>,
+    acting: Acting,
+    PathParams(path): PathParams<UserPath>,
+    JsonBody(body): JsonBody<RoleIdsBody>,
+) -> Result<Response, ApiError> {
+    let tenant = member_tenant(&acting)?;
+    let held = gateway
+        .services
+        .roles
+        .unassign(&acting.scope, &path.user_id, &tenant, body.role_ids)
+        .await?;
+    Ok(Json(MemberRolesJson::new(held, acting.scope.environment_id())).into_response())
+}
+
+/// `GET /identity/resources/users/v3/roles`.
+#[utoipa::path(
+    get,
+    path = "/identity/resources/users/v3/roles",
+    tag = "User Management",
+    operation_id = "UsersControllerV3_getUsersRoles",
+    summary = "The roles in a tenant of each of some users",
+    security(("environmentToken" = []), ("userToken" = ["fe.secure.read.users"])),
+    params(
+        ("ids" = Vec<String>, Query, description = "The users (repeated, or joined with commas)"),
+        ("frontegg-tenant-id" = Option<String>, Header, description = "The tenant (an environment's calls); a user's is its session's"),
+    ),
+    responses(
+        EnvironmentOrUserCaller,
+        (status = 200, description = "One entry per member asked for", body = Vec<MemberRolesJson>),
+        (status = 400, description = "No tenant, or too many ids", body = ErrorBody),
+    )
+)]
+pub async fn users_roles(
+    State(gateway): State<Gateway>,
+    acting: Acting,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let tenant = member_tenant(&acting)?;
+    let held = gateway
+        .services
+        .roles
+        .of_members(&acting.scope, &tenant, params.list("ids")?)
+        .await?;
+    let vendor = acting.scope.environment_id();
+    let json: Vec<MemberRolesJson> = held
+        .into_iter()
+        .map(|m| MemberRolesJson::new(m, vendor))
+        .collect();
+    Ok(Json(json).into_response())
 }

@@ -16,6 +16,8 @@ use super::{
     params::{
         PageLinks, PageMetadata, Params, TENANT_HEADER, USER_HEADER, header, page_parts, required_header,
     },
+    permissions::PermissionJson,
+    roles::RoleJson,
     sign_in::CallingEnvironment,
     tenants::time,
 };
@@ -35,9 +37,8 @@ const NO_METADATA: &str = "{}";
 pub struct UserTenantJson {
     /// The tenant's id.
     tenant_id: String,
-    /// The user's roles in the tenant (none until roles exist).
-    #[schema(value_type = Vec<Object>)]
-    roles: Vec<serde_json::Value>,
+    /// The user's roles in the tenant, in answers about that tenant (empty for its others).
+    roles: Vec<RoleJson>,
 }
 
 /// `UserDto` (also `CoreUserDto` and `UserV3Dto`, which share its fields).
@@ -63,12 +64,10 @@ pub struct UserJson {
     /// Phone number.
     #[serde(skip_serializing_if = "Option::is_none")]
     phone_number: Option<String>,
-    /// Roles in the current tenant (none until roles exist).
-    #[schema(value_type = Vec<Object>)]
-    roles: Vec<serde_json::Value>,
-    /// Permissions in the current tenant (none until roles exist).
-    #[schema(value_type = Vec<Object>)]
-    permissions: Vec<serde_json::Value>,
+    /// Roles in the tenant this answer is about.
+    roles: Vec<RoleJson>,
+    /// Permissions those roles grant there.
+    permissions: Vec<PermissionJson>,
     /// How the user signs in.
     provider: String,
     /// The tenant this answer is about: the one asked for, else the user's current tenant.
@@ -140,6 +139,48 @@ impl UserJson {
     }
 }
 
+impl UserJson {
+    /// The same answer with the user's roles and the permissions they grant, in the tenant the
+    /// answer is about.
+    fn with_access(mut self, roles: Vec<RoleJson>, permissions: Vec<PermissionJson>) -> Self {
+        if let Some(membership) = self.tenants.iter_mut().find(|m| m.tenant_id == self.tenant_id) {
+            membership.roles = roles.clone();
+        }
+        self.roles = roles;
+        self.permissions = permissions;
+        self
+    }
+}
+
+/// `user` as the contract answers it about tenant `tenant_id` (else its current tenant), with its
+/// roles and permissions there as they are now; none in a tenant it is not a member of.
+pub(super) async fn user_json(
+    gateway: &Gateway,
+    scope: &Scope,
+    user: User,
+    tenant_id: Option<&str>,
+) -> Result<UserJson, Error> {
+    let user_id = user.id.clone();
+    let json = UserJson::new(user, tenant_id);
+    if json.tenant_id.is_empty() {
+        return Ok(json);
+    }
+    let vendor = scope.environment_id();
+    match gateway
+        .services
+        .roles
+        .authorization(scope, &user_id, &json.tenant_id)
+        .await
+    {
+        Ok((roles, permissions)) => Ok(json.with_access(
+            roles.into_iter().map(|r| RoleJson::new(r, vendor)).collect(),
+            permissions.into_iter().map(PermissionJson::from).collect(),
+        )),
+        Err(Error::NotFound(_)) => Ok(json),
+        Err(error) => Err(error),
+    }
+}
+
 /// `UserCreatedResponse`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -154,9 +195,9 @@ pub struct UserCreatedJson {
     name: String,
     /// Profile picture URL; empty when unset.
     profile_picture_url: String,
-    /// Role keys (none until roles exist).
+    /// The keys of its roles in the tenant it joined.
     roles: Vec<String>,
-    /// Permission keys (none until roles exist).
+    /// The keys of the permissions they grant there.
     permissions: Vec<String>,
     /// Metadata: a JSON object, serialized.
     metadata: String,
@@ -352,7 +393,15 @@ async fn create_in_tenant(
         ..Default::default()
     };
     let user = gateway.services.users.create(scope, create).await?;
-    Ok((StatusCode::CREATED, Json(UserCreatedJson::from(user))).into_response())
+    let access = gateway
+        .services
+        .roles
+        .effective(scope, &user.id, tenant_id)
+        .await?;
+    let mut json = UserCreatedJson::from(user);
+    json.roles = access.roles;
+    json.permissions = access.permissions;
+    Ok((StatusCode::CREATED, Json(json)).into_response())
 }
 
 /// `POST /identity/resources/users/v1`, and v2.
@@ -423,7 +472,8 @@ pub async fn create_vendor_user(
         mfa_bypass: body.mfa_bypass.unwrap_or_default(),
     };
     let user = gateway.services.users.create(&environment, create).await?;
-    Ok((StatusCode::CREATED, Json(UserJson::new(user, None))).into_response())
+    let json = user_json(&gateway, &environment, user, None).await?;
+    Ok((StatusCode::CREATED, Json(json)).into_response())
 }
 
 /// The user named `{userId}` in the path.
@@ -470,7 +520,7 @@ pub async fn get_user(
     let tenant_id = required_header(&headers, TENANT_HEADER)?;
     let user = gateway.services.users.get(&environment, &path.user_id).await?;
     let user = in_tenant(user, tenant_id)?;
-    Ok(Json(UserJson::new(user, Some(tenant_id))).into_response())
+    Ok(Json(user_json(&gateway, &environment, user, Some(tenant_id)).await?).into_response())
 }
 
 /// `GET /identity/resources/vendor-only/users/v1/{userId}`.
@@ -495,7 +545,7 @@ pub async fn get_vendor_user(
     PathParams(path): PathParams<UserPath>,
 ) -> Result<Response, ApiError> {
     let user = gateway.services.users.get(&environment, &path.user_id).await?;
-    Ok(Json(UserJson::new(user, None)).into_response())
+    Ok(Json(user_json(&gateway, &environment, user, None).await?).into_response())
 }
 
 /// Query of `GET /identity/resources/users/v1/email`.
@@ -532,7 +582,7 @@ pub async fn get_user_by_email(
         .text("email")?
         .ok_or_else(|| Error::invalid("email", "is required"))?;
     let user = gateway.services.users.get_by_email(&environment, &email).await?;
-    Ok(Json(UserJson::new(user, None)).into_response())
+    Ok(Json(user_json(&gateway, &environment, user, None).await?).into_response())
 }
 
 // Documentation only: `Params` reads the parameter.
@@ -666,10 +716,32 @@ async fn list(
     let listed = gateway.services.users.list(&environment, filter, page).await?;
     let (metadata, links) = page_parts(&listed, page);
     let next_cursor = listed.next_cursor.clone();
+    let mut held = match &tenant_id {
+        // The roles of the page's members in the listed tenant, in one read.
+        Some(tenant) => {
+            let ids = listed.items.iter().map(|u| u.id.clone()).collect();
+            match gateway.services.roles.of_members(&environment, tenant, ids).await {
+                Ok(held) => held,
+                Err(Error::NotFound(_)) => Vec::new(),
+                Err(error) => return Err(error.into()),
+            }
+        }
+        None => Vec::new(),
+    };
+    let vendor = environment.environment_id();
     let items = listed
         .items
         .into_iter()
-        .map(|u| UserJson::new(u, tenant_id.as_deref()))
+        .map(|u| {
+            let roles = held
+                .iter_mut()
+                .find(|m| m.user_id == u.id)
+                .map(|m| std::mem::take(&mut m.roles))
+                .unwrap_or_default();
+            let json = UserJson::new(u, tenant_id.as_deref());
+            let roles = roles.into_iter().map(|r| RoleJson::new(r, vendor)).collect();
+            json.with_access(roles, Vec::new())
+        })
         .collect();
     Ok(Json(UserPage {
         items,
@@ -844,7 +916,7 @@ pub async fn update_user_globally(
         .users
         .update(&environment, &path.user_id, update)
         .await?;
-    Ok(Json(UserJson::new(user, None)).into_response())
+    Ok(Json(user_json(&gateway, &environment, user, None).await?).into_response())
 }
 
 /// `PUT /identity/resources/users/v1`.
@@ -878,7 +950,7 @@ pub async fn update_user_in_tenant(
     let users = &gateway.services.users;
     in_tenant(users.get(&environment, user_id).await?, tenant_id)?;
     let user = users.update(&environment, user_id, body.into()).await?;
-    Ok(Json(UserJson::new(user, Some(tenant_id))).into_response())
+    Ok(Json(user_json(&gateway, &environment, user, Some(tenant_id)).await?).into_response())
 }
 
 /// `DELETE /identity/resources/users/v1/{userId}`.
@@ -962,7 +1034,7 @@ pub async fn add_user_to_tenant(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(UserJson::new(user, Some(&body.tenant_id))),
+        Json(user_json(&gateway, &environment, user, Some(&body.tenant_id)).await?),
     )
         .into_response())
 }
