@@ -35,10 +35,12 @@ def test_a_sigil_user_token_becomes_the_sdk_user(app, signed_in, tenant):
         "name": "Ann Example",
         "profile_picture_url": "https://example.com/ann.png",
         "metadata": {"plan": "pro"},
-        "roles": [],
-        "permissions": [],
+        # The tenant's first member is its admin: the built-in Admin role and what it grants.
+        "roles": ["Admin"],
+        "permissions": claims["permissions"],
         "access_token": signed_in.token,
     }
+    assert "fe.secure.write.roles" in user["permissions"]
     assert user["application_id"], "sigil names the application"
 
 

@@ -66,7 +66,9 @@ def test_the_identity_client_validates_a_sigil_user_token(sigil, signed_in, tena
     assert entity["name"] == "Ann Example"
     assert entity["profilePictureUrl"] == "https://example.com/ann.png"
     assert entity["metadata"] == {"plan": "pro"}
-    assert entity["roles"] == [] and entity["permissions"] == []
+    # The tenant's first member is its admin.
+    assert entity["roles"] == ["Admin"]
+    assert "fe.secure.read.users" in entity["permissions"]
     # One application per environment, named by the environment's id.
     configuration = authenticator.vendor_session_request.get(
         frontegg_urls.identity_service["vendor_config"], timeout=10
@@ -92,12 +94,16 @@ def test_the_identity_client_refuses_tampered_and_forged_tokens(sigil, signed_in
 
 def test_the_identity_client_checks_roles_and_permissions_from_the_token(sigil, signed_in):
     client = IdentityClientMixin(FronteggAuthenticator(sigil.client_id, sigil.secret))
-    # sigil users have no roles or permissions yet: the token says so, and the SDK refuses.
+    # The token carries the user's roles and permissions; the SDK checks them (at least one of each).
+    client.validate_identity_on_token(signed_in.token, {"roles": ["Admin", "Other"], "permissions": None})
+    client.validate_identity_on_token(
+        signed_in.token, {"roles": None, "permissions": ["fe.secure.write.roles"]}
+    )
     with pytest.raises(UnauthorizedException):
         client.validate_identity_on_token(signed_in.token, {"roles": ["admin"], "permissions": None})
     with pytest.raises(UnauthorizedException):
         client.validate_identity_on_token(
-            signed_in.token, {"roles": None, "permissions": ["fe.secure.read.*"]}
+            signed_in.token, {"roles": None, "permissions": ["billing.write"]}
         )
 
 

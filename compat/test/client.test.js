@@ -105,22 +105,31 @@ test('validateIdentityOnToken rejects tampered and forged tokens', async () => {
   const identity = frontegg.IdentityClient.getInstance();
   const rejected = (error) => error.statusCode === 401;
   await assert.rejects(identity.validateIdentityOnToken(tampered(accessToken, (c) => (c.sub = 'someone-else'))), rejected);
-  await assert.rejects(identity.validateIdentityOnToken(tampered(accessToken, (c) => (c.roles = ['Admin']))), rejected);
+  await assert.rejects(identity.validateIdentityOnToken(tampered(accessToken, (c) => (c.roles = ['Owner']))), rejected);
   await assert.rejects(identity.validateIdentityOnToken(forged(accessToken)), rejected);
   await assert.rejects(identity.validateIdentityOnToken('not-a-token'), rejected);
 });
 
-test('validateToken reads roles and permissions from the token', async () => {
+test('validateToken reads roles and permissions from the token and checks them', async () => {
   const identity = frontegg.IdentityClient.getInstance();
   const entity = await identity.validateToken(accessToken);
   assert.equal(entity.sub, user.id);
-  // sigil's tokens carry the user's roles and permissions: none yet for this user.
-  assert.deepEqual([entity.roles, entity.permissions], [[], []]);
-  await assert.rejects(identity.validateToken(accessToken, { roles: ['Admin'] }), (e) => e.statusCode === 403);
-  await assert.rejects(
-    identity.validateToken(accessToken, { permissions: ['fe.secure.read.users'] }),
-    (e) => e.statusCode === 403,
-  );
+  // Ann is acme's first member, so its admin: the built-in Admin role and what it grants.
+  assert.deepEqual(entity.roles, ['Admin']);
+  assert.ok(entity.permissions.includes('fe.secure.write.roles'));
+  await identity.validateToken(accessToken, { roles: ['Admin', 'Other'] });
+  await identity.validateToken(accessToken, { permissions: ['fe.secure.read.users'] });
+  const insufficient = (e) => e.statusCode === 403;
+  await assert.rejects(identity.validateToken(accessToken, { roles: ['Owner'] }), insufficient);
+  await assert.rejects(identity.validateToken(accessToken, { permissions: ['billing.write'] }), insufficient);
+  // A later member gets the default role, which reads and does not write.
+  const setup = await admin(sigil);
+  await setup.createUser('acme', 'bob@example.com', PASSWORD);
+  setup.close();
+  const bob = await identity.validateToken(await login('bob@example.com', PASSWORD));
+  assert.deepEqual(bob.roles, ['ReadOnly']);
+  assert.ok(bob.permissions.includes('fe.secure.read.users'));
+  assert.ok(!bob.permissions.includes('fe.secure.write.roles'));
 });
 
 test('the withAuthentication middleware lets a sigil token through and stops a tampered one', async () => {

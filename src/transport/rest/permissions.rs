@@ -31,7 +31,9 @@ pub struct PermissionJson {
     key: String,
     name: String,
     description: Option<String>,
-    category_id: Option<String>,
+    /// The category's id; empty when it has none (the contract and Frontegg's clients require a
+    /// string).
+    category_id: String,
     /// Whether it is one of Frontegg's built-in permissions.
     fe_permission: bool,
     /// `NEVER`, `ALWAYS` or `ASSIGNABLE`.
@@ -49,7 +51,7 @@ impl From<Permission> for PermissionJson {
             key: p.key,
             name: p.name,
             description: p.description,
-            category_id: p.category_id,
+            category_id: p.category_id.unwrap_or_default(),
             fe_permission: p.fe_permission,
             assignment_type: p.assignment_type.as_str(),
             role_ids: p.role_ids,

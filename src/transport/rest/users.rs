@@ -195,10 +195,11 @@ pub struct UserCreatedJson {
     name: String,
     /// Profile picture URL; empty when unset.
     profile_picture_url: String,
-    /// The keys of its roles in the tenant it joined.
-    roles: Vec<String>,
-    /// The keys of the permissions they grant there.
-    permissions: Vec<String>,
+    /// Its roles in the tenant it joined (Frontegg's clients read role objects here, where the
+    /// contract's document says keys).
+    roles: Vec<RoleJson>,
+    /// The permissions they grant there.
+    permissions: Vec<PermissionJson>,
     /// Metadata: a JSON object, serialized.
     metadata: String,
     /// Creation time.
@@ -393,14 +394,15 @@ async fn create_in_tenant(
         ..Default::default()
     };
     let user = gateway.services.users.create(scope, create).await?;
-    let access = gateway
+    let (roles, permissions) = gateway
         .services
         .roles
-        .effective(scope, &user.id, tenant_id)
+        .authorization(scope, &user.id, tenant_id)
         .await?;
+    let vendor = scope.environment_id();
     let mut json = UserCreatedJson::from(user);
-    json.roles = access.roles;
-    json.permissions = access.permissions;
+    json.roles = roles.into_iter().map(|r| RoleJson::new(r, vendor)).collect();
+    json.permissions = permissions.into_iter().map(PermissionJson::from).collect();
     Ok((StatusCode::CREATED, Json(json)).into_response())
 }
 
