@@ -80,6 +80,15 @@ pub enum Caller {
 }
 
 impl Caller {
+    /// The tenant a request acts in: a user's is the tenant of its session, whatever it asks
+    /// for; an environment names one (`asked`, when not empty), or none.
+    pub fn tenant(&self, asked: Option<&str>) -> Option<String> {
+        match self {
+            Caller::User(user) => Some(user.claims.tenant_id.clone()),
+            _ => asked.filter(|t| !t.is_empty()).map(str::to_owned),
+        }
+    }
+
     /// The environment the caller acts in; none for the operator, who stands above them.
     pub fn scope(&self) -> Option<&Scope> {
         match self {

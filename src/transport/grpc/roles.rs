@@ -14,7 +14,6 @@ use crate::{
         role::{CreateRole, CreateRoleFrom, Role, RoleFilter, UpdateRole},
     },
     service::Roles,
-    transport::policy::Caller,
 };
 
 /// The contract's name of a sort field asked for over gRPC.
@@ -49,10 +48,7 @@ impl RoleApi {
 /// The tenant a request acts in: a user's is the tenant of its session, whatever it asks; an
 /// environment names one, or none.
 pub(super) fn tenant_of<T>(request: &Request<T>, asked: &str) -> Result<Option<String>, Status> {
-    Ok(match caller(request)? {
-        Caller::User(user) => Some(user.claims.tenant_id.clone()),
-        _ => Some(asked.to_owned()).filter(|t| !t.is_empty()),
-    })
+    Ok(caller(request)?.tenant(Some(asked)))
 }
 
 impl From<Role> for pb::Role {

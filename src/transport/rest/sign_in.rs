@@ -103,16 +103,14 @@ impl FromRequestParts<Gateway> for Acting {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &Gateway) -> Result<Self, Self::Rejection> {
-        match caller(parts)? {
-            Caller::User(user) => Ok(Self {
-                scope: user.scope.clone(),
-                tenant: Some(user.claims.tenant_id.clone()),
-            }),
-            Caller::Environment(scope) => Ok(Self {
-                scope: scope.clone(),
-                tenant: header(&parts.headers, TENANT_HEADER)?
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_owned),
+        let caller = caller(parts)?;
+        match caller {
+            Caller::User(_) | Caller::Environment(_) => Ok(Self {
+                scope: caller
+                    .scope()
+                    .cloned()
+                    .ok_or(Error::Unauthenticated(AuthFailure::MissingToken))?,
+                tenant: caller.tenant(header(&parts.headers, TENANT_HEADER)?),
             }),
             _ => Err(Error::Unauthenticated(AuthFailure::MissingToken).into()),
         }
