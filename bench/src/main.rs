@@ -468,7 +468,11 @@ const VALIDATE_STREAMS: usize = 4;
 /// ValidateToken under load. Hot: 64 sessions' tokens, validated again and again, as a service
 /// mesh does. Cold: every call carries a token the server has not validated before (tokens are
 /// minted beforehand by refresh chains), so each call verifies an RSA signature.
-async fn validate_run(args: &Args, cold: bool) -> anyhow::Result<Run> {
+/// The permission the permission-checking ValidateToken runs ask for: every seeded user holds
+/// it (the built-in ReadOnly and Admin roles grant it).
+const CHECKED_PERMISSION: &str = "fe.secure.read.users";
+
+async fn validate_run(args: &Args, cold: bool, checking: bool) -> anyhow::Result<Run> {
     let server = Server::start(&args.server, sqlite_url()).await?;
     let setup = server.channel().await?;
     let sessions = if cold { 16 } else { 64 };
@@ -531,7 +535,7 @@ async fn validate_run(args: &Args, cold: bool) -> anyhow::Result<Run> {
         &server,
         states,
         Duration::from_secs(args.seconds),
-        |(mut client, tokens, next, step): (
+        move |(mut client, tokens, next, step): (
             TokenServiceClient<h2::Connection>,
             Arc<Vec<String>>,
             usize,
@@ -540,9 +544,15 @@ async fn validate_run(args: &Args, cold: bool) -> anyhow::Result<Run> {
             // Workers walk the token list in an interleaved order, so no token repeats until all
             // have been used.
             let token = tokens[next % tokens.len()].clone();
+            let any_of_permissions = if checking {
+                vec![CHECKED_PERMISSION.to_owned()]
+            } else {
+                Vec::new()
+            };
             let ok = client
                 .validate_token(pb::ValidateTokenRequest {
                     access_token: token,
+                    any_of_permissions,
                     ..Default::default()
                 })
                 .await
@@ -791,7 +801,7 @@ async fn main() -> anyhow::Result<()> {
         for cold in [false, true] {
             let mut runs = Vec::new();
             for _ in 0..args.repeat {
-                runs.push(validate_run(&args, cold).await?);
+                runs.push(validate_run(&args, cold, false).await?);
             }
             let name = if cold {
                 format!("ValidateToken, cold: every token new ({in_flight} in flight)")
@@ -800,6 +810,34 @@ async fn main() -> anyhow::Result<()> {
             };
             report(&name, runs);
         }
+        // Plain and permission-checking hot runs in alternation, so each pair shares the
+        // machine's state of the moment; the median of the pairs' ratios is the figure.
+        let (mut plain, mut checking, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..args.repeat {
+            let without = validate_run(&args, false, false).await?;
+            let with = validate_run(&args, false, true).await?;
+            ratios.push(with.throughput() / without.throughput());
+            plain.push(without);
+            checking.push(with);
+        }
+        report(
+            &format!("ValidateToken, hot, plain (paired; {in_flight} in flight)"),
+            plain,
+        );
+        report(
+            &format!("ValidateToken, hot, requiring {CHECKED_PERMISSION} (paired; {in_flight} in flight)"),
+            checking,
+        );
+        println!(
+            "ValidateToken requiring a permission / plain, hot, over {} pairs: median {:.3} (runs: {})",
+            ratios.len(),
+            median(ratios.clone(), |r| *r),
+            ratios
+                .iter()
+                .map(|r| format!("{r:.3}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     if wants(Scenario::Refresh) {
         let mut runs = Vec::new();
