@@ -12,6 +12,7 @@
 mod load;
 mod login;
 mod rest;
+mod roles;
 mod scale;
 
 use std::{
@@ -79,6 +80,9 @@ enum Scenario {
     Memory,
     /// Time from process start to SERVING on SQLite: on a new database, and restarted on it.
     Startup,
+    /// Sign-in of users holding 50 roles of 20 permissions each against users holding none, in
+    /// alternating runs (SQLite).
+    LoginRoles,
     /// Every scenario above.
     All,
     /// Listings, lookups, creation and login on a database of --users users (1,000,000 by
@@ -789,6 +793,9 @@ async fn main() -> anyhow::Result<()> {
             )
             .await?;
         }
+    }
+    if wants(Scenario::LoginRoles) {
+        roles::run(&args).await?;
     }
     if wants(Scenario::Memory) {
         memory(&args).await?;
