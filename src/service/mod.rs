@@ -10,6 +10,7 @@ pub mod keys;
 pub mod limits;
 pub mod mailer;
 pub mod permissions;
+pub mod policies;
 pub mod revocations;
 pub mod roles;
 pub mod sign_in;
@@ -37,6 +38,7 @@ pub use hasher::PasswordHasher;
 pub use keys::KeyRing;
 pub use mailer::Mailer;
 pub use permissions::Permissions;
+pub use policies::Policies;
 pub use revocations::Revocations;
 pub use roles::Roles;
 pub use sign_in::SignIn;
@@ -143,6 +145,8 @@ pub struct Services {
     pub roles: Roles,
     /// Permissions and their categories.
     pub permissions: Permissions,
+    /// Policy documents of environments and tenants.
+    pub policies: Policies,
 }
 
 impl Services {
@@ -150,13 +154,15 @@ impl Services {
     pub fn new(deps: Deps) -> Self {
         let tokens = Tokens::new(deps.clone());
         let sign_in = SignIn::new(deps.clone(), tokens.clone());
+        let environments = Environments::new(deps.clone());
         Self {
-            configurations: Configurations::new(deps.clone()),
-            environments: Environments::new(deps.clone()),
+            configurations: Configurations::new(deps.clone(), environments.clone()),
+            environments,
             tenants: Tenants::new(deps.clone()),
             users: Users::new(deps.clone()),
             roles: Roles::new(deps.clone()),
             permissions: Permissions::new(deps.clone()),
+            policies: Policies::new(deps.clone()),
             activation: Activation::new(deps, sign_in.clone()),
             sign_in,
             tokens,

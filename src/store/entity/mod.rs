@@ -4,6 +4,7 @@ pub mod environment;
 pub mod membership_role;
 pub mod permission;
 pub mod permission_category;
+pub mod policy;
 pub mod refresh_token;
 pub mod role;
 pub mod role_permission;
