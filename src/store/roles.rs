@@ -531,9 +531,15 @@ pub async fn of_members(
     Ok(by_user)
 }
 
+/// First key of the advisory lock that joiners of one tenant take (the second is the tenant's).
+const FIRST_MEMBER_LOCK: i32 = 0x7369_6701;
+
 /// Gives a new membership of `user_id` in `tenant` its first roles, in the caller's transaction:
 /// the tenant's first member gets the roles marked for first users (the default roles when none
-/// is), any other member the default roles; of the roles visible in the tenant.
+/// is), any other member the default roles; of the roles visible in the tenant. Joiners of one
+/// tenant take turns until their transactions end (PostgreSQL; SQLite has one writer), so of two
+/// first members joining at once, the later one sees the earlier and only one becomes the
+/// tenant's first user.
 pub async fn grant_initial(
     db: &impl ConnectionTrait,
     scope: &Scope,
@@ -541,6 +547,18 @@ pub async fn grant_initial(
     tenant: &Tenant,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        // An advisory lock, not a row lock: the caller holds the tenant's row FOR SHARE (and the
+        // new membership's foreign key FOR KEY SHARE), which two joiners could not both
+        // upgrade without a deadlock. Two-key advisory locks never meet the one-key ones of
+        // `store::Lock`.
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            [FIRST_MEMBER_LOCK.into(), tenant.id.as_str().into()],
+        ))
+        .await?;
+    }
     let others = user_tenant::Entity::find()
         .select_only()
         .column(user_tenant::Column::UserId)

@@ -1382,3 +1382,43 @@ async fn every_sort_of_the_paged_listing_orders_in_sql_as_documented() {
     assert!(listed(By::Key, Asc, "sort_").await.is_empty());
     assert_eq!(listed(By::Key, Asc, "zeta").await, ["sort-a"]);
 }
+
+#[tokio::test]
+async fn of_members_joining_a_new_tenant_at_once_one_alone_becomes_its_admin() {
+    let app = spawn_app().await;
+    let (mut tenants, users) = app.clients().await;
+    tenants.create_tenant(tenant("rush", "Rush")).await.unwrap();
+    let mut joining = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let mut users = users.clone();
+        joining.spawn(async move {
+            users
+                .create_user(invitee("rush", &format!("user{i}@example.com")))
+                .await
+                .unwrap()
+                .into_inner()
+                .user
+                .unwrap()
+                .id
+        });
+    }
+    let mut ids = Vec::new();
+    while let Some(id) = joining.join_next().await {
+        ids.push(id.unwrap());
+    }
+    let held = roles(&app)
+        .await
+        .list_users_roles(pb::ListUsersRolesRequest {
+            tenant_id: "rush".into(),
+            user_ids: ids,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .users;
+    let admins = held
+        .iter()
+        .filter(|u| u.roles.iter().any(|r| r.key == "Admin"))
+        .count();
+    assert_eq!(admins, 1, "{held:?}");
+}
