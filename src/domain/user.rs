@@ -97,6 +97,8 @@ pub struct CreateUser {
     pub external_id: String,
     /// Multi-factor bypass flag.
     pub mfa_bypass: bool,
+    /// Roles to give the user in its tenant instead of the default ones; none for those.
+    pub role_ids: Vec<String>,
 }
 
 /// A checked request to create a user.
@@ -110,6 +112,8 @@ pub struct NewUser {
     pub profile: UserProfile,
     /// Initial password; the user is activated when one is given.
     pub password: Option<Password>,
+    /// Roles to give instead of the default ones: distinct, not empty ids; none for those.
+    pub role_ids: Vec<String>,
 }
 
 impl CreateUser {
@@ -136,6 +140,7 @@ impl CreateUser {
             email,
             profile,
             password,
+            role_ids: super::role::id_list("role_ids", self.role_ids)?,
         })
     }
 }

@@ -34,7 +34,9 @@ impl Users {
     }
 
     /// Creates a user in a tenant. With a password the user is activated; without one it is
-    /// invited and waits for activation.
+    /// invited and waits for activation. It gets the roles asked for, all of the environment or
+    /// of that tenant (else INVALID_ARGUMENT naming the others, and nothing is created), or the
+    /// tenant's default roles when none are asked for.
     pub async fn create(&self, scope: &Scope, request: CreateUser) -> Result<User> {
         let new = request.parse(&scope.environment().settings.password_policy)?;
         // Hash before the transaction: it is slow and needs no lock.
@@ -47,6 +49,14 @@ impl Users {
         let txn = store::begin(&self.deps.db).await?;
         // Share-locked, so that a deletion of the tenant cannot commit around the new member.
         let tenant = tenants::lock_shared(&txn, scope, &new.tenant_id).await?;
+        // Roles asked for replace the default ones; checked (and share-locked) before anything
+        // is written, so a bad id creates nothing.
+        let roles = if new.role_ids.is_empty() {
+            None
+        } else {
+            super::roles::holdable(&txn, scope, &tenant, &new.role_ids).await?;
+            Some(new.role_ids.as_slice())
+        };
         let activated = password_hash.is_some();
         let row = users::insert(
             &txn,
@@ -77,7 +87,7 @@ impl Users {
             },
         )
         .await?;
-        users::add_membership(&txn, scope, &id, &tenant, now).await?;
+        users::add_membership(&txn, scope, &id, &tenant, roles, now).await?;
         txn.commit().await?;
         // What was written, without reading it back: two round trips fewer per creation.
         let membership = Membership {
@@ -145,7 +155,7 @@ impl Users {
         let row = users::lock_row(&txn, scope, user_id).await?;
         // Share-locked, so that a deletion of the tenant cannot commit around the new membership.
         let tenant = tenants::lock_shared(&txn, scope, tenant_id).await?;
-        users::add_membership(&txn, scope, user_id, &tenant, now).await?;
+        users::add_membership(&txn, scope, user_id, &tenant, None, now).await?;
         if row.active_tenant_id.is_none() {
             users::set_active_tenant(&txn, scope, user_id, Some(&tenant.tenant_id), now).await?;
         }

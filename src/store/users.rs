@@ -247,14 +247,16 @@ fn one_user(rows_affected: u64) -> Result<()> {
     Ok(())
 }
 
-/// Makes user `user_id` of the scope a member of `tenant` (read in the same scope) with its first
-/// roles (see [`super::roles::grant_initial`]), in the caller's transaction; ALREADY_EXISTS if it
+/// Makes user `user_id` of the scope a member of `tenant` (read in the same scope), in the
+/// caller's transaction, with `roles` (ids the caller checked may be held in the tenant), or,
+/// when `None`, its first roles (see [`super::roles::grant_initial`]); ALREADY_EXISTS if it
 /// already is, NOT_FOUND if the scope has no such user.
 pub async fn add_membership(
     db: &impl ConnectionTrait,
     scope: &Scope,
     user_id: &str,
     tenant: &Tenant,
+    roles: Option<&[String]>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let user_of_scope = Query::select()
@@ -279,7 +281,10 @@ pub async fn add_membership(
         .to_owned();
     let inserted = db.execute(&insert).await?;
     one_user(inserted.rows_affected())?;
-    super::roles::grant_initial(db, scope, user_id, tenant, now).await
+    match roles {
+        Some(roles) => super::roles::assign(db, user_id, &tenant.id, roles, now).await,
+        None => super::roles::grant_initial(db, scope, user_id, tenant, now).await,
+    }
 }
 
 /// Ends the membership of user `user_id` of the scope in `tenant`; false if there was none.

@@ -9,6 +9,7 @@ mod clients;
 mod connections;
 mod contention;
 mod control_characters;
+mod creation_roles;
 mod environment;
 mod environment_admin;
 mod faults;

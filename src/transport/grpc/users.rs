@@ -106,6 +106,7 @@ impl UserService for UserApi {
             vendor_metadata: r.vendor_metadata,
             external_id: r.external_id,
             mfa_bypass: r.mfa_bypass,
+            role_ids: r.role_ids,
         };
         let user = self.users.create(&env, create).await?;
         Ok(Response::new(pb::CreateUserResponse {

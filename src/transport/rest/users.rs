@@ -287,7 +287,8 @@ pub struct CreateUserRequest {
     #[serde(default)]
     #[allow(dead_code)]
     skip_invite_email: Option<bool>,
-    /// Roles to assign: not supported yet, must be empty.
+    /// Roles to give in the tenant instead of its default roles: of the environment or of that
+    /// tenant; unknown ones are refused, named, and nothing is created.
     #[serde(default)]
     role_ids: Option<Vec<String>>,
     /// Values for the invitation email's template.
@@ -328,7 +329,8 @@ pub struct CreateVendorUserRequest {
     /// Environment-only metadata: a JSON object, or one serialized in a string.
     #[serde(default, deserialize_with = "metadata::deserialize_text")]
     vendor_metadata: Option<String>,
-    /// Roles to assign: not supported yet, must be empty.
+    /// Roles to give in the tenant instead of its default roles: of the environment or of that
+    /// tenant; unknown ones are refused, named, and nothing is created.
     #[serde(default)]
     role_ids: Option<Vec<String>>,
     /// Temporary users: not supported yet.
@@ -346,7 +348,6 @@ pub struct CreateVendorUserRequest {
 fn refuse_unsupported(
     username: &Option<String>,
     email: &Option<String>,
-    role_ids: &Option<Vec<String>>,
     expiration: Option<f64>,
 ) -> Result<(), Error> {
     if username.is_some() && email.is_none() {
@@ -354,9 +355,6 @@ fn refuse_unsupported(
             "username",
             "usernames are not supported yet; send email",
         ));
-    }
-    if role_ids.as_ref().is_some_and(|ids| !ids.is_empty()) {
-        return Err(Error::invalid("role_ids", "roles are not supported yet"));
     }
     if expiration.is_some() {
         return Err(Error::invalid(
@@ -374,12 +372,7 @@ async fn create_in_tenant(
     body: CreateUserRequest,
 ) -> Result<Response, ApiError> {
     let tenant_id = required_header(headers, TENANT_HEADER)?;
-    refuse_unsupported(
-        &body.username,
-        &body.email,
-        &body.role_ids,
-        body.expiration_in_seconds,
-    )?;
+    refuse_unsupported(&body.username, &body.email, body.expiration_in_seconds)?;
     if body.provider.is_some_and(|p| p != Provider::Local) {
         return Err(Error::invalid("provider", "only local users can be created").into());
     }
@@ -391,6 +384,7 @@ async fn create_in_tenant(
         password: body.password,
         phone_number: body.phone_number.unwrap_or_default(),
         metadata: body.metadata.unwrap_or_default(),
+        role_ids: body.role_ids.unwrap_or_default(),
         ..Default::default()
     };
     let user = gateway.services.users.create(scope, create).await?;
@@ -455,12 +449,7 @@ pub async fn create_vendor_user(
     CallingEnvironment(environment): CallingEnvironment,
     JsonBody(body): JsonBody<CreateVendorUserRequest>,
 ) -> Result<Response, ApiError> {
-    refuse_unsupported(
-        &body.username,
-        &body.email,
-        &body.role_ids,
-        body.expiration_in_seconds,
-    )?;
+    refuse_unsupported(&body.username, &body.email, body.expiration_in_seconds)?;
     let create = CreateUser {
         tenant_id: body.tenant_id,
         email: body.email.unwrap_or_default(),
@@ -472,6 +461,7 @@ pub async fn create_vendor_user(
         vendor_metadata: body.vendor_metadata.unwrap_or_default(),
         external_id: body.external_id.unwrap_or_default(),
         mfa_bypass: body.mfa_bypass.unwrap_or_default(),
+        role_ids: body.role_ids.unwrap_or_default(),
     };
     let user = gateway.services.users.create(&environment, create).await?;
     let json = user_json(&gateway, &environment, user, None).await?;
