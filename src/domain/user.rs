@@ -32,6 +32,10 @@ pub struct User {
     pub activated: bool,
     /// Whether the user is locked out.
     pub locked: bool,
+    /// Whether the user is a super-user: every permission in every tenant it is a member of.
+    pub super_user: bool,
+    /// Whether the user is left out of its tenants' member listings (still found by id).
+    pub invisible: bool,
     /// Whether the user has a password.
     pub has_password: bool,
     /// The current tenant's id.

@@ -9,6 +9,7 @@ use crate::{
         Error, Resource,
         email::Email,
         error::Result,
+        field,
         page::{Page, PageRequest},
         scope::Scope,
         user::{CreateUser, Membership, PROVIDER_LOCAL, UpdateUser, User, UserFilter},
@@ -16,7 +17,7 @@ use crate::{
     store::{
         self,
         entity::user::Column,
-        sessions::Sessions,
+        sessions::{self, Sessions},
         tenants,
         users::{self, UserRow},
     },
@@ -82,6 +83,8 @@ impl Users {
                 updated_at: now,
                 last_login: None,
                 terms_accepted_at: None,
+                super_user: false,
+                invisible: false,
                 // Set by the store from the name.
                 name_folded: String::new(),
             },
@@ -186,6 +189,37 @@ impl Users {
         Ok(user)
     }
 
+    /// Makes tenant `tenant_id` the user's active tenant, and moves its live sessions there (only
+    /// session `session_id`, when given: a user switching in one tab): their next refresh issues
+    /// tokens for that tenant. NOT_FOUND (of the membership) when the user is not a member,
+    /// whether or not the tenant exists.
+    pub async fn set_active_tenant(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        tenant_id: &str,
+        session_id: Option<&str>,
+    ) -> Result<User> {
+        let tenant_id = field::identifier("tenant_id", tenant_id)?;
+        let not_member = || Error::NotFound(Resource::Membership);
+        let now = self.deps.now();
+        let txn = store::begin(&self.deps.db).await?;
+        users::lock_row(&txn, scope, user_id).await?;
+        // Share-locked, so that the tenant cannot be deleted around the move.
+        let tenant = match tenants::lock_shared(&txn, scope, &tenant_id).await {
+            Err(Error::NotFound(_)) => return Err(not_member()),
+            found => found?,
+        };
+        if !store::roles::is_member(&txn, user_id, &tenant.id).await? {
+            return Err(not_member());
+        }
+        users::set_active_tenant(&txn, scope, user_id, Some(&tenant.tenant_id), now).await?;
+        sessions::move_to_tenant(&txn, scope, user_id, session_id, &tenant.tenant_id).await?;
+        let user = users::get(&txn, scope, user_id).await?;
+        txn.commit().await?;
+        Ok(user)
+    }
+
     /// Locks the user out and revokes its sessions.
     pub async fn lock(&self, scope: &Scope, user_id: &str) -> Result<()> {
         let now = self.deps.now();
@@ -208,6 +242,22 @@ impl Users {
     /// Marks the user's email verified.
     pub async fn verify(&self, scope: &Scope, user_id: &str) -> Result<()> {
         self.set_flag(scope, user_id, Column::Verified, true).await
+    }
+
+    /// Makes the user a super-user, or a regular user again: a super-user holds every permission
+    /// (but the `NEVER` ones) in each tenant it is a member of, from its next access token on.
+    pub async fn set_super_user(&self, scope: &Scope, user_id: &str, super_user: bool) -> Result<User> {
+        self.set_flag(scope, user_id, Column::SuperUser, super_user)
+            .await?;
+        self.get(scope, user_id).await
+    }
+
+    /// Hides the user from its tenants' member listings, or shows it again; it is still found
+    /// by id, and signs in as before.
+    pub async fn set_invisible(&self, scope: &Scope, user_id: &str, invisible: bool) -> Result<User> {
+        self.set_flag(scope, user_id, Column::Invisible, invisible)
+            .await?;
+        self.get(scope, user_id).await
     }
 
     async fn set_flag(&self, scope: &Scope, user_id: &str, flag: Column, value: bool) -> Result<()> {

@@ -44,6 +44,8 @@ pub(crate) fn to_domain(row: UserRow, tenants: Vec<Membership>) -> User {
         verified: row.verified,
         activated: row.activated,
         locked: row.locked,
+        super_user: row.super_user,
+        invisible: row.invisible,
         has_password: row.password_hash.is_some(),
         active_tenant_id: row.active_tenant_id,
         tenants,
@@ -398,7 +400,10 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<User>> {
     let query = matching(scope, filter, tenant_row_id);
-    let narrowed = filter.email.is_some() || !filter.ids.is_empty() || !filter.phrases.is_empty();
+    // A tenant's listing leaves invisible users out: it can no longer be cut from the membership
+    // index alone, nor counted from its counts, when the environment has any.
+    let hiding = tenant_row_id.is_some() && has_invisible_users(db, scope).await?;
+    let narrowed = hiding || filter.email.is_some() || !filter.ids.is_empty() || !filter.phrases.is_empty();
     let total = match tenant_row_id {
         // Every member of a tenant of the scope is a user of the scope.
         Some(tenant_row_id) if !narrowed => {
@@ -454,6 +459,19 @@ pub async fn list(
         listed.next_cursor = listed.items.last().map(|last| UserCursor::after(last).encode());
     }
     Ok(listed)
+}
+
+/// Whether the environment has any invisible user: one seek in the partial index
+/// `ix_users_invisible` (migration `m20261212_100001_user_flags`).
+async fn has_invisible_users(db: &impl ConnectionTrait, scope: &Scope) -> Result<bool> {
+    // The condition is written as the index's own, so that SQLite sees the index applies; and
+    // the limit is a literal, so that SQLite runs its cached statement as it is.
+    let statement = sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "SELECT 1 AS found FROM users WHERE environment_id = $1 AND invisible LIMIT 1",
+        [scope.environment_id().into()],
+    );
+    Ok(db.query_one_raw(statement).await?.is_some())
 }
 
 /// The ids of a page of the members of tenant `tenant_row_id`, in the default order, read from
@@ -543,7 +561,8 @@ fn matching(scope: &Scope, filter: &UserFilter, tenant_row_id: Option<&str>) -> 
     if let Some(tenant_row_id) = tenant_row_id {
         query = query
             .join(JoinType::InnerJoin, user_tenant::Relation::User.def().rev())
-            .filter(user_tenant::Column::TenantRef.eq(tenant_row_id));
+            .filter(user_tenant::Column::TenantRef.eq(tenant_row_id))
+            .filter(user::Column::Invisible.eq(false));
     }
     if let Some(email) = &filter.email {
         query = query.filter(Expr::col((user::Entity, user::Column::Email)).like(contains_pattern(email)));

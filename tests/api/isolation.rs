@@ -494,6 +494,37 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
             .await,
         Code::NotFound,
     );
+    rpc("UserService/SetUserSuperUser");
+    refused(
+        b_users
+            .set_user_super_user(pb::SetUserSuperUserRequest {
+                user_id: ann.id.clone(),
+                super_user: true,
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("UserService/SetUserInvisible");
+    refused(
+        b_users
+            .set_user_invisible(pb::SetUserInvisibleRequest {
+                user_id: ann.id.clone(),
+                invisible: true,
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("UserService/SetUserActiveTenant");
+    for (user_id, tenant_id) in [(&ann.id, A_TENANT), (&zed.id, A_TENANT)] {
+        let status = b_users
+            .set_user_active_tenant(pb::SetUserActiveTenantRequest {
+                user_id: user_id.clone(),
+                tenant_id: tenant_id.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    }
     rpc("UserService/VerifyUser");
     refused(
         b_users
@@ -913,6 +944,26 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
             .await,
         Code::Unauthenticated,
     );
+    rpc("MeService/SwitchMyTenant");
+    refused(
+        a_user_in_b
+            .switch_my_tenant(in_b(pb::SwitchMyTenantRequest {
+                tenant_id: "beta".into(),
+            }))
+            .await,
+        Code::Unauthenticated,
+    );
+    // B's own user cannot switch to A's tenant, nor learn that it exists.
+    let status = pb::me_service_client::MeServiceClient::with_interceptor(
+        app.channel.clone(),
+        Bearer::token(&zed_session.access_token),
+    )
+    .switch_my_tenant(in_b(pb::SwitchMyTenantRequest {
+        tenant_id: A_TENANT.into(),
+    }))
+    .await
+    .unwrap_err();
+    assert_error(&status, Code::NotFound, "MEMBERSHIP_NOT_FOUND");
 
     rpc("TokenService/GetJwks");
     let kids = |keys: Vec<pb::Jwk>| keys.into_iter().map(|k| k.kid).collect::<BTreeSet<_>>();
@@ -1458,6 +1509,30 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
             None,
         ),
         (
+            Method::PUT,
+            "/identity/resources/users/v1/{userId}/tenant",
+            format!("{ann_v1}/tenant"),
+            Some(json!({"tenantId": A_TENANT})),
+        ),
+        (
+            Method::PUT,
+            "/identity/resources/users/v1/{userId}/tenant",
+            format!("{users_v1}/{}/tenant", zed.id),
+            Some(json!({"tenantId": A_TENANT})),
+        ),
+        (
+            Method::PUT,
+            "/identity/resources/users/v1/{userId}/superuser",
+            format!("{ann_v1}/superuser"),
+            Some(json!({"superUser": true})),
+        ),
+        (
+            Method::PUT,
+            "/identity/resources/users/v1/{userId}/invisible",
+            format!("{ann_v1}/invisible"),
+            Some(json!({"invisible": true})),
+        ),
+        (
             Method::POST,
             "/identity/resources/vendor-only/users/v1",
             "/identity/resources/vendor-only/users/v1".to_owned(),
@@ -1505,6 +1580,7 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
         (Method::GET, "/identity/resources/users/v2/me/tenants"),
         (Method::GET, "/identity/resources/users/v3/me/tenants"),
         (Method::GET, "/identity/resources/users/v1/me/authorization"),
+        (Method::PUT, "/identity/resources/users/v1/tenant"),
     ];
     for (method, path) in me_routes {
         for (token, vendor_host) in [

@@ -93,6 +93,10 @@ pub struct UserJson {
     last_login: Option<String>,
     /// Whether the user may reach sub-tenants (no hierarchy access is granted yet).
     sub_account_access_allowed: bool,
+    /// Whether the user is left out of its tenants' member listings.
+    invisible: bool,
+    /// Whether the user holds every permission in every tenant it is a member of.
+    super_user: bool,
 }
 
 impl UserJson {
@@ -135,6 +139,8 @@ impl UserJson {
             created_at: time(user.created_at),
             last_login: user.last_login.map(time),
             sub_account_access_allowed: false,
+            invisible: user.invisible,
+            super_user: user.super_user,
         }
     }
 }
@@ -1150,4 +1156,123 @@ pub async fn generate_activation_token(
         user_id: issued.user_id,
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `UpdateUserSuperuserDto`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SuperUserRequest {
+    /// True for a super-user, false for a regular user.
+    super_user: bool,
+}
+
+/// `PUT /identity/resources/users/v1/{userId}/superuser`.
+#[utoipa::path(
+    put,
+    path = "/identity/resources/users/v1/{userId}/superuser",
+    tag = "Users",
+    operation_id = "UsersControllerV1_setUserSuperuserMode",
+    summary = "Make a user a super-user (every permission in each of its tenants), or a regular user",
+    security(("environmentToken" = [])),
+    params(UserPath),
+    request_body = SuperUserRequest,
+    responses(
+        EnvironmentCaller, JsonBodyErrors,
+        (status = 200, description = "The user", body = UserJson),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
+pub async fn set_super_user(
+    State(gateway): State<Gateway>,
+    CallingEnvironment(environment): CallingEnvironment,
+    PathParams(path): PathParams<UserPath>,
+    JsonBody(body): JsonBody<SuperUserRequest>,
+) -> Result<Response, ApiError> {
+    let user = gateway
+        .services
+        .users
+        .set_super_user(&environment, &path.user_id, body.super_user)
+        .await?;
+    Ok(Json(user_json(&gateway, &environment, user, None).await?).into_response())
+}
+
+/// `UpdateUserInvisibleDto`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvisibleRequest {
+    /// True to leave the user out of member listings, false to list it again.
+    invisible: bool,
+}
+
+/// `PUT /identity/resources/users/v1/{userId}/invisible`.
+#[utoipa::path(
+    put,
+    path = "/identity/resources/users/v1/{userId}/invisible",
+    tag = "Users",
+    operation_id = "UsersControllerV1_setUserInvisibleMode",
+    summary = "Leave a user out of its tenants' member listings, or list it again",
+    security(("environmentToken" = [])),
+    params(UserPath),
+    request_body = InvisibleRequest,
+    responses(
+        EnvironmentCaller, JsonBodyErrors,
+        (status = 200, description = "The user", body = UserJson),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
+pub async fn set_invisible(
+    State(gateway): State<Gateway>,
+    CallingEnvironment(environment): CallingEnvironment,
+    PathParams(path): PathParams<UserPath>,
+    JsonBody(body): JsonBody<InvisibleRequest>,
+) -> Result<Response, ApiError> {
+    let user = gateway
+        .services
+        .users
+        .set_invisible(&environment, &path.user_id, body.invisible)
+        .await?;
+    Ok(Json(user_json(&gateway, &environment, user, None).await?).into_response())
+}
+
+/// `UpdateUserTenantWithValidationDto` and `UpdateUserTenantDto`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActiveTenantRequest {
+    /// A tenant the user is a member of.
+    pub(super) tenant_id: String,
+    /// Accepted; the user must be a member of the tenant whatever its value.
+    #[serde(default)]
+    #[allow(dead_code)]
+    validate_tenant_exist: Option<bool>,
+}
+
+/// `PUT /identity/resources/users/v1/{userId}/tenant`.
+#[utoipa::path(
+    put,
+    path = "/identity/resources/users/v1/{userId}/tenant",
+    tag = "Users",
+    operation_id = "UsersControllerV1_updateUserTenantForVendor",
+    summary = "Make one of a user's tenants its active tenant, for its next sign-in and refreshes",
+    security(("environmentToken" = [])),
+    params(UserPath),
+    request_body = ActiveTenantRequest,
+    responses(
+        EnvironmentCaller, JsonBodyErrors,
+        (status = 200, description = "The user in its new active tenant", body = UserJson),
+        (status = 400, description = "The tenant id is missing or invalid", body = ErrorBody),
+        (status = 404, description = "No such user, or the user is not a member of the tenant", body = ErrorBody),
+    )
+)]
+pub async fn set_user_tenant(
+    State(gateway): State<Gateway>,
+    CallingEnvironment(environment): CallingEnvironment,
+    PathParams(path): PathParams<UserPath>,
+    JsonBody(body): JsonBody<ActiveTenantRequest>,
+) -> Result<Response, ApiError> {
+    let user = gateway
+        .services
+        .users
+        .set_active_tenant(&environment, &path.user_id, &body.tenant_id, None)
+        .await?;
+    Ok(Json(user_json(&gateway, &environment, user, Some(&body.tenant_id)).await?).into_response())
 }
