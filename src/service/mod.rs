@@ -13,6 +13,7 @@ pub mod permissions;
 pub mod revocations;
 pub mod roles;
 pub mod sign_in;
+pub mod team;
 pub mod tenants;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -40,6 +41,7 @@ pub use permissions::Permissions;
 pub use revocations::Revocations;
 pub use roles::Roles;
 pub use sign_in::SignIn;
+pub use team::Team;
 pub use tenants::Tenants;
 pub use tokens::Tokens;
 pub use users::Users;
@@ -143,6 +145,8 @@ pub struct Services {
     pub roles: Roles,
     /// Permissions and their categories.
     pub permissions: Permissions,
+    /// A tenant's team, as its own members manage it.
+    pub team: Team,
 }
 
 impl Services {
@@ -155,6 +159,7 @@ impl Services {
             environments: Environments::new(deps.clone()),
             tenants: Tenants::new(deps.clone()),
             users: Users::new(deps.clone()),
+            team: Team::new(deps.clone(), Roles::new(deps.clone())),
             roles: Roles::new(deps.clone()),
             permissions: Permissions::new(deps.clone()),
             activation: Activation::new(deps, sign_in.clone()),

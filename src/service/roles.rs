@@ -436,7 +436,7 @@ impl Roles {
     /// weaker (a higher level) than one of them: a tenant admin hands out only what it holds at
     /// its own level or below, so no member raises itself or another above it. The
     /// environment's scope is not bounded.
-    async fn within_reach(
+    pub(crate) async fn within_reach(
         &self,
         db: &impl sea_orm::ConnectionTrait,
         scope: &Scope,

@@ -461,6 +461,33 @@ pub async fn list(
     Ok(listed)
 }
 
+/// The visible members of tenant `tenant_ref` (a row id): how many there are, how many joined at
+/// `since` or later, and how many are super-users. One statement.
+pub async fn member_stats(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    tenant_ref: &str,
+    since: DateTime<Utc>,
+) -> Result<(u64, u64, u64)> {
+    let statement = sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "SELECT CAST(COUNT(*) AS BIGINT) AS members, \
+         CAST(COALESCE(SUM(CASE WHEN ut.created_at >= $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS added, \
+         CAST(COALESCE(SUM(CASE WHEN u.super_user THEN 1 ELSE 0 END), 0) AS BIGINT) AS supers \
+         FROM user_tenants ut JOIN users u ON u.id = ut.user_id \
+         WHERE ut.tenant_ref = $1 AND u.environment_id = $3 AND NOT u.invisible",
+        [tenant_ref.into(), since.into(), scope.environment_id().into()],
+    );
+    let Some(row) = db.query_one_raw(statement).await? else {
+        return Ok((0, 0, 0));
+    };
+    let count = |name: &str| -> Result<u64> {
+        let n: i64 = row.try_get("", name)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    };
+    Ok((count("members")?, count("added")?, count("supers")?))
+}
+
 /// Whether the environment has any invisible user: one seek in the partial index
 /// `ix_users_invisible` (migration `m20261212_100001_user_flags`).
 async fn has_invisible_users(db: &impl ConnectionTrait, scope: &Scope) -> Result<bool> {

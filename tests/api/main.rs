@@ -39,6 +39,7 @@ mod rest_users;
 mod restart;
 mod roles;
 mod sign_in;
+mod team;
 mod tenant_deletion;
 mod tenant_switch;
 mod tenants;

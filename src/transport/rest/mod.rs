@@ -9,6 +9,7 @@ mod params;
 mod permissions;
 mod roles;
 mod sign_in;
+mod team;
 mod tenants;
 mod users;
 
@@ -452,6 +453,11 @@ fn frontegg_api<A: Declare>(api: A) -> A {
         ))
         .declare(declare!(me::my_tenants_v2))
         .declare(declare!(me::switch_tenant))
+        // The tenant's team, as the admin portal manages it.
+        .declare(declare!(team::list_members, team::update_member))
+        .declare(declare!(team::delete_member))
+        .declare(declare!(team::list_roles))
+        .declare(declare!(team::stats))
 }
 
 /// Routes called by machinery rather than users.
