@@ -29,7 +29,7 @@ use crate::{
     telemetry::metrics::{Metrics, PoolUsage},
     transport::grpc::{
         ActivationApi, AuthApi, ConfigurationApi, EnvironmentAdminApi, EnvironmentAuthApi, MeApi,
-        PermissionApi, RoleApi, TenantApi, TokenApi, UserApi,
+        PermissionApi, RoleApi, TeamApi, TenantApi, TokenApi, UserApi,
         auth::Authorize,
         observe::{KnownMethods, Observe},
         pb::{
@@ -38,8 +38,9 @@ use crate::{
             environment_admin_service_server::EnvironmentAdminServiceServer,
             environment_auth_service_server::EnvironmentAuthServiceServer,
             me_service_server::MeServiceServer, permission_service_server::PermissionServiceServer,
-            role_service_server::RoleServiceServer, tenant_service_server::TenantServiceServer,
-            token_service_server::TokenServiceServer, user_service_server::UserServiceServer,
+            role_service_server::RoleServiceServer, team_service_server::TeamServiceServer,
+            tenant_service_server::TenantServiceServer, token_service_server::TokenServiceServer,
+            user_service_server::UserServiceServer,
         },
     },
     transport::policy::Authorizer,
@@ -328,6 +329,7 @@ impl Application {
                 self.services.roles.clone(),
             )))
             .add_service(RoleServiceServer::new(RoleApi::new(self.services.roles.clone())))
+            .add_service(TeamServiceServer::new(TeamApi::new(self.services.team.clone())))
             .add_service(PermissionServiceServer::new(PermissionApi::new(
                 self.services.permissions.clone(),
             )))

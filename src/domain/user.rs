@@ -32,6 +32,10 @@ pub struct User {
     pub activated: bool,
     /// Whether the user is locked out.
     pub locked: bool,
+    /// Whether the user is a super-user: every permission in every tenant it is a member of.
+    pub super_user: bool,
+    /// Whether the user is left out of its tenants' member listings (still found by id).
+    pub invisible: bool,
     /// Whether the user has a password.
     pub has_password: bool,
     /// The current tenant's id.
@@ -97,6 +101,8 @@ pub struct CreateUser {
     pub external_id: String,
     /// Multi-factor bypass flag.
     pub mfa_bypass: bool,
+    /// Roles to give the user in its tenant instead of the default ones; none for those.
+    pub role_ids: Vec<String>,
 }
 
 /// A checked request to create a user.
@@ -110,6 +116,8 @@ pub struct NewUser {
     pub profile: UserProfile,
     /// Initial password; the user is activated when one is given.
     pub password: Option<Password>,
+    /// Roles to give instead of the default ones: distinct, not empty ids; none for those.
+    pub role_ids: Vec<String>,
 }
 
 impl CreateUser {
@@ -136,6 +144,7 @@ impl CreateUser {
             email,
             profile,
             password,
+            role_ids: super::role::id_list("role_ids", self.role_ids)?,
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod policies;
 pub mod revocations;
 pub mod roles;
 pub mod sign_in;
+pub mod team;
 pub mod tenants;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -42,6 +43,7 @@ pub use policies::Policies;
 pub use revocations::Revocations;
 pub use roles::Roles;
 pub use sign_in::SignIn;
+pub use team::Team;
 pub use tenants::Tenants;
 pub use tokens::Tokens;
 pub use users::Users;
@@ -147,6 +149,8 @@ pub struct Services {
     pub permissions: Permissions,
     /// Policy documents of environments and tenants.
     pub policies: Policies,
+    /// A tenant's team, as its own members manage it.
+    pub team: Team,
 }
 
 impl Services {
@@ -160,6 +164,7 @@ impl Services {
             environments,
             tenants: Tenants::new(deps.clone()),
             users: Users::new(deps.clone()),
+            team: Team::new(deps.clone(), Roles::new(deps.clone())),
             roles: Roles::new(deps.clone()),
             permissions: Permissions::new(deps.clone()),
             policies: Policies::new(deps.clone()),

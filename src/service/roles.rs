@@ -265,29 +265,7 @@ impl Roles {
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
         let tenant = self.membership(&txn, scope, user_id, tenant_id).await?;
-        let found = roles::rows_by_ids(&txn, scope, &role_ids, true).await?;
-        let unknown: Vec<&str> = role_ids
-            .iter()
-            .filter(|id| !found.iter().any(|r| &r.id == *id))
-            .map(String::as_str)
-            .collect();
-        if !unknown.is_empty() {
-            return Err(Error::invalid(
-                "role_ids",
-                format!("names no role: {}", unknown.join(", ")),
-            ));
-        }
-        let foreign: Vec<&str> = found
-            .iter()
-            .filter(|r| r.tenant_ref.as_deref().is_some_and(|t| t != tenant.id))
-            .map(|r| r.id.as_str())
-            .collect();
-        if !foreign.is_empty() {
-            return Err(Error::invalid(
-                "role_ids",
-                format!("names roles of another tenant: {}", foreign.join(", ")),
-            ));
-        }
+        let found = holdable(&txn, scope, &tenant, &role_ids).await?;
         self.within_reach(&txn, scope, &tenant, &found).await?;
         roles::assign(&txn, user_id, &tenant.id, &role_ids, now).await?;
         let held = member_roles(&txn, user_id, &tenant).await?;
@@ -425,7 +403,7 @@ impl Roles {
     /// weaker (a higher level) than one of them: a tenant admin hands out only what it holds at
     /// its own level or below, so no member raises itself or another above it. The
     /// environment's scope is not bounded.
-    async fn within_reach(
+    pub(crate) async fn within_reach(
         &self,
         db: &impl sea_orm::ConnectionTrait,
         scope: &Scope,
@@ -495,6 +473,46 @@ impl Roles {
         }
         Ok(tenant)
     }
+}
+
+/// The roles `role_ids` (distinct), if a member of `tenant` may hold each: a role of the
+/// environment or of that tenant. Share-locked until the transaction ends (PostgreSQL), so none
+/// is deleted under the assignment that follows. INVALID_ARGUMENT naming the ids that name no
+/// role (for a scope narrowed to a tenant, other tenants' roles among them), else those of
+/// another tenant's roles.
+pub(crate) async fn holdable(
+    db: &impl sea_orm::ConnectionTrait,
+    scope: &Scope,
+    tenant: &Tenant,
+    role_ids: &[String],
+) -> Result<Vec<RoleRow>> {
+    let found = roles::rows_by_ids(db, scope, role_ids, true).await?;
+    // A tenant's member is not told that another tenant's role exists: to it, it names none.
+    let seen =
+        |r: &RoleRow| scope.tenant_id().is_none() || r.tenant_ref.as_deref().is_none_or(|t| t == tenant.id);
+    let unknown: Vec<&str> = role_ids
+        .iter()
+        .filter(|id| !found.iter().any(|r| &r.id == *id && seen(r)))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Error::invalid(
+            "role_ids",
+            format!("names no role: {}", unknown.join(", ")),
+        ));
+    }
+    let foreign: Vec<&str> = found
+        .iter()
+        .filter(|r| r.tenant_ref.as_deref().is_some_and(|t| t != tenant.id))
+        .map(|r| r.id.as_str())
+        .collect();
+    if !foreign.is_empty() {
+        return Err(Error::invalid(
+            "role_ids",
+            format!("names roles of another tenant: {}", foreign.join(", ")),
+        ));
+    }
+    Ok(found)
 }
 
 /// INVALID_ARGUMENT naming the ids that name no permission of the environment.

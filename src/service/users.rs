@@ -9,6 +9,7 @@ use crate::{
         Error, Resource,
         email::Email,
         error::Result,
+        field,
         page::{Page, PageRequest},
         scope::Scope,
         user::{CreateUser, Membership, PROVIDER_LOCAL, UpdateUser, User, UserFilter},
@@ -16,7 +17,7 @@ use crate::{
     store::{
         self,
         entity::user::Column,
-        sessions::Sessions,
+        sessions::{self, Sessions},
         tenants,
         users::{self, UserRow},
     },
@@ -34,7 +35,9 @@ impl Users {
     }
 
     /// Creates a user in a tenant. With a password the user is activated; without one it is
-    /// invited and waits for activation.
+    /// invited and waits for activation. It gets the roles asked for, all of the environment or
+    /// of that tenant (else INVALID_ARGUMENT naming the others, and nothing is created), or the
+    /// tenant's default roles when none are asked for.
     pub async fn create(&self, scope: &Scope, request: CreateUser) -> Result<User> {
         let new = request.parse(&scope.environment().settings.password_policy)?;
         // Hash before the transaction: it is slow and needs no lock.
@@ -47,6 +50,14 @@ impl Users {
         let txn = store::begin(&self.deps.db).await?;
         // Share-locked, so that a deletion of the tenant cannot commit around the new member.
         let tenant = tenants::lock_shared(&txn, scope, &new.tenant_id).await?;
+        // Roles asked for replace the default ones; checked (and share-locked) before anything
+        // is written, so a bad id creates nothing.
+        let roles = if new.role_ids.is_empty() {
+            None
+        } else {
+            super::roles::holdable(&txn, scope, &tenant, &new.role_ids).await?;
+            Some(new.role_ids.as_slice())
+        };
         let activated = password_hash.is_some();
         let row = users::insert(
             &txn,
@@ -72,12 +83,14 @@ impl Users {
                 updated_at: now,
                 last_login: None,
                 terms_accepted_at: None,
+                super_user: false,
+                invisible: false,
                 // Set by the store from the name.
                 name_folded: String::new(),
             },
         )
         .await?;
-        users::add_membership(&txn, scope, &id, &tenant, now).await?;
+        users::add_membership(&txn, scope, &id, &tenant, roles, now).await?;
         txn.commit().await?;
         // What was written, without reading it back: two round trips fewer per creation.
         let membership = Membership {
@@ -145,7 +158,7 @@ impl Users {
         let row = users::lock_row(&txn, scope, user_id).await?;
         // Share-locked, so that a deletion of the tenant cannot commit around the new membership.
         let tenant = tenants::lock_shared(&txn, scope, tenant_id).await?;
-        users::add_membership(&txn, scope, user_id, &tenant, now).await?;
+        users::add_membership(&txn, scope, user_id, &tenant, None, now).await?;
         if row.active_tenant_id.is_none() {
             users::set_active_tenant(&txn, scope, user_id, Some(&tenant.tenant_id), now).await?;
         }
@@ -176,6 +189,37 @@ impl Users {
         Ok(user)
     }
 
+    /// Makes tenant `tenant_id` the user's active tenant, and moves its live sessions there (only
+    /// session `session_id`, when given: a user switching in one tab): their next refresh issues
+    /// tokens for that tenant. NOT_FOUND (of the membership) when the user is not a member,
+    /// whether or not the tenant exists.
+    pub async fn set_active_tenant(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        tenant_id: &str,
+        session_id: Option<&str>,
+    ) -> Result<User> {
+        let tenant_id = field::identifier("tenant_id", tenant_id)?;
+        let not_member = || Error::NotFound(Resource::Membership);
+        let now = self.deps.now();
+        let txn = store::begin(&self.deps.db).await?;
+        users::lock_row(&txn, scope, user_id).await?;
+        // Share-locked, so that the tenant cannot be deleted around the move.
+        let tenant = match tenants::lock_shared(&txn, scope, &tenant_id).await {
+            Err(Error::NotFound(_)) => return Err(not_member()),
+            found => found?,
+        };
+        if !store::roles::is_member(&txn, user_id, &tenant.id).await? {
+            return Err(not_member());
+        }
+        users::set_active_tenant(&txn, scope, user_id, Some(&tenant.tenant_id), now).await?;
+        sessions::move_to_tenant(&txn, scope, user_id, session_id, &tenant.tenant_id).await?;
+        let user = users::get(&txn, scope, user_id).await?;
+        txn.commit().await?;
+        Ok(user)
+    }
+
     /// Locks the user out and revokes its sessions.
     pub async fn lock(&self, scope: &Scope, user_id: &str) -> Result<()> {
         let now = self.deps.now();
@@ -198,6 +242,22 @@ impl Users {
     /// Marks the user's email verified.
     pub async fn verify(&self, scope: &Scope, user_id: &str) -> Result<()> {
         self.set_flag(scope, user_id, Column::Verified, true).await
+    }
+
+    /// Makes the user a super-user, or a regular user again: a super-user holds every permission
+    /// (but the `NEVER` ones) in each tenant it is a member of, from its next access token on.
+    pub async fn set_super_user(&self, scope: &Scope, user_id: &str, super_user: bool) -> Result<User> {
+        self.set_flag(scope, user_id, Column::SuperUser, super_user)
+            .await?;
+        self.get(scope, user_id).await
+    }
+
+    /// Hides the user from its tenants' member listings, or shows it again; it is still found
+    /// by id, and signs in as before.
+    pub async fn set_invisible(&self, scope: &Scope, user_id: &str, invisible: bool) -> Result<User> {
+        self.set_flag(scope, user_id, Column::Invisible, invisible)
+            .await?;
+        self.get(scope, user_id).await
     }
 
     async fn set_flag(&self, scope: &Scope, user_id: &str, flag: Column, value: bool) -> Result<()> {

@@ -30,7 +30,8 @@ pub type RoleRow = role::Model;
 
 /// The three columns of a user's access in a tenant, as SQL for a select list: `access_roles`
 /// (role keys), `access_permissions` (keys of the permissions its roles grant, less the `NEVER`
-/// ones; repeated when two roles grant one, as [`access_in`] makes them distinct cheaper than SQL) and `always_permissions` (the environment's `ALWAYS` keys, when it is a member).
+/// ones; repeated when two roles grant one, as [`access_in`] makes them distinct cheaper than SQL), `always_permissions` (the environment's `ALWAYS` keys, when it is a member) and
+/// `super_user_permissions` (every key but the `NEVER` ones, when it is a super-user and a member).
 /// `$user`, `$env` and `$tenant` are SQL expressions for the user's id, the environment's id and
 /// the tenant's caller-facing id; `$open`, `$mid` and `$close` wrap each list as an aggregate of
 /// the backend. Each list is a few index seeks from the membership, whatever the number of roles.
@@ -76,7 +77,26 @@ macro_rules! access_columns {
             $tenant,
             "))",
             $close,
-            " AS always_permissions"
+            " AS always_permissions, ",
+            // A super-user holds every permission but the `NEVER` ones in each tenant it is a
+            // member of, whatever its roles. The condition names no permission column, so it is
+            // decided once per statement, before any permission is read.
+            $open,
+            "p.key",
+            $mid,
+            "permissions p WHERE EXISTS (SELECT 1 FROM users su JOIN user_tenants ut \
+             ON ut.user_id = su.id WHERE su.id = ",
+            $user,
+            " AND su.super_user AND ut.tenant_ref = (SELECT t.id FROM tenants t \
+             WHERE t.environment_id = ",
+            $env,
+            " AND t.tenant_id = ",
+            $tenant,
+            ")) AND p.environment_id = ",
+            $env,
+            " AND p.assignment_type <> 'NEVER'",
+            $close,
+            " AS super_user_permissions"
         )
     };
 }
@@ -118,6 +138,7 @@ pub(crate) fn access_in(row: &QueryResult, backend: DbBackend) -> Result<Access>
     };
     let mut permissions = column("access_permissions")?;
     permissions.extend(column("always_permissions")?);
+    permissions.extend(column("super_user_permissions")?);
     Ok(Access::from_keys(column("access_roles")?, permissions))
 }
 

@@ -471,6 +471,27 @@ pub async fn rotate_on_postgres(
     }))
 }
 
+/// Moves the live sessions of user `user_id` of the scope (only session `session_id`, when
+/// given) to tenant `tenant_id`: their next refresh issues tokens for it.
+pub async fn move_to_tenant(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    user_id: &str,
+    session_id: Option<&str>,
+    tenant_id: &str,
+) -> Result<()> {
+    let mut update = session::Entity::update_many()
+        .col_expr(session::Column::TenantId, Expr::value(tenant_id))
+        .filter(session::Column::EnvironmentId.eq(scope.environment_id()))
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null());
+    if let Some(session_id) = session_id {
+        update = update.filter(session::Column::Id.eq(session_id));
+    }
+    update.exec(db).await?;
+    Ok(())
+}
+
 /// Records a session's use and pushes its end forward.
 pub async fn touch(
     db: &impl ConnectionTrait,

@@ -44,6 +44,8 @@ pub(crate) fn to_domain(row: UserRow, tenants: Vec<Membership>) -> User {
         verified: row.verified,
         activated: row.activated,
         locked: row.locked,
+        super_user: row.super_user,
+        invisible: row.invisible,
         has_password: row.password_hash.is_some(),
         active_tenant_id: row.active_tenant_id,
         tenants,
@@ -247,14 +249,16 @@ fn one_user(rows_affected: u64) -> Result<()> {
     Ok(())
 }
 
-/// Makes user `user_id` of the scope a member of `tenant` (read in the same scope) with its first
-/// roles (see [`super::roles::grant_initial`]), in the caller's transaction; ALREADY_EXISTS if it
+/// Makes user `user_id` of the scope a member of `tenant` (read in the same scope), in the
+/// caller's transaction, with `roles` (ids the caller checked may be held in the tenant), or,
+/// when `None`, its first roles (see [`super::roles::grant_initial`]); ALREADY_EXISTS if it
 /// already is, NOT_FOUND if the scope has no such user.
 pub async fn add_membership(
     db: &impl ConnectionTrait,
     scope: &Scope,
     user_id: &str,
     tenant: &Tenant,
+    roles: Option<&[String]>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let user_of_scope = Query::select()
@@ -279,7 +283,10 @@ pub async fn add_membership(
         .to_owned();
     let inserted = db.execute(&insert).await?;
     one_user(inserted.rows_affected())?;
-    super::roles::grant_initial(db, scope, user_id, tenant, now).await
+    match roles {
+        Some(roles) => super::roles::assign(db, user_id, &tenant.id, roles, now).await,
+        None => super::roles::grant_initial(db, scope, user_id, tenant, now).await,
+    }
 }
 
 /// Ends the membership of user `user_id` of the scope in `tenant`; false if there was none.
@@ -393,7 +400,10 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<User>> {
     let query = matching(scope, filter, tenant_row_id);
-    let narrowed = filter.email.is_some() || !filter.ids.is_empty() || !filter.phrases.is_empty();
+    // A tenant's listing leaves invisible users out: it can no longer be cut from the membership
+    // index alone, nor counted from its counts, when the environment has any.
+    let hiding = tenant_row_id.is_some() && has_invisible_users(db, scope).await?;
+    let narrowed = hiding || filter.email.is_some() || !filter.ids.is_empty() || !filter.phrases.is_empty();
     let total = match tenant_row_id {
         // Every member of a tenant of the scope is a user of the scope.
         Some(tenant_row_id) if !narrowed => {
@@ -449,6 +459,46 @@ pub async fn list(
         listed.next_cursor = listed.items.last().map(|last| UserCursor::after(last).encode());
     }
     Ok(listed)
+}
+
+/// The visible members of tenant `tenant_ref` (a row id): how many there are, how many joined at
+/// `since` or later, and how many are super-users. One statement.
+pub async fn member_stats(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    tenant_ref: &str,
+    since: DateTime<Utc>,
+) -> Result<(u64, u64, u64)> {
+    let statement = sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "SELECT CAST(COUNT(*) AS BIGINT) AS members, \
+         CAST(COALESCE(SUM(CASE WHEN ut.created_at >= $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS added, \
+         CAST(COALESCE(SUM(CASE WHEN u.super_user THEN 1 ELSE 0 END), 0) AS BIGINT) AS supers \
+         FROM user_tenants ut JOIN users u ON u.id = ut.user_id \
+         WHERE ut.tenant_ref = $1 AND u.environment_id = $3 AND NOT u.invisible",
+        [tenant_ref.into(), since.into(), scope.environment_id().into()],
+    );
+    let Some(row) = db.query_one_raw(statement).await? else {
+        return Ok((0, 0, 0));
+    };
+    let count = |name: &str| -> Result<u64> {
+        let n: i64 = row.try_get("", name)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    };
+    Ok((count("members")?, count("added")?, count("supers")?))
+}
+
+/// Whether the environment has any invisible user: one seek in the partial index
+/// `ix_users_invisible` (migration `m20261212_100001_user_flags`).
+async fn has_invisible_users(db: &impl ConnectionTrait, scope: &Scope) -> Result<bool> {
+    // The condition is written as the index's own, so that SQLite sees the index applies; and
+    // the limit is a literal, so that SQLite runs its cached statement as it is.
+    let statement = sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "SELECT 1 AS found FROM users WHERE environment_id = $1 AND invisible LIMIT 1",
+        [scope.environment_id().into()],
+    );
+    Ok(db.query_one_raw(statement).await?.is_some())
 }
 
 /// The ids of a page of the members of tenant `tenant_row_id`, in the default order, read from
@@ -538,7 +588,8 @@ fn matching(scope: &Scope, filter: &UserFilter, tenant_row_id: Option<&str>) -> 
     if let Some(tenant_row_id) = tenant_row_id {
         query = query
             .join(JoinType::InnerJoin, user_tenant::Relation::User.def().rev())
-            .filter(user_tenant::Column::TenantRef.eq(tenant_row_id));
+            .filter(user_tenant::Column::TenantRef.eq(tenant_row_id))
+            .filter(user::Column::Invisible.eq(false));
     }
     if let Some(email) = &filter.email {
         query = query.filter(Expr::col((user::Entity, user::Column::Email)).like(contains_pattern(email)));

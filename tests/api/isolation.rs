@@ -494,6 +494,37 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
             .await,
         Code::NotFound,
     );
+    rpc("UserService/SetUserSuperUser");
+    refused(
+        b_users
+            .set_user_super_user(pb::SetUserSuperUserRequest {
+                user_id: ann.id.clone(),
+                super_user: true,
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("UserService/SetUserInvisible");
+    refused(
+        b_users
+            .set_user_invisible(pb::SetUserInvisibleRequest {
+                user_id: ann.id.clone(),
+                invisible: true,
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("UserService/SetUserActiveTenant");
+    for (user_id, tenant_id) in [(&ann.id, A_TENANT), (&zed.id, A_TENANT)] {
+        let status = b_users
+            .set_user_active_tenant(pb::SetUserActiveTenantRequest {
+                user_id: user_id.clone(),
+                tenant_id: tenant_id.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    }
     rpc("UserService/VerifyUser");
     refused(
         b_users
@@ -947,6 +978,127 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
             .await,
         Code::Unauthenticated,
     );
+    rpc("MeService/SwitchMyTenant");
+    refused(
+        a_user_in_b
+            .switch_my_tenant(in_b(pb::SwitchMyTenantRequest {
+                tenant_id: "beta".into(),
+            }))
+            .await,
+        Code::Unauthenticated,
+    );
+    // B's own user cannot switch to A's tenant, nor learn that it exists.
+    let status = pb::me_service_client::MeServiceClient::with_interceptor(
+        app.channel.clone(),
+        Bearer::token(&zed_session.access_token),
+    )
+    .switch_my_tenant(in_b(pb::SwitchMyTenantRequest {
+        tenant_id: A_TENANT.into(),
+    }))
+    .await
+    .unwrap_err();
+    assert_error(&status, Code::NotFound, "MEMBERSHIP_NOT_FOUND");
+
+    // The team: A's user is no one in B, and B's user finds none of A's members.
+    let mut a_team_in_b = pb::team_service_client::TeamServiceClient::with_interceptor(
+        app.channel.clone(),
+        Bearer::token(&ann_session.access_token),
+    );
+    let mut b_team = pb::team_service_client::TeamServiceClient::with_interceptor(
+        app.channel.clone(),
+        Bearer::token(&zed_session.access_token),
+    );
+    rpc("TeamService/ListTeamMembers");
+    refused(
+        a_team_in_b
+            .list_team_members(in_b(pb::ListTeamMembersRequest::default()))
+            .await,
+        Code::Unauthenticated,
+    );
+    let listed = b_team
+        .list_team_members(in_b(pb::ListTeamMembersRequest {
+            search: "alpha".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!leaks(&format!("{listed:?}"), &a_ids));
+    let listed = b_team
+        .list_team_members(in_b(pb::ListTeamMembersRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!leaks(&format!("{listed:?}"), &a_ids), "{listed:?}");
+    rpc("TeamService/SetTeamMemberRoles");
+    refused(
+        a_team_in_b
+            .set_team_member_roles(in_b(pb::SetTeamMemberRolesRequest {
+                user_id: ann.id.clone(),
+                role_ids: vec![],
+            }))
+            .await,
+        Code::Unauthenticated,
+    );
+    let status = b_team
+        .set_team_member_roles(in_b(pb::SetTeamMemberRolesRequest {
+            user_id: ann.id.clone(),
+            role_ids: vec![a_role.clone()],
+        }))
+        .await
+        .unwrap_err();
+    assert!(
+        [Code::NotFound, Code::InvalidArgument].contains(&status.code()),
+        "{status:?}"
+    );
+    let status = b_team
+        .set_team_member_roles(in_b(pb::SetTeamMemberRolesRequest {
+            user_id: zed.id.clone(),
+            role_ids: vec![a_role.clone()],
+        }))
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
+    rpc("TeamService/RemoveTeamMember");
+    refused(
+        a_team_in_b
+            .remove_team_member(in_b(pb::RemoveTeamMemberRequest {
+                user_id: zed.id.clone(),
+            }))
+            .await,
+        Code::Unauthenticated,
+    );
+    let status = b_team
+        .remove_team_member(in_b(pb::RemoveTeamMemberRequest {
+            user_id: ann.id.clone(),
+        }))
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::NotFound, "USER_NOT_FOUND");
+    rpc("TeamService/ListTeamRoles");
+    refused(
+        a_team_in_b
+            .list_team_roles(in_b(pb::ListTeamRolesRequest {}))
+            .await,
+        Code::Unauthenticated,
+    );
+    let roles = b_team
+        .list_team_roles(in_b(pb::ListTeamRolesRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(roles.roles.iter().all(|r| r.id != a_role), "{roles:?}");
+    rpc("TeamService/GetTeamStats");
+    refused(
+        a_team_in_b.get_team_stats(in_b(pb::GetTeamStatsRequest {})).await,
+        Code::Unauthenticated,
+    );
+    let stats = b_team
+        .get_team_stats(in_b(pb::GetTeamStatsRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stats.total_items, 1, "B's team is zed alone");
 
     rpc("TokenService/GetJwks");
     let kids = |keys: Vec<pb::Jwk>| keys.into_iter().map(|k| k.kid).collect::<BTreeSet<_>>();
@@ -1512,6 +1664,30 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
             None,
         ),
         (
+            Method::PUT,
+            "/identity/resources/users/v1/{userId}/tenant",
+            format!("{ann_v1}/tenant"),
+            Some(json!({"tenantId": A_TENANT})),
+        ),
+        (
+            Method::PUT,
+            "/identity/resources/users/v1/{userId}/tenant",
+            format!("{users_v1}/{}/tenant", zed.id),
+            Some(json!({"tenantId": A_TENANT})),
+        ),
+        (
+            Method::PUT,
+            "/identity/resources/users/v1/{userId}/superuser",
+            format!("{ann_v1}/superuser"),
+            Some(json!({"superUser": true})),
+        ),
+        (
+            Method::PUT,
+            "/identity/resources/users/v1/{userId}/invisible",
+            format!("{ann_v1}/invisible"),
+            Some(json!({"invisible": true})),
+        ),
+        (
             Method::POST,
             "/identity/resources/users/v1/{userId}/links/generate-activation-token",
             format!("{users_v1}/{}/links/generate-activation-token", bob.id),
@@ -1565,6 +1741,7 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
         (Method::GET, "/identity/resources/users/v2/me/tenants"),
         (Method::GET, "/identity/resources/users/v3/me/tenants"),
         (Method::GET, "/identity/resources/users/v1/me/authorization"),
+        (Method::PUT, "/identity/resources/users/v1/tenant"),
     ];
     for (method, path) in me_routes {
         for (token, vendor_host) in [
@@ -1582,6 +1759,67 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
             answered(response, &[StatusCode::UNAUTHORIZED]).await;
         }
     }
+
+    // The team routes: A's token in B is no one, and B's user reaches none of A's members.
+    let members = "/team/resources/members/v1";
+    let member = "/team/resources/members/v1/{id}";
+    for (method, template, path, body) in [
+        (Method::GET, members, members.to_owned(), None),
+        (
+            Method::PUT,
+            members,
+            members.to_owned(),
+            Some(json!({"id": ann.id, "roleIds": [a_role]})),
+        ),
+        (Method::DELETE, member, format!("{members}/{}", ann.id), None),
+        (
+            Method::GET,
+            "/team/resources/roles/v1",
+            "/team/resources/roles/v1".to_owned(),
+            None,
+        ),
+        (
+            Method::GET,
+            "/team/resources/stats/v1/members",
+            "/team/resources/stats/v1/members".to_owned(),
+            None,
+        ),
+    ] {
+        let mut request = rest
+            .call(method.clone(), template, &path)
+            .bearer_auth(&ann_session.access_token)
+            .header(host, HOST_B);
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        answered(request.send().await.unwrap(), &[StatusCode::UNAUTHORIZED]).await;
+        let mut request = rest
+            .call(method.clone(), template, &path)
+            .bearer_auth(&zed_session.access_token)
+            .header(host, HOST_B);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let body = if method == Method::GET {
+            answered(response, &[StatusCode::OK]).await
+        } else {
+            answered(response, &[StatusCode::NOT_FOUND]).await
+        };
+        assert!(!leaks(&body, &a_ids) && !body.contains(&a_role), "{path}: {body}");
+    }
+
+    // B's own user cannot switch to A's tenant over REST either.
+    let switch = "/identity/resources/users/v1/tenant";
+    let response = rest
+        .call(Method::PUT, switch, switch)
+        .bearer_auth(&zed_session.access_token)
+        .header(host, HOST_B)
+        .json(&json!({"tenantId": A_TENANT}))
+        .send()
+        .await
+        .unwrap();
+    answered(response, &[StatusCode::NOT_FOUND]).await;
 
     // B's own namespace holds the same names without touching A's.
     b_tenants

@@ -15,13 +15,18 @@ use crate::{
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 /// Paths the gateway serves outside the contract.
-const EXTRA_PATHS: [&str; 6] = [
+const EXTRA_PATHS: [&str; 10] = [
     "/healthz",
     "/livez",
     "/readyz",
     "/.well-known/jwks.json",
     "/openapi.json",
     "/identity/resources/users/v3/me/tenants",
+    // The admin portal's team routes, which the contract's documents leave out.
+    "/team/resources/members/v1",
+    "/team/resources/members/v1/{id}",
+    "/team/resources/roles/v1",
+    "/team/resources/stats/v1/members",
 ];
 
 fn operations_tsv() -> PathBuf {

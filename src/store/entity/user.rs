@@ -27,6 +27,10 @@ pub struct Model {
     /// The name folded to lower case (`domain::field::fold`), empty without a name: what
     /// listings match and sort names by.
     pub name_folded: String,
+    /// Granted every permission in every tenant it is a member of.
+    pub super_user: bool,
+    /// Left out of its tenants' member listings.
+    pub invisible: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

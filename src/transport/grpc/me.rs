@@ -51,6 +51,21 @@ fn in_session(user: crate::domain::user::User, me: &SignedIn) -> pb::User {
 
 #[tonic::async_trait]
 impl MeService for MeApi {
+    async fn switch_my_tenant(
+        &self,
+        request: Request<pb::SwitchMyTenantRequest>,
+    ) -> Result<Response<pb::SwitchMyTenantResponse>, Status> {
+        let me = signed_in(&request)?;
+        let r = request.into_inner();
+        let user = self
+            .users
+            .set_active_tenant(&me.scope, &me.claims.sub, &r.tenant_id, Some(&me.claims.sid))
+            .await?;
+        Ok(Response::new(pb::SwitchMyTenantResponse {
+            user: Some(user_to_pb(user)),
+        }))
+    }
+
     async fn get_me(
         &self,
         request: Request<pb::GetMeRequest>,

@@ -84,6 +84,8 @@ pub(super) fn to_pb(user: User) -> pb::User {
         external_id: text(p.external_id),
         created_at: Some(timestamp(user.created_at)),
         last_login: user.last_login.map(timestamp),
+        super_user: user.super_user,
+        invisible: user.invisible,
     }
 }
 
@@ -106,6 +108,7 @@ impl UserService for UserApi {
             vendor_metadata: r.vendor_metadata,
             external_id: r.external_id,
             mfa_bypass: r.mfa_bypass,
+            role_ids: r.role_ids,
         };
         let user = self.users.create(&env, create).await?;
         Ok(Response::new(pb::CreateUserResponse {
@@ -238,6 +241,45 @@ impl UserService for UserApi {
         let env = environment(&request)?;
         self.users.unlock(&env, &request.into_inner().user_id).await?;
         Ok(Response::new(pb::UnlockUserResponse {}))
+    }
+
+    async fn set_user_super_user(
+        &self,
+        request: Request<pb::SetUserSuperUserRequest>,
+    ) -> Result<Response<pb::SetUserSuperUserResponse>, Status> {
+        let env = environment(&request)?;
+        let r = request.into_inner();
+        let user = self.users.set_super_user(&env, &r.user_id, r.super_user).await?;
+        Ok(Response::new(pb::SetUserSuperUserResponse {
+            user: Some(to_pb(user)),
+        }))
+    }
+
+    async fn set_user_invisible(
+        &self,
+        request: Request<pb::SetUserInvisibleRequest>,
+    ) -> Result<Response<pb::SetUserInvisibleResponse>, Status> {
+        let env = environment(&request)?;
+        let r = request.into_inner();
+        let user = self.users.set_invisible(&env, &r.user_id, r.invisible).await?;
+        Ok(Response::new(pb::SetUserInvisibleResponse {
+            user: Some(to_pb(user)),
+        }))
+    }
+
+    async fn set_user_active_tenant(
+        &self,
+        request: Request<pb::SetUserActiveTenantRequest>,
+    ) -> Result<Response<pb::SetUserActiveTenantResponse>, Status> {
+        let env = environment(&request)?;
+        let r = request.into_inner();
+        let user = self
+            .users
+            .set_active_tenant(&env, &r.user_id, &r.tenant_id, None)
+            .await?;
+        Ok(Response::new(pb::SetUserActiveTenantResponse {
+            user: Some(to_pb(user)),
+        }))
     }
 
     async fn verify_user(

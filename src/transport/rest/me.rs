@@ -16,7 +16,7 @@ use super::{
     roles::RoleJson,
     sign_in::CallingUser,
     tenants::TenantJson,
-    users::{UpdateUserRequest, UserJson, user_json},
+    users::{ActiveTenantRequest, UpdateUserRequest, UserJson, user_json},
 };
 use crate::{
     domain::{Error, tenant::Tenant},
@@ -199,4 +199,34 @@ pub async fn my_authorization(
         permissions: permissions.into_iter().map(PermissionJson::from).collect(),
     })
     .into_response())
+}
+
+/// `PUT /identity/resources/users/v1/tenant`: what Frontegg's SDK calls to switch tenants, before
+/// it refreshes.
+#[utoipa::path(
+    put,
+    path = "/identity/resources/users/v1/tenant",
+    tag = "User Management",
+    operation_id = "UsersControllerV1_updateUserTenant",
+    summary = "Move the signed-in user's session to another of its tenants; its next refresh is there",
+    security(("userToken" = [])),
+    request_body = ActiveTenantRequest,
+    responses(
+        UserCaller, JsonBodyErrors,
+        (status = 200, description = "The user in its new tenant", body = UserJson),
+        (status = 400, description = "The tenant id is missing or invalid", body = ErrorBody),
+        (status = 404, description = "The user is not a member of the tenant", body = ErrorBody),
+    )
+)]
+pub async fn switch_tenant(
+    State(gateway): State<Gateway>,
+    CallingUser(me): CallingUser,
+    JsonBody(body): JsonBody<ActiveTenantRequest>,
+) -> Result<Response, ApiError> {
+    let user = gateway
+        .services
+        .users
+        .set_active_tenant(&me.scope, &me.claims.sub, &body.tenant_id, Some(&me.claims.sid))
+        .await?;
+    Ok(Json(user_json(&gateway, &me.scope, user, Some(&body.tenant_id)).await?).into_response())
 }

@@ -9,6 +9,7 @@ mod params;
 mod permissions;
 mod roles;
 mod sign_in;
+mod team;
 mod tenants;
 mod users;
 
@@ -403,10 +404,12 @@ fn frontegg_api<A: Declare>(api: A) -> A {
             users::update_user_globally,
             users::delete_user
         ))
-        .declare(declare!(users::add_user_to_tenant))
+        .declare(declare!(users::add_user_to_tenant, users::set_user_tenant))
         .declare(declare!(users::lock_user))
         .declare(declare!(users::unlock_user))
         .declare(declare!(users::verify_user))
+        .declare(declare!(users::set_super_user))
+        .declare(declare!(users::set_invisible))
         .declare(declare!(users::generate_activation_token))
         .declare(declare!(users::create_vendor_user))
         .declare(declare!(users::get_vendor_user))
@@ -453,6 +456,12 @@ fn frontegg_api<A: Declare>(api: A) -> A {
             "UsersControllerV3_getUserTenants",
         ))
         .declare(declare!(me::my_tenants_v2))
+        .declare(declare!(me::switch_tenant))
+        // The tenant's team, as the admin portal manages it.
+        .declare(declare!(team::list_members, team::update_member))
+        .declare(declare!(team::delete_member))
+        .declare(declare!(team::list_roles))
+        .declare(declare!(team::stats))
 }
 
 /// Routes called by machinery rather than users.

@@ -93,6 +93,10 @@ pub struct UserJson {
     last_login: Option<String>,
     /// Whether the user may reach sub-tenants (no hierarchy access is granted yet).
     sub_account_access_allowed: bool,
+    /// Whether the user is left out of its tenants' member listings.
+    invisible: bool,
+    /// Whether the user holds every permission in every tenant it is a member of.
+    super_user: bool,
 }
 
 impl UserJson {
@@ -135,6 +139,8 @@ impl UserJson {
             created_at: time(user.created_at),
             last_login: user.last_login.map(time),
             sub_account_access_allowed: false,
+            invisible: user.invisible,
+            super_user: user.super_user,
         }
     }
 }
@@ -287,7 +293,8 @@ pub struct CreateUserRequest {
     #[serde(default)]
     #[allow(dead_code)]
     skip_invite_email: Option<bool>,
-    /// Roles to assign: not supported yet, must be empty.
+    /// Roles to give in the tenant instead of its default roles: of the environment or of that
+    /// tenant; unknown ones are refused, named, and nothing is created.
     #[serde(default)]
     role_ids: Option<Vec<String>>,
     /// Values for the invitation email's template.
@@ -328,7 +335,8 @@ pub struct CreateVendorUserRequest {
     /// Environment-only metadata: a JSON object, or one serialized in a string.
     #[serde(default, deserialize_with = "metadata::deserialize_text")]
     vendor_metadata: Option<String>,
-    /// Roles to assign: not supported yet, must be empty.
+    /// Roles to give in the tenant instead of its default roles: of the environment or of that
+    /// tenant; unknown ones are refused, named, and nothing is created.
     #[serde(default)]
     role_ids: Option<Vec<String>>,
     /// Temporary users: not supported yet.
@@ -346,7 +354,6 @@ pub struct CreateVendorUserRequest {
 fn refuse_unsupported(
     username: &Option<String>,
     email: &Option<String>,
-    role_ids: &Option<Vec<String>>,
     expiration: Option<f64>,
 ) -> Result<(), Error> {
     if username.is_some() && email.is_none() {
@@ -354,9 +361,6 @@ fn refuse_unsupported(
             "username",
             "usernames are not supported yet; send email",
         ));
-    }
-    if role_ids.as_ref().is_some_and(|ids| !ids.is_empty()) {
-        return Err(Error::invalid("role_ids", "roles are not supported yet"));
     }
     if expiration.is_some() {
         return Err(Error::invalid(
@@ -374,12 +378,7 @@ async fn create_in_tenant(
     body: CreateUserRequest,
 ) -> Result<Response, ApiError> {
     let tenant_id = required_header(headers, TENANT_HEADER)?;
-    refuse_unsupported(
-        &body.username,
-        &body.email,
-        &body.role_ids,
-        body.expiration_in_seconds,
-    )?;
+    refuse_unsupported(&body.username, &body.email, body.expiration_in_seconds)?;
     if body.provider.is_some_and(|p| p != Provider::Local) {
         return Err(Error::invalid("provider", "only local users can be created").into());
     }
@@ -391,6 +390,7 @@ async fn create_in_tenant(
         password: body.password,
         phone_number: body.phone_number.unwrap_or_default(),
         metadata: body.metadata.unwrap_or_default(),
+        role_ids: body.role_ids.unwrap_or_default(),
         ..Default::default()
     };
     let user = gateway.services.users.create(scope, create).await?;
@@ -455,12 +455,7 @@ pub async fn create_vendor_user(
     CallingEnvironment(environment): CallingEnvironment,
     JsonBody(body): JsonBody<CreateVendorUserRequest>,
 ) -> Result<Response, ApiError> {
-    refuse_unsupported(
-        &body.username,
-        &body.email,
-        &body.role_ids,
-        body.expiration_in_seconds,
-    )?;
+    refuse_unsupported(&body.username, &body.email, body.expiration_in_seconds)?;
     let create = CreateUser {
         tenant_id: body.tenant_id,
         email: body.email.unwrap_or_default(),
@@ -472,6 +467,7 @@ pub async fn create_vendor_user(
         vendor_metadata: body.vendor_metadata.unwrap_or_default(),
         external_id: body.external_id.unwrap_or_default(),
         mfa_bypass: body.mfa_bypass.unwrap_or_default(),
+        role_ids: body.role_ids.unwrap_or_default(),
     };
     let user = gateway.services.users.create(&environment, create).await?;
     let json = user_json(&gateway, &environment, user, None).await?;
@@ -1160,4 +1156,123 @@ pub async fn generate_activation_token(
         user_id: issued.user_id,
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `UpdateUserSuperuserDto`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SuperUserRequest {
+    /// True for a super-user, false for a regular user.
+    super_user: bool,
+}
+
+/// `PUT /identity/resources/users/v1/{userId}/superuser`.
+#[utoipa::path(
+    put,
+    path = "/identity/resources/users/v1/{userId}/superuser",
+    tag = "Users",
+    operation_id = "UsersControllerV1_setUserSuperuserMode",
+    summary = "Make a user a super-user (every permission in each of its tenants), or a regular user",
+    security(("environmentToken" = [])),
+    params(UserPath),
+    request_body = SuperUserRequest,
+    responses(
+        EnvironmentCaller, JsonBodyErrors,
+        (status = 200, description = "The user", body = UserJson),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
+pub async fn set_super_user(
+    State(gateway): State<Gateway>,
+    CallingEnvironment(environment): CallingEnvironment,
+    PathParams(path): PathParams<UserPath>,
+    JsonBody(body): JsonBody<SuperUserRequest>,
+) -> Result<Response, ApiError> {
+    let user = gateway
+        .services
+        .users
+        .set_super_user(&environment, &path.user_id, body.super_user)
+        .await?;
+    Ok(Json(user_json(&gateway, &environment, user, None).await?).into_response())
+}
+
+/// `UpdateUserInvisibleDto`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvisibleRequest {
+    /// True to leave the user out of member listings, false to list it again.
+    invisible: bool,
+}
+
+/// `PUT /identity/resources/users/v1/{userId}/invisible`.
+#[utoipa::path(
+    put,
+    path = "/identity/resources/users/v1/{userId}/invisible",
+    tag = "Users",
+    operation_id = "UsersControllerV1_setUserInvisibleMode",
+    summary = "Leave a user out of its tenants' member listings, or list it again",
+    security(("environmentToken" = [])),
+    params(UserPath),
+    request_body = InvisibleRequest,
+    responses(
+        EnvironmentCaller, JsonBodyErrors,
+        (status = 200, description = "The user", body = UserJson),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
+pub async fn set_invisible(
+    State(gateway): State<Gateway>,
+    CallingEnvironment(environment): CallingEnvironment,
+    PathParams(path): PathParams<UserPath>,
+    JsonBody(body): JsonBody<InvisibleRequest>,
+) -> Result<Response, ApiError> {
+    let user = gateway
+        .services
+        .users
+        .set_invisible(&environment, &path.user_id, body.invisible)
+        .await?;
+    Ok(Json(user_json(&gateway, &environment, user, None).await?).into_response())
+}
+
+/// `UpdateUserTenantWithValidationDto` and `UpdateUserTenantDto`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActiveTenantRequest {
+    /// A tenant the user is a member of.
+    pub(super) tenant_id: String,
+    /// Accepted; the user must be a member of the tenant whatever its value.
+    #[serde(default)]
+    #[allow(dead_code)]
+    validate_tenant_exist: Option<bool>,
+}
+
+/// `PUT /identity/resources/users/v1/{userId}/tenant`.
+#[utoipa::path(
+    put,
+    path = "/identity/resources/users/v1/{userId}/tenant",
+    tag = "Users",
+    operation_id = "UsersControllerV1_updateUserTenantForVendor",
+    summary = "Make one of a user's tenants its active tenant, for its next sign-in and refreshes",
+    security(("environmentToken" = [])),
+    params(UserPath),
+    request_body = ActiveTenantRequest,
+    responses(
+        EnvironmentCaller, JsonBodyErrors,
+        (status = 200, description = "The user in its new active tenant", body = UserJson),
+        (status = 400, description = "The tenant id is missing or invalid", body = ErrorBody),
+        (status = 404, description = "No such user, or the user is not a member of the tenant", body = ErrorBody),
+    )
+)]
+pub async fn set_user_tenant(
+    State(gateway): State<Gateway>,
+    CallingEnvironment(environment): CallingEnvironment,
+    PathParams(path): PathParams<UserPath>,
+    JsonBody(body): JsonBody<ActiveTenantRequest>,
+) -> Result<Response, ApiError> {
+    let user = gateway
+        .services
+        .users
+        .set_active_tenant(&environment, &path.user_id, &body.tenant_id, None)
+        .await?;
+    Ok(Json(user_json(&gateway, &environment, user, Some(&body.tenant_id)).await?).into_response())
 }
