@@ -25,14 +25,17 @@ use crate::domain::{
 /// The stored form of a role.
 pub type RoleRow = role::Model;
 
-/// The three columns of a user's access in a tenant, as SQL for a select list: `access_roles`
+/// The columns of a user's access in a tenant, as SQL for a select list: `access_roles`
 /// (role keys), `access_permissions` (keys of the permissions its roles grant, less the `NEVER`
-/// ones; repeated when two roles grant one, as [`access_in`] makes them distinct cheaper than SQL) and `always_permissions` (the environment's `ALWAYS` keys, when it is a member).
+/// ones; repeated when two roles grant one, as [`access_in`] makes them distinct cheaper than SQL) and `always_permissions` (the environment's `ALWAYS` keys, when it is a member);
+/// then `group_roles` and `group_permissions`, the same two of the roles of its groups in the
+/// tenant, empty unless `$groups` (a bound boolean: the environment's groups configuration lets
+/// groups' roles be inherited) is true.
 /// `$user`, `$env` and `$tenant` are SQL expressions for the user's id, the environment's id and
 /// the tenant's caller-facing id; `$open`, `$mid` and `$close` wrap each list as an aggregate of
 /// the backend. Each list is a few index seeks from the membership, whatever the number of roles.
 macro_rules! access_columns {
-    ($open:literal, $mid:literal, $close:literal, $user:literal, $env:literal, $tenant:literal) => {
+    ($open:literal, $mid:literal, $close:literal, $user:literal, $env:literal, $tenant:literal, $groups:literal) => {
         concat!(
             $open,
             "r.key",
@@ -73,29 +76,62 @@ macro_rules! access_columns {
             $tenant,
             "))",
             $close,
-            " AS always_permissions"
+            " AS always_permissions, ",
+            // Groups: the roles of the membership's groups, when the configuration says so.
+            $open,
+            "r.key",
+            $mid,
+            "group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id \
+             JOIN roles r ON r.id = gr.role_id WHERE ",
+            $groups,
+            " AND gm.user_id = ",
+            $user,
+            " AND gm.tenant_ref = (SELECT t.id FROM tenants t WHERE t.environment_id = ",
+            $env,
+            " AND t.tenant_id = ",
+            $tenant,
+            ")",
+            $close,
+            " AS group_roles, ",
+            $open,
+            "p.key",
+            $mid,
+            "group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id \
+             JOIN role_permissions rp ON rp.role_id = gr.role_id \
+             JOIN permissions p ON p.id = rp.permission_id WHERE ",
+            $groups,
+            " AND gm.user_id = ",
+            $user,
+            " AND gm.tenant_ref = (SELECT t.id FROM tenants t WHERE t.environment_id = ",
+            $env,
+            " AND t.tenant_id = ",
+            $tenant,
+            ") AND p.assignment_type <> 'NEVER'",
+            $close,
+            " AS group_permissions"
         )
     };
 }
 
 /// [`access_columns!`] for SQLite: JSON arrays.
 macro_rules! sqlite_access_columns {
-    ($user:literal, $env:literal, $tenant:literal) => {
+    ($user:literal, $env:literal, $tenant:literal, $groups:literal) => {
         $crate::store::roles::access_columns!(
             "(SELECT json_group_array(",
             ") FROM ",
             ")",
             $user,
             $env,
-            $tenant
+            $tenant,
+            $groups
         )
     };
 }
 
 /// [`access_columns!`] for PostgreSQL: text arrays.
 macro_rules! postgres_access_columns {
-    ($user:literal, $env:literal, $tenant:literal) => {
-        $crate::store::roles::access_columns!("ARRAY(SELECT ", " FROM ", ")", $user, $env, $tenant)
+    ($user:literal, $env:literal, $tenant:literal, $groups:literal) => {
+        $crate::store::roles::access_columns!("ARRAY(SELECT ", " FROM ", ")", $user, $env, $tenant, $groups)
     };
 }
 
@@ -113,29 +149,39 @@ pub(crate) fn access_in(row: &QueryResult, backend: DbBackend) -> Result<Access>
             None => Ok(Vec::new()),
         }
     };
+    let mut roles = column("access_roles")?;
     let mut permissions = column("access_permissions")?;
     permissions.extend(column("always_permissions")?);
-    Ok(Access::from_keys(column("access_roles")?, permissions))
+    roles.extend(column("group_roles")?);
+    permissions.extend(column("group_permissions")?);
+    Ok(Access::from_keys(roles, permissions))
 }
 
-/// What user `user_id` of the scope may do in tenant `tenant_id` (caller-facing id): one
-/// statement. Nothing for a user that is not a member there.
+/// What user `user_id` of the scope may do in tenant `tenant_id` (caller-facing id), with the
+/// roles of its groups there when `group_roles` (see [`access_columns!`]): one statement. Nothing
+/// for a user that is not a member there.
 pub async fn access(
     db: &impl ConnectionTrait,
     scope: &Scope,
     user_id: &str,
     tenant_id: &str,
+    group_roles: bool,
 ) -> Result<Access> {
     let backend = db.get_database_backend();
     let sql = if backend == DbBackend::Postgres {
-        concat!("SELECT ", postgres_access_columns!("$1", "$2", "$3"))
+        concat!("SELECT ", postgres_access_columns!("$1", "$2", "$3", "$4"))
     } else {
-        concat!("SELECT ", sqlite_access_columns!("$1", "$2", "$3"))
+        concat!("SELECT ", sqlite_access_columns!("$1", "$2", "$3", "$4"))
     };
     let statement = Statement::from_sql_and_values(
         backend,
         sql,
-        [user_id.into(), scope.environment_id().into(), tenant_id.into()],
+        [
+            user_id.into(),
+            scope.environment_id().into(),
+            tenant_id.into(),
+            group_roles.into(),
+        ],
     );
     match db.query_one_raw(statement).await? {
         Some(row) => access_in(&row, backend),
