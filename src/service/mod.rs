@@ -5,6 +5,7 @@ pub mod activation;
 pub mod cleanup;
 pub mod configurations;
 pub mod environments;
+pub mod groups;
 pub mod hasher;
 pub mod keys;
 pub mod limits;
@@ -33,6 +34,7 @@ use crate::{
 pub use activation::Activation;
 pub use configurations::Configurations;
 pub use environments::Environments;
+pub use groups::Groups;
 pub use hasher::PasswordHasher;
 pub use keys::KeyRing;
 pub use mailer::Mailer;
@@ -143,6 +145,8 @@ pub struct Services {
     pub roles: Roles,
     /// Permissions and their categories.
     pub permissions: Permissions,
+    /// User groups.
+    pub groups: Groups,
 }
 
 impl Services {
@@ -157,6 +161,7 @@ impl Services {
             users: Users::new(deps.clone()),
             roles: Roles::new(deps.clone()),
             permissions: Permissions::new(deps.clone()),
+            groups: Groups::new(deps.clone(), groups::Policies::new(deps.clone())),
             activation: Activation::new(deps, sign_in.clone()),
             sign_in,
             tokens,

@@ -12,6 +12,7 @@ mod control_characters;
 mod environment;
 mod environment_admin;
 mod faults;
+mod groups;
 mod health;
 mod helpers;
 mod http;
