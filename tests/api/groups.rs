@@ -932,3 +932,76 @@ async fn a_tenant_admin_manages_its_own_tenants_groups_and_nothing_else() {
 
     ok(acme_admin.delete(&group_path).await, StatusCode::OK).await;
 }
+
+#[tokio::test]
+async fn a_role_moved_to_another_tenant_leaves_groups_and_a_deleted_tenant_takes_its_groups() {
+    let app = spawn_app().await;
+    member(&app, "acme", "ann@example.com").await;
+    let zed = member(&app, "globex", "zed@example.com").await;
+    let auditor = new_role(&app, "", "auditor", 5).await;
+    let mut client = groups(&app).await;
+    let mut groups_with_auditor = Vec::new();
+    for tenant_id in ["acme", "globex"] {
+        let group = client
+            .create_group(new_group(tenant_id, "auditors"))
+            .await
+            .unwrap()
+            .into_inner()
+            .group
+            .unwrap()
+            .id;
+        client
+            .add_group_roles(pb::AddGroupRolesRequest {
+                tenant_id: tenant_id.into(),
+                group_id: group.clone(),
+                role_ids: vec![auditor.clone()],
+            })
+            .await
+            .unwrap();
+        groups_with_auditor.push(group);
+    }
+    client
+        .add_group_users(pb::AddGroupUsersRequest {
+            tenant_id: "globex".into(),
+            group_id: groups_with_auditor[1].clone(),
+            user_ids: vec![zed],
+        })
+        .await
+        .unwrap();
+
+    // The role becomes globex's own: acme's group no longer holds it, globex's still does.
+    roles(&app)
+        .await
+        .set_role_tenant(pb::SetRoleTenantRequest {
+            role_id: auditor.clone(),
+            tenant_id: "globex".into(),
+        })
+        .await
+        .unwrap();
+    let held = |group: &str| format!("group_id = '{group}' AND role_id = '{auditor}'");
+    assert_eq!(app.count("group_roles", &held(&groups_with_auditor[0])).await, 0);
+    assert_eq!(app.count("group_roles", &held(&groups_with_auditor[1])).await, 1);
+
+    // globex deleted, its group and the group's links are gone; acme's stays.
+    let (mut tenants, _) = app.clients().await;
+    tenants
+        .delete_tenant(pb::DeleteTenantRequest {
+            tenant_id: "globex".into(),
+        })
+        .await
+        .unwrap();
+    let globex_group = &groups_with_auditor[1];
+    assert_eq!(app.count("groups", &format!("id = '{globex_group}'")).await, 0);
+    assert_eq!(
+        app.count("group_members", &format!("group_id = '{globex_group}'"))
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("group_roles", &format!("group_id = '{globex_group}'"))
+            .await,
+        0
+    );
+    let acme_group = &groups_with_auditor[0];
+    assert_eq!(app.count("groups", &format!("id = '{acme_group}'")).await, 1);
+}
