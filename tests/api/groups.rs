@@ -1005,3 +1005,95 @@ async fn a_role_moved_to_another_tenant_leaves_groups_and_a_deleted_tenant_takes
     let acme_group = &groups_with_auditor[0];
     assert_eq!(app.count("groups", &format!("id = '{acme_group}'")).await, 1);
 }
+
+#[tokio::test]
+async fn a_tenant_admin_gives_groups_no_role_above_its_own_level() {
+    let app = spawn_app().await;
+    member(&app, "acme", "ann@example.com").await; // Admin, level 0
+    let bob = member(&app, "acme", "bob@example.com").await; // ReadOnly, level 1
+    let carl = member(&app, "acme", "carl@example.com").await;
+    let mut env_roles = roles(&app).await;
+    let listed = env_roles
+        .list_roles(pb::ListRolesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .roles;
+    let admin = listed.iter().find(|r| r.key == "Admin").unwrap().id.clone();
+    let all = pb::permission_service_client::PermissionServiceClient::with_interceptor(
+        app.channel.clone(),
+        Bearer::token(&app.env_token().await),
+    )
+    .list_permissions(pb::ListPermissionsRequest {})
+    .await
+    .unwrap()
+    .into_inner()
+    .permissions;
+    let manager = new_role(&app, "", "group-manager", 3).await;
+    env_roles
+        .set_role_permissions(pb::SetRolePermissionsRequest {
+            role_id: manager.clone(),
+            permission_ids: all
+                .iter()
+                .filter(|p| p.key.ends_with(".groupsRoles") || p.key.ends_with(".groupsUsers"))
+                .map(|p| p.id.clone())
+                .collect(),
+        })
+        .await
+        .unwrap();
+    env_roles
+        .assign_user_roles(pb::AssignUserRolesRequest {
+            user_id: bob.clone(),
+            tenant_id: "acme".into(),
+            role_ids: vec![manager.clone()],
+        })
+        .await
+        .unwrap();
+    let mut client = groups(&app).await;
+    let group = client
+        .create_group(new_group("acme", "ops"))
+        .await
+        .unwrap()
+        .into_inner()
+        .group
+        .unwrap()
+        .id;
+    let bob_token = app.login("bob@example.com", PASSWORD).await.access_token;
+    let mut as_bob = GroupServiceClient::with_interceptor(app.channel.clone(), Bearer::token(&bob_token));
+    let add_roles = |role_ids: Vec<String>| pb::AddGroupRolesRequest {
+        group_id: group.clone(),
+        role_ids,
+        ..Default::default()
+    };
+    let status = as_bob
+        .add_group_roles(add_roles(vec![manager.clone(), admin.clone()]))
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::PermissionDenied, "ROLE_LEVEL_TOO_HIGH");
+    as_bob.add_group_roles(add_roles(vec![manager])).await.unwrap();
+    as_bob
+        .add_group_users(pb::AddGroupUsersRequest {
+            group_id: group.clone(),
+            user_ids: vec![carl.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // A group holding a role above bob's is out of bob's reach for members too.
+    client
+        .add_group_roles(pb::AddGroupRolesRequest {
+            tenant_id: "acme".into(),
+            ..add_roles(vec![admin])
+        })
+        .await
+        .unwrap();
+    let status = as_bob
+        .remove_group_users(pb::RemoveGroupUsersRequest {
+            group_id: group.clone(),
+            user_ids: vec![carl],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::PermissionDenied, "ROLE_LEVEL_TOO_HIGH");
+}
