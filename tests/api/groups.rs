@@ -409,8 +409,8 @@ async fn members_and_roles_are_added_and_removed_and_bad_ids_change_nothing() {
         .users;
     assert_eq!(users.len(), 1);
     assert_eq!(
-        (users[0].user_id.as_str(), names(&users[0].groups)),
-        (bob.as_str(), vec!["ops"])
+        (users[0].user_id.as_str(), users[0].group_ids.clone()),
+        (bob.as_str(), vec![group.clone()])
     );
 
     // Removals; what is not there is ignored.
@@ -786,8 +786,11 @@ async fn groups_over_rest_answer_the_contracts_shapes_and_statuses() {
         StatusCode::OK,
     )
     .await;
+    // In the shape Frontegg's client reads.
     assert_eq!(users[0]["userId"], ann.as_str());
-    assert_eq!(users[0]["groups"][0]["name"], "operations");
+    assert_eq!(users[0]["tenantId"], "acme");
+    assert!(users[0]["vendorId"].is_string(), "{users}");
+    assert_eq!(users[0]["groupIds"], json!([id]));
 
     ok(
         in_acme(Method::DELETE, &format!("{group_path}/roles"))

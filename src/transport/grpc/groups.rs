@@ -277,24 +277,12 @@ impl GroupService for GroupApi {
             .groups
             .of_users(&scope, &tenant, request.into_inner().user_ids)
             .await?;
-        let vendor = scope.environment_id();
         Ok(Response::new(pb::ListUsersGroupsResponse {
             users: held
                 .into_iter()
                 .map(|member| pb::UserGroups {
                     user_id: member.user_id,
-                    groups: member
-                        .groups
-                        .into_iter()
-                        .map(|group| {
-                            let view = GroupView {
-                                group,
-                                roles: Vec::new(),
-                                users: Vec::new(),
-                            };
-                            group_pb(view, vendor)
-                        })
-                        .collect(),
+                    group_ids: member.groups.into_iter().map(|g| g.id).collect(),
                 })
                 .collect(),
         }))

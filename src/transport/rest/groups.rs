@@ -653,20 +653,26 @@ pub async fn list_groups_paged(
     .into_response())
 }
 
-/// The groups of one user in a tenant.
+/// The groups of one user in a tenant, as Frontegg's client (`@frontegg/rest-api`
+/// `getUsersGroups`) reads them (the contract leaves the shape open).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserGroupsJson {
+    /// The environment's id.
+    vendor_id: String,
+    tenant_id: String,
     user_id: String,
-    /// Its groups there, by name, without their relations.
-    groups: Vec<GroupJson>,
+    /// The ids of its groups there, by the groups' names.
+    group_ids: Vec<String>,
 }
 
-impl From<UserGroups> for UserGroupsJson {
-    fn from(member: UserGroups) -> Self {
+impl UserGroupsJson {
+    fn new(member: UserGroups, vendor_id: &str, tenant_id: &str) -> Self {
         Self {
+            vendor_id: vendor_id.to_owned(),
+            tenant_id: tenant_id.to_owned(),
             user_id: member.user_id,
-            groups: member.groups.into_iter().map(GroupJson::bare).collect(),
+            group_ids: member.groups.into_iter().map(|g| g.id).collect(),
         }
     }
 }
@@ -701,7 +707,11 @@ pub async fn users_groups(
         .groups
         .of_users(&acting.scope, &tenant, params.list("ids")?)
         .await?;
-    let json: Vec<UserGroupsJson> = held.into_iter().map(Into::into).collect();
+    let vendor = acting.scope.environment_id();
+    let json: Vec<UserGroupsJson> = held
+        .into_iter()
+        .map(|member| UserGroupsJson::new(member, vendor, &tenant))
+        .collect();
     Ok(Json(json).into_response())
 }
 
