@@ -24,6 +24,8 @@ pub struct Environment {
     pub host: Option<String>,
     /// Policies and lifetimes.
     pub settings: EnvironmentSettings,
+    /// Its identity settings (a policy document, read with it).
+    pub identity: super::configuration::IdentitySettings,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.

@@ -10,6 +10,7 @@ use super::{
     metadata,
     page::{Order, SortField},
     permission::MAX_DESCRIPTION,
+    policy::PolicyDocument,
     role::Role,
 };
 
@@ -271,7 +272,11 @@ impl Default for GroupsConfiguration {
     }
 }
 
-// STUB-BEFORE-POLICIES
+impl PolicyDocument for GroupsConfiguration {
+    const KIND: &'static str = "groups";
+    const TENANT_OVERRIDE: bool = false;
+}
+
 impl GroupsConfiguration {
     /// Whether a member holds the roles of its groups, as well as its own.
     pub fn roles_inherited(&self) -> bool {

@@ -12,6 +12,7 @@ pub mod metadata;
 pub mod page;
 pub mod password;
 pub mod permission;
+pub mod policy;
 pub mod role;
 pub mod scope;
 pub mod secret;

@@ -258,6 +258,7 @@ impl Environments {
                     created_at: now,
                     updated_at: now,
                     secret_changed_at: None,
+                    identity: Default::default(),
                 };
                 store::environments::insert(&txn, &env).await?;
                 tracing::info!(environment_id = %env.id, "created the environment");
@@ -383,7 +384,7 @@ impl Environments {
 /// Administration, shared by the administration RPC and `sigil environments`. The caller has
 /// checked the administrator credential.
 impl Environments {
-    fn forget_cached(&self) {
+    pub(super) fn forget_cached(&self) {
         *self.cache.write().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
@@ -413,6 +414,7 @@ impl Environments {
             created_at: now,
             updated_at: now,
             secret_changed_at: None,
+            identity: Default::default(),
         };
         let txn = store::begin(&self.deps.db).await?;
         store::environments::insert(&txn, &environment).await?;

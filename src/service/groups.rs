@@ -5,7 +5,7 @@ use std::{cmp::Ordering, collections::HashMap};
 
 use serde_json::{Map, Value};
 
-use super::Deps;
+use super::{Deps, Policies};
 use crate::{
     domain::{
         Error, Resource,
@@ -30,21 +30,6 @@ use crate::{
 
 /// Group use cases. Every one acts in one tenant: a user's scope in the tenant of its session
 /// only (the transports see to it); a group of another tenant is NOT_FOUND, as if it did not exist.
-// STUB-BEFORE-POLICIES
-#[derive(Clone)]
-pub struct Policies;
-impl Policies {
-    pub(super) fn new(_deps: Deps) -> Self {
-        Self
-    }
-    async fn get(&self, _scope: &Scope) -> Result<GroupsConfiguration> {
-        Ok(GroupsConfiguration::default())
-    }
-    async fn update(&self, _scope: &Scope, _patch: Map<String, Value>) -> Result<GroupsConfiguration> {
-        Ok(GroupsConfiguration::default())
-    }
-}
-
 #[derive(Clone)]
 pub struct Groups {
     deps: Deps,
@@ -58,16 +43,16 @@ impl Groups {
 
     /// The environment's groups configuration in force.
     pub async fn configuration(&self, scope: &Scope) -> Result<GroupsConfiguration> {
-        // STUB-BEFORE-POLICIES
-        self.policies.get(scope).await
+        self.policies.get::<GroupsConfiguration>(scope, None).await
     }
 
     /// Applies `patch` (fields of the configuration, under the contract's names) to the
     /// environment's groups configuration; returns the configuration now in force. Members'
     /// tokens follow from their next sign-in or refresh.
     pub async fn configure(&self, scope: &Scope, patch: Map<String, Value>) -> Result<GroupsConfiguration> {
-        // STUB-BEFORE-POLICIES
-        self.policies.update(scope, patch).await
+        self.policies
+            .update::<GroupsConfiguration>(scope, None, patch)
+            .await
     }
 
     /// The groups of tenant `tenant_id`, oldest first, with the relations asked for.

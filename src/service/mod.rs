@@ -11,6 +11,7 @@ pub mod keys;
 pub mod limits;
 pub mod mailer;
 pub mod permissions;
+pub mod policies;
 pub mod revocations;
 pub mod roles;
 pub mod sign_in;
@@ -39,6 +40,7 @@ pub use hasher::PasswordHasher;
 pub use keys::KeyRing;
 pub use mailer::Mailer;
 pub use permissions::Permissions;
+pub use policies::Policies;
 pub use revocations::Revocations;
 pub use roles::Roles;
 pub use sign_in::SignIn;
@@ -145,6 +147,8 @@ pub struct Services {
     pub roles: Roles,
     /// Permissions and their categories.
     pub permissions: Permissions,
+    /// Policy documents of environments and tenants.
+    pub policies: Policies,
     /// User groups.
     pub groups: Groups,
 }
@@ -154,14 +158,16 @@ impl Services {
     pub fn new(deps: Deps) -> Self {
         let tokens = Tokens::new(deps.clone());
         let sign_in = SignIn::new(deps.clone(), tokens.clone());
+        let environments = Environments::new(deps.clone());
         Self {
-            configurations: Configurations::new(deps.clone()),
-            environments: Environments::new(deps.clone()),
+            configurations: Configurations::new(deps.clone(), environments.clone()),
+            environments,
             tenants: Tenants::new(deps.clone()),
             users: Users::new(deps.clone()),
             roles: Roles::new(deps.clone()),
             permissions: Permissions::new(deps.clone()),
-            groups: Groups::new(deps.clone(), groups::Policies::new(deps.clone())),
+            policies: Policies::new(deps.clone()),
+            groups: Groups::new(deps.clone(), Policies::new(deps.clone())),
             activation: Activation::new(deps, sign_in.clone()),
             sign_in,
             tokens,

@@ -14,6 +14,7 @@ use crate::telemetry::metrics::TokenKind;
 use crate::{
     domain::{
         Error,
+        configuration::AuthStrategy,
         email::Email,
         error::{AuthFailure, Result},
         password::{self, Password},
@@ -79,6 +80,14 @@ impl SignIn {
         client: ClientInfo,
     ) -> Result<Authentication> {
         let invalid = || Error::Unauthenticated(AuthFailure::InvalidCredentials);
+        let identity = &scope.environment().identity;
+        // Said before any check of the user: it is the environment's choice, the same for all.
+        if identity.auth_strategy != AuthStrategy::EmailAndPassword {
+            return Err(Error::PermissionDenied {
+                reason: "PASSWORD_SIGN_IN_DISABLED",
+                message: "the environment does not sign users in with a password",
+            });
+        }
         let email = Email::parse("email", email)?;
         self.limits
             .attempt(scope.environment_id(), email.as_str(), client.address())?;
@@ -98,6 +107,12 @@ impl SignIn {
         // The password was right: now the user's state may be told.
         if let Some(refusal) = refusal(&row) {
             return Err(refusal);
+        }
+        if !row.verified && !identity.allow_not_verified_users_login {
+            return Err(Error::PermissionDenied {
+                reason: "USER_NOT_VERIFIED",
+                message: "the user's email is not verified",
+            });
         }
         self.open_session(None, scope, &row.id, client, self.deps.now())
             .await

@@ -11,7 +11,7 @@ use crate::{
         tenant::{CreateTenant, Tenant, TenantFilter, UpdateTenant},
         user::User,
     },
-    store::{self, groups, roles, sessions::Sessions, tenants, users},
+    store::{self, groups, policies, roles, sessions::Sessions, tenants, users},
 };
 
 /// Tenant use cases.
@@ -115,6 +115,7 @@ impl Tenants {
         // Its own roles go; its memberships' roles go with the memberships.
         roles::delete_of_tenant(&txn, scope, &tenant.id).await?;
         groups::delete_of_tenant(&txn, scope, &tenant.id).await?;
+        policies::delete_of_tenant(&txn, scope, &tenant.id).await?;
         users::delete_sole_members(&txn, scope, &tenant).await?;
         users::remove_all_memberships(&txn, scope, &tenant).await?;
         users::repoint_active_tenants(&txn, scope, &tenant.tenant_id, None, now).await?;

@@ -18,6 +18,7 @@ use crate::domain::{
     environment::Environment,
     error::{AuthFailure, Result},
     role::Access,
+    scope::Scope,
     user::User,
 };
 use crate::telemetry::metrics::TokenKind;
@@ -57,10 +58,12 @@ pub struct AccessClaims {
     /// Every tenant of the user.
     #[serde(rename = "tenantIds")]
     pub tenant_ids: Vec<String>,
-    /// Role keys in the tenant.
-    pub roles: Vec<String>,
-    /// Permission keys in the tenant.
-    pub permissions: Vec<String>,
+    /// Role keys in the tenant; left out when the environment's `addRolesToJwt` is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// Permission keys in the tenant; left out when the environment's `addPermissionsToJwt` is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
     /// The user's metadata object.
     pub metadata: serde_json::Value,
     /// The user's profile picture; null when it has none (Frontegg's tokens always carry it).
@@ -184,8 +187,14 @@ impl Tokens {
             name: user.profile.name.clone().unwrap_or_default(),
             tenant_id: tenant_id.to_owned(),
             tenant_ids: user.tenants.iter().map(|m| m.tenant_id.clone()).collect(),
-            roles: access.roles.clone(),
-            permissions: access.permissions.clone(),
+            roles: environment
+                .identity
+                .add_roles_to_jwt
+                .then(|| access.roles.clone()),
+            permissions: environment
+                .identity
+                .add_permissions_to_jwt
+                .then(|| access.permissions.clone()),
             metadata,
             profile_picture_url: user.profile.profile_picture_url.clone(),
             application_id: environment.id.clone(),
@@ -206,6 +215,29 @@ impl Tokens {
         }
         self.live(claims)?;
         Ok(claims.clone())
+    }
+
+    /// The role and permission keys the holder of a token with `claims` has in its tenant: the
+    /// token's own, or, for a list the token leaves out (the environment's `addRolesToJwt` or
+    /// `addPermissionsToJwt` off), as they are now in the store.
+    pub async fn access_of(&self, scope: &Scope, claims: &AccessClaims) -> Result<Access> {
+        if let (Some(roles), Some(permissions)) = (&claims.roles, &claims.permissions) {
+            return Ok(Access {
+                roles: roles.clone(),
+                permissions: permissions.clone(),
+            });
+        }
+        let stored = if claims.tenant_id.is_empty() {
+            Access::default()
+        } else {
+            let db = &self.deps.db;
+            let group_roles = crate::store::groups::roles_inherited(db, scope).await?;
+            crate::store::roles::access(db, scope, &claims.sub, &claims.tenant_id, group_roles).await?
+        };
+        Ok(Access {
+            roles: claims.roles.clone().unwrap_or(stored.roles),
+            permissions: claims.permissions.clone().unwrap_or(stored.permissions),
+        })
     }
 
     /// The environment whose key signed a valid access token, and the token's claims: the checks

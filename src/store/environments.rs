@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::Expr,
 };
 
@@ -10,6 +10,7 @@ use super::First;
 use super::entity::environment;
 use crate::domain::{
     Error,
+    configuration::IdentitySettings,
     environment::{Environment, EnvironmentChanges, EnvironmentSettings},
     error::Result,
 };
@@ -24,6 +25,7 @@ fn to_domain(model: environment::Model) -> Result<Environment> {
         secret_hash: model.secret_hash,
         host: model.host,
         settings,
+        identity: IdentitySettings::default(),
         created_at: model.created_at,
         updated_at: model.updated_at,
         secret_changed_at: model.secret_changed_at,
@@ -35,12 +37,13 @@ pub async fn find_by_client_id(db: &impl ConnectionTrait, client_id: &str) -> Re
     if !super::may_exist(client_id) {
         return Ok(None);
     }
-    environment::Entity::find()
+    let found = environment::Entity::find()
         .filter(environment::Column::ClientId.eq(client_id))
         .first(db)
         .await?
         .map(to_domain)
-        .transpose()
+        .transpose()?;
+    one_with_identity(db, found).await
 }
 
 /// The environment with this id.
@@ -48,33 +51,65 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<Environm
     if !super::may_exist(id) {
         return Ok(None);
     }
-    environment::Entity::find_by_id(id)
+    let found = environment::Entity::find_by_id(id)
         .first(db)
         .await?
         .map(to_domain)
-        .transpose()
+        .transpose()?;
+    one_with_identity(db, found).await
 }
 
 /// The environment that serves requests naming no vendor host: the oldest one without a host.
 pub async fn find_default(db: &impl ConnectionTrait) -> Result<Option<Environment>> {
-    environment::Entity::find()
+    let found = environment::Entity::find()
         .filter(environment::Column::Host.is_null())
         .order_by_asc(environment::Column::CreatedAt)
         .first(db)
         .await?
         .map(to_domain)
-        .transpose()
+        .transpose()?;
+    one_with_identity(db, found).await
 }
 
 /// Every environment.
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<Environment>> {
-    environment::Entity::find()
+    let all = environment::Entity::find()
         .order_by_asc(environment::Column::CreatedAt)
         .all(db)
         .await?
         .into_iter()
         .map(to_domain)
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    with_identity(db, all).await
+}
+
+/// `environments` with their identity settings read in (one statement for them all).
+async fn with_identity(
+    db: &impl ConnectionTrait,
+    mut environments: Vec<Environment>,
+) -> Result<Vec<Environment>> {
+    if environments.is_empty() {
+        return Ok(environments);
+    }
+    let ids: Vec<&str> = environments.iter().map(|e| e.id.as_str()).collect();
+    let mut found = super::policies::of_environments::<IdentitySettings>(db, &ids).await?;
+    for environment in &mut environments {
+        if let Some(identity) = found.remove(&environment.id) {
+            environment.identity = identity;
+        }
+    }
+    Ok(environments)
+}
+
+/// [`with_identity`] for at most one environment.
+async fn one_with_identity(
+    db: &impl ConnectionTrait,
+    found: Option<Environment>,
+) -> Result<Option<Environment>> {
+    match found {
+        Some(environment) => Ok(with_identity(db, vec![environment]).await?.pop()),
+        None => Ok(None),
+    }
 }
 
 /// Stores a new environment with the built-in permissions and roles: pass a transaction, so that
@@ -153,6 +188,36 @@ pub async fn update(
         update = update.col_expr(environment::Column::Host, Expr::value(host.clone()));
     }
     Ok(update.exec(db).await?.rows_affected == 1)
+}
+
+/// The settings of environment `id`, its row locked until the transaction ends (PostgreSQL);
+/// NOT_FOUND when there is none.
+pub async fn lock_settings(db: &impl ConnectionTrait, id: &str) -> Result<EnvironmentSettings> {
+    let model = environment::Entity::find_by_id(id)
+        .lock_exclusive()
+        .first(db)
+        .await?
+        .ok_or(Error::NotFound(crate::domain::Resource::Environment))?;
+    Ok(to_domain(model)?.settings)
+}
+
+/// Replaces the settings of environment `id`.
+pub async fn set_settings(
+    db: &impl ConnectionTrait,
+    id: &str,
+    settings: &EnvironmentSettings,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    environment::Entity::update_many()
+        .col_expr(
+            environment::Column::Settings,
+            Expr::value(settings_json(settings)?),
+        )
+        .col_expr(environment::Column::UpdatedAt, Expr::value(now))
+        .filter(environment::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Deletes an environment; its keys, tenants, users, memberships, sessions and tokens go with it

@@ -348,9 +348,9 @@ pub async fn unlink_role_outside(db: &impl ConnectionTrait, role_id: &str, tenan
 /// Whether the environment's members hold the roles of their groups, as its groups
 /// configuration says.
 pub async fn roles_inherited(db: &impl ConnectionTrait, scope: &Scope) -> Result<bool> {
-    // STUB-BEFORE-POLICIES
-    let _ = (db, scope);
-    Ok(GroupsConfiguration::default().roles_inherited())
+    Ok(super::policies::effective::<GroupsConfiguration>(db, scope, None)
+        .await?
+        .roles_inherited())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod permissions;
 #[cfg(test)]
 pub(crate) mod plan;
+pub mod policies;
 pub mod roles;
 pub mod sessions;
 pub mod tenants;

@@ -682,6 +682,7 @@ mod tests {
             created_at: chrono::Utc::now(),
             updated_at: chrono::Utc::now(),
             secret_changed_at: None,
+            identity: Default::default(),
         });
         for order in [crate::domain::page::Order::Asc, crate::domain::page::Order::Desc] {
             let filter = UserFilter {

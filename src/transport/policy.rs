@@ -203,10 +203,18 @@ impl Authorizer {
                 message: "the frontegg-user-id header names another user than the token",
             });
         }
-        if let Some(permission) = policy.permission
-            && !claims.permissions.iter().any(|held| grants(held, permission))
-        {
-            return Err(Error::MissingPermission(permission.to_owned()));
+        if let Some(permission) = policy.permission {
+            let stored;
+            let held = match &claims.permissions {
+                Some(held) => held,
+                None => {
+                    stored = self.tokens.access_of(&scope, &claims).await?;
+                    &stored.permissions
+                }
+            };
+            if !held.iter().any(|held| grants(held, permission)) {
+                return Err(Error::MissingPermission(permission.to_owned()));
+            }
         }
         Ok(Caller::User(Box::new(SignedIn { scope, claims })))
     }

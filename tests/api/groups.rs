@@ -595,6 +595,58 @@ async fn members_hold_their_groups_roles_only_while_the_configuration_allows_it(
         "{authorization}"
     );
 
+    // Group roles off, then groups off: the next refresh carries the user's own roles only.
+    let env = Api::environment(&app).await;
+    let mut current = on;
+    for body in [
+        json!({"rolesEnabled": false}),
+        json!({"rolesEnabled": true, "enabled": false}),
+    ] {
+        let configured = ok(env.post(CONFIG, body.clone()).await, StatusCode::CREATED).await;
+        assert_eq!(
+            configured["enabled"],
+            body.get("enabled").cloned().unwrap_or(json!(true))
+        );
+        current = refreshed(&app, &current).await;
+        let claimed = claims(&current.access_token);
+        assert_eq!(strings(&claimed["roles"]), ["ReadOnly"], "{claimed}");
+        assert!(
+            !strings(&claimed["permissions"]).contains(&"reports.read".to_owned()),
+            "{claimed}"
+        );
+        let authorization = ok(
+            Api::bearer(&app, &current.access_token)
+                .get("/identity/resources/users/v1/me/authorization")
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert!(!authorization.to_string().contains("auditor"), "{authorization}");
+    }
+    // Back on over gRPC: the role is back at the next refresh.
+    let configured = client
+        .update_groups_configuration(pb::UpdateGroupsConfigurationRequest {
+            enabled: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .configuration
+        .unwrap();
+    assert!(configured.enabled && configured.roles_enabled);
+    let read = client
+        .get_groups_configuration(pb::GetGroupsConfigurationRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .configuration
+        .unwrap();
+    assert_eq!(read, configured);
+    let session = signed_in(&app, "bob@example.com").await;
+    let back = claims(&refreshed(&app, &session).await.access_token);
+    assert!(strings(&back["roles"]).contains(&"auditor".to_owned()), "{back}");
+
     // Out of the group, the role is gone from the next token.
     client
         .remove_group_users(pb::RemoveGroupUsersRequest {
@@ -833,9 +885,22 @@ async fn groups_over_rest_answer_the_contracts_shapes_and_statuses() {
     )
     .await;
 
-    // The configuration: the contract's defaults.
+    // The configuration: the contract's defaults, then a change of one field.
     let config = ok(env.get(CONFIG).await, StatusCode::OK).await;
     assert_eq!(config, json!({"enabled": true, "rolesEnabled": true}));
+    ok(
+        env.post(CONFIG, json!({"rolesEnabled": false})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let config = ok(env.get(CONFIG).await, StatusCode::OK).await;
+    assert_eq!(config, json!({"enabled": true, "rolesEnabled": false}));
+    error(
+        env.post(CONFIG, json!({"enabled": "yes"})).await,
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -457,3 +457,13 @@ pub fn invitee(tenant_id: &str, email: &str) -> pb::CreateUserRequest {
         ..Default::default()
     }
 }
+
+/// The claims of a token, unverified (the tests only read them).
+pub fn claims(token: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}

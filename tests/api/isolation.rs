@@ -666,6 +666,40 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
         .unwrap();
     assert_eq!(b_configuration.id, b.id);
     assert_ne!(b_configuration.public_key, a_configuration.public_key);
+    rpc("ConfigurationService/UpdateIdentityConfiguration");
+    rpc("ConfigurationService/GetBasicIdentityConfiguration");
+    let changed = configuration(&b_token)
+        .update_identity_configuration(pb::UpdateIdentityConfigurationRequest {
+            force_permissions: Some(!a_configuration.force_permissions),
+            default_token_expiration: Some(a_configuration.default_token_expiration + 60),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .configuration
+        .unwrap();
+    assert_eq!(changed.id, b.id);
+    let a_basic = configuration(&a_token)
+        .get_basic_identity_configuration(pb::GetBasicIdentityConfigurationRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        a_basic.force_permissions, a_configuration.force_permissions,
+        "B changed only its own"
+    );
+    let a_after = configuration(&a_token)
+        .get_identity_configuration(pb::GetIdentityConfigurationRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .configuration
+        .unwrap();
+    assert_eq!(
+        a_after.default_token_expiration,
+        a_configuration.default_token_expiration
+    );
 
     // Roles, permissions and categories: B sees none of A's own and changes none.
     let mut b_roles = pb::role_service_client::RoleServiceClient::with_interceptor(
@@ -1015,7 +1049,7 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
         .into_inner()
         .configuration
         .unwrap();
-    assert!(b_configuration.enabled);
+    assert!(!b_configuration.enabled);
     rpc("PermissionService/ListPermissions");
     let listed = b_permissions
         .list_permissions(pb::ListPermissionsRequest {})
@@ -1269,6 +1303,32 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
     .await;
     let a_config = ok(Api::bearer(&app, &a_token).get(config_path).await, StatusCode::OK).await;
     assert_ne!(b_config["publicKey"], a_config["publicKey"]);
+    let b_changed = ok(
+        rest.call(Method::POST, config_path, config_path)
+            .header("authorization", &b_auth)
+            .json(&json!({"allowSignups": !a_config["allowSignups"].as_bool().unwrap()}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(b_changed["id"], b_config["id"]);
+    let basic_path = "/identity/resources/configurations/v1/basic";
+    ok(
+        rest.call(Method::GET, basic_path, basic_path)
+            .header("authorization", &b_auth)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let a_after = ok(Api::bearer(&app, &a_token).get(config_path).await, StatusCode::OK).await;
+    assert_eq!(
+        a_after["allowSignups"], a_config["allowSignups"],
+        "B changed only its own"
+    );
 
     // Roles, permissions and categories over REST, as B.
     let roles_path = "/identity/resources/roles/v1";
@@ -1433,7 +1493,7 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
             &[status],
         )
         .await;
-        assert!(body.contains("\"enabled\""), "{body}");
+        assert!(body.contains("\"enabled\":false"), "{body}");
     }
     for tenant in ["beta", A_TENANT] {
         let listing = answered(

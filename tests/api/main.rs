@@ -6,6 +6,7 @@
 mod activation;
 mod cleanup;
 mod clients;
+mod configurations;
 mod connections;
 mod contention;
 mod control_characters;

@@ -30,6 +30,12 @@ const NOT_SECRET: &[&str] = &[
     "identity.v1.SearchUsersResponse.next_page_token",
     // Lifetimes and flags of the identity configuration, not tokens.
     "identity.v1.IdentityConfiguration.default_token_expiration",
+    "identity.v1.UpdateIdentityConfigurationRequest.default_token_expiration",
+    "identity.v1.UpdateIdentityConfigurationRequest.default_refresh_token_expiration",
+    "identity.v1.UpdateIdentityConfigurationRequest.allow_override_password_complexity",
+    "identity.v1.UpdateIdentityConfigurationRequest.allow_override_password_expiration",
+    "identity.v1.UpdateIdentityConfigurationRequest.allow_override_enforce_password_history",
+    "identity.v1.UpdateIdentityConfigurationRequest.default_passwordless_token_expiration",
     "identity.v1.IdentityConfiguration.default_refresh_token_expiration",
     "identity.v1.IdentityConfiguration.default_passwordless_token_expiration",
     "identity.v1.IdentityConfiguration.allow_override_password_complexity",

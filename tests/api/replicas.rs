@@ -14,7 +14,7 @@ use tonic_health::pb::{
 };
 
 use crate::helpers::{
-    Bearer, TestApp, TestClock, TestDatabase, assert_error, build, spawn_with, start, test_config,
+    Bearer, TestApp, TestClock, TestDatabase, assert_error, build, claims, spawn_with, start, test_config,
 };
 
 const PASSWORD: &str = "correct horse battery";
@@ -329,18 +329,6 @@ async fn listening(app: &TestApp, count: i64) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("the replicas are not listening for announcements");
-}
-
-/// The claims of a token, unverified.
-fn claims(token: &str) -> serde_json::Value {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use sigil::transport::grpc::pb::{
 };
 
 use crate::{
-    helpers::{Bearer, TestApp, assert_error, invitee, spawn_app, tenant},
+    helpers::{Bearer, TestApp, assert_error, claims, invitee, spawn_app, tenant},
     http::{Api, error, ok},
 };
 
@@ -43,16 +43,6 @@ fn keys(roles: &[pb::Role]) -> Vec<String> {
     let mut keys: Vec<String> = roles.iter().map(|r| r.key.clone()).collect();
     keys.sort();
     keys
-}
-
-/// The claims of an access token, unverified (the tests only read them).
-fn claims(token: &str) -> Value {
-    use base64::Engine as _;
-    let payload = token.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
 }
 
 fn strings(value: &Value) -> Vec<String> {

@@ -7,6 +7,7 @@ pub mod group_role;
 pub mod membership_role;
 pub mod permission;
 pub mod permission_category;
+pub mod policy;
 pub mod refresh_token;
 pub mod role;
 pub mod role_permission;

@@ -50,7 +50,8 @@ impl TokenService for TokenApi {
             .tokens
             .validate(environment.environment_id(), &request.access_token)
             .await?;
-        let holds_role = |role: &String| claims.roles.contains(role);
+        let access = self.tokens.access_of(&environment, &claims).await?;
+        let holds_role = |role: &String| access.roles.contains(role);
         if !request.any_of_roles.is_empty() && !request.any_of_roles.iter().any(holds_role) {
             return Err(Error::PermissionDenied {
                 reason: "MISSING_ROLE",
@@ -58,7 +59,7 @@ impl TokenService for TokenApi {
             }
             .into());
         }
-        let grants = |needed: &String| claims.permissions.iter().any(|held| policy::grants(held, needed));
+        let grants = |needed: &String| access.permissions.iter().any(|held| policy::grants(held, needed));
         if !request.any_of_permissions.is_empty() && !request.any_of_permissions.iter().any(grants) {
             return Err(Error::MissingPermission(request.any_of_permissions.join(",")).into());
         }
@@ -75,8 +76,8 @@ impl TokenService for TokenApi {
             name: claims.name,
             tenant_id: claims.tenant_id,
             tenant_ids: claims.tenant_ids,
-            roles: claims.roles,
-            permissions: claims.permissions,
+            roles: access.roles,
+            permissions: access.permissions,
             metadata: claims.metadata.to_string(),
             profile_picture_url: claims.profile_picture_url.unwrap_or_default(),
             application_id: claims.application_id,

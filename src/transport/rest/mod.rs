@@ -354,7 +354,11 @@ fn operational_api<A: Declare>(api: A) -> A {
 /// Frontegg's paths: each handler's `#[utoipa::path]` is its route and its documentation.
 fn frontegg_api<A: Declare>(api: A) -> A {
     api.declare(declare!(self::jwks))
-        .declare(declare!(configurations::get_configuration))
+        .declare(declare!(
+            configurations::get_configuration,
+            configurations::update_configuration
+        ))
+        .declare(declare!(configurations::get_basic_configuration))
         // Environment authentication, sign-in and activation.
         .declare(declare!(sign_in::authenticate_vendor))
         .declare(declare!(sign_in::login))

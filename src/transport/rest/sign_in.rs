@@ -24,6 +24,7 @@ use super::{
 use crate::{
     domain::{
         Error,
+        configuration::CookieSameSite,
         environment::Environment,
         error::AuthFailure,
         scope::Scope,
@@ -139,12 +140,17 @@ pub fn refresh_cookie_name(environment: &Environment) -> String {
 
 impl Gateway {
     fn refresh_cookie(&self, environment: &Environment, value: String, max_age_secs: i64) -> Cookie<'static> {
-        // A cross-site browser app can only send a cookie marked SameSite=None, which browsers
-        // accept only when Secure; over plain local HTTP, Lax is the most that works.
-        let same_site = if self.cookie_secure {
-            SameSite::None
-        } else {
-            SameSite::Lax
+        // As the identity configuration says; by default, None when the cookie is Secure (a
+        // cross-site browser app can only send a SameSite=None cookie, which browsers accept
+        // only when Secure), and over plain local HTTP Lax, the most that works there.
+        let same_site = match self
+            .services
+            .configurations
+            .cookie_same_site(&environment.identity)
+        {
+            CookieSameSite::Strict => SameSite::Strict,
+            CookieSameSite::Lax => SameSite::Lax,
+            CookieSameSite::None => SameSite::None,
         };
         Cookie::build((refresh_cookie_name(environment), value))
             .path("/")
