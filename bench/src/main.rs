@@ -83,6 +83,9 @@ enum Scenario {
     /// Sign-in of users holding 50 roles of 20 permissions each against users holding none, in
     /// alternating runs (SQLite).
     LoginRoles,
+    /// The paged role listing (v2) over 10,000 roles, a page of 100 at a time in four orders, on
+    /// SQLite and on PostgreSQL: latency per page.
+    RoleListing,
     /// Every scenario above.
     All,
     /// Listings, lookups, creation and login on a database of --users users (1,000,000 by
@@ -796,6 +799,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if wants(Scenario::LoginRoles) {
         roles::run(&args).await?;
+    }
+    if wants(Scenario::RoleListing) {
+        roles::listing(&args).await?;
     }
     if wants(Scenario::Memory) {
         memory(&args).await?;

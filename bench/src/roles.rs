@@ -1,8 +1,12 @@
-//! Sign-in of users who hold 50 roles of 20 permissions each, against users who hold none, in
-//! alternating runs: the access a token carries is read in one statement, so the roles should cost
-//! next to nothing beside the password hash.
+//! Roles on the hot paths. Sign-in of users who hold 50 roles of 20 permissions each, against
+//! users who hold none, in alternating runs: the access a token carries is read in one statement,
+//! so the roles should cost next to nothing beside the password hash. And the paged role listing
+//! over 10,000 roles, a page at a time: filtered, sorted and paged by the database.
+
+use std::time::Instant;
 
 use anyhow::Context;
+use hdrhistogram::Histogram;
 use sigil::transport::grpc::pb::{
     self, auth_service_client::AuthServiceClient,
     environment_auth_service_client::EnvironmentAuthServiceClient,
@@ -12,7 +16,8 @@ use sigil::transport::grpc::pb::{
 use tonic::transport::Channel;
 
 use super::{
-    Args, CLIENT_ID, PASSWORD, Run, SECRET, Server, bearer, drive, h2, median, report, seed_users, sqlite_url,
+    Args, CLIENT_ID, PASSWORD, Run, SECRET, Server, bearer, drive, fresh_postgres, h2, median, report,
+    seed_users, sqlite_url,
 };
 
 /// Users signing in at once, each on its own stream.
@@ -86,14 +91,7 @@ async fn login_run(args: &Args, holding: bool) -> anyhow::Result<Run> {
 /// Takes the built-in roles every seeded user got, and, when `holding`, gives each `ROLES` roles
 /// of `PERMISSIONS_PER_ROLE` permissions each.
 async fn give_roles(channel: &Channel, emails: &[String], holding: bool) -> anyhow::Result<()> {
-    let token = EnvironmentAuthServiceClient::new(channel.clone())
-        .authenticate_vendor(pb::AuthenticateVendorRequest {
-            client_id: CLIENT_ID.into(),
-            secret: SECRET.into(),
-        })
-        .await?
-        .into_inner()
-        .token;
+    let token = environment_token(channel).await?;
     let tenant = emails[0]
         .split_once('@')
         .and_then(|(_, domain)| domain.strip_suffix(".load.test"))
@@ -196,4 +194,102 @@ async fn give_roles(channel: &Channel, emails: &[String], holding: bool) -> anyh
         }
     }
     Ok(())
+}
+
+/// Roles in the environment of the listing scenario.
+const LISTED_ROLES: usize = 10_000;
+/// Roles per page of the listing.
+const PAGE: i32 = 100;
+
+/// Pages through `LISTED_ROLES` roles, `PAGE` at a time, in several orders, on SQLite and on
+/// PostgreSQL, one call at a time; reports the latency of a page call (p50, p99, max) per
+/// database over `--repeat` walks.
+pub(super) async fn listing(args: &Args) -> anyhow::Result<()> {
+    for (database, url) in [
+        ("SQLite", sqlite_url()),
+        ("PostgreSQL", fresh_postgres(&args.postgres).await?),
+    ] {
+        let server = Server::start(&args.server, url).await?;
+        let channel = server.channel().await?;
+        let token = environment_token(&channel).await?;
+        let mut roles = RoleServiceClient::new(channel.clone());
+        for batch in 0..LISTED_ROLES / 1000 {
+            roles
+                .create_roles(bearer(
+                    pb::CreateRolesRequest {
+                        roles: (batch * 1000..(batch + 1) * 1000)
+                            .map(|i| pb::NewRole {
+                                key: format!("listed-{i:05}"),
+                                name: format!("Listed role {}", (i * 7919) % LISTED_ROLES),
+                                description: format!("Role number {i} of the listing benchmark"),
+                                level: (i % 50) as i32,
+                                ..Default::default()
+                            })
+                            .collect(),
+                        ..Default::default()
+                    },
+                    &token,
+                ))
+                .await?;
+        }
+        let mut latency = Histogram::<u64>::new(3)?;
+        let mut pages = 0;
+        for _ in 0..args.repeat {
+            for sort_by in [
+                pb::RoleSortBy::CreatedAt,
+                pb::RoleSortBy::Name,
+                pb::RoleSortBy::Level,
+                pb::RoleSortBy::Permissions,
+            ] {
+                let mut offset = 0;
+                loop {
+                    let started = Instant::now();
+                    let page = roles
+                        .list_roles_paged(bearer(
+                            pb::ListRolesPagedRequest {
+                                limit: PAGE,
+                                offset,
+                                sort_by: sort_by.into(),
+                                ..Default::default()
+                            },
+                            &token,
+                        ))
+                        .await?
+                        .into_inner();
+                    latency.record(started.elapsed().as_micros() as u64)?;
+                    pages += 1;
+                    anyhow::ensure!(
+                        page.total_items as usize >= LISTED_ROLES,
+                        "{} roles listed",
+                        page.total_items
+                    );
+                    offset += PAGE;
+                    if offset as i64 >= page.total_items {
+                        break;
+                    }
+                }
+            }
+        }
+        let ms = |quantile: f64| latency.value_at_quantile(quantile) as f64 / 1000.0;
+        println!(
+            "role listing ({database}, {LISTED_ROLES} roles, {PAGE} a page, 4 orders, {pages} pages): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            ms(0.5),
+            ms(0.99),
+            latency.max() as f64 / 1000.0
+        );
+        server.stop().await;
+    }
+    Ok(())
+}
+
+/// A token of the benchmark's environment.
+async fn environment_token(channel: &Channel) -> anyhow::Result<String> {
+    Ok(EnvironmentAuthServiceClient::new(channel.clone())
+        .authenticate_vendor(pb::AuthenticateVendorRequest {
+            client_id: CLIENT_ID.into(),
+            secret: SECRET.into(),
+        })
+        .await?
+        .into_inner()
+        .token)
 }

@@ -1,17 +1,14 @@
 //! Roles, the roles of users in tenants, and the access they add up to.
 
-use std::{cmp::Ordering, collections::HashMap};
+use std::collections::HashMap;
 
 use super::Deps;
 use crate::{
     domain::{
         Error, Resource,
         error::Result,
-        field::fold,
-        page::{Order, Page, PageRequest},
-        role::{
-            Access, CreateRole, CreateRoleFrom, MemberRoles, Role, RoleFilter, RoleSort, UpdateRole, id_list,
-        },
+        page::{Page, PageRequest},
+        role::{Access, CreateRole, CreateRoleFrom, MemberRoles, Role, RoleFilter, UpdateRole, id_list},
         scope::Scope,
         tenant::Tenant,
     },
@@ -40,9 +37,8 @@ impl Roles {
 
     /// A page of roles (the contract's v2 listing): those visible in `tenant_id` as in
     /// [`Roles::list`], or, when the filter names tenants (and the scope is the environment's),
-    /// those tenants' own roles; matching
-    /// the filter's text and levels, in its order, ties broken by id. An environment holds tens of
-    /// roles, not thousands, so they are filtered and sorted here, alike on every database.
+    /// those tenants' own roles; matching the filter's text and levels, in its order, ties broken
+    /// by id. Filtered, sorted and paged by the database.
     pub async fn list_page(
         &self,
         scope: &Scope,
@@ -55,9 +51,10 @@ impl Roles {
             // A tenant admin lists what its tenant sees, never other tenants' own roles.
             filter.tenant_ids.clear();
         }
-        let rows = if filter.tenant_ids.is_empty() {
+        let (rows, total) = if filter.tenant_ids.is_empty() {
             let tenant = self.tenant(db, scope, tenant_id).await?;
-            roles::visible(db, scope, tenant.as_ref().map(|t| t.id.as_str())).await?
+            let among = roles::Among::Visible(tenant.as_ref().map(|t| t.id.as_str()));
+            roles::page(db, scope, among, &filter, page).await?
         } else {
             let mut refs = Vec::new();
             for tenant_id in &filter.tenant_ids {
@@ -65,39 +62,9 @@ impl Roles {
                     refs.push(tenant.id);
                 }
             }
-            roles::of_tenants(db, scope, &refs).await?
+            roles::page(db, scope, roles::Among::OfTenants(&refs), &filter, page).await?
         };
-        let mut listed = roles::complete(db, rows).await?;
-        listed.retain(|role| {
-            let text = filter.text.as_deref().is_none_or(|text| {
-                fold(&role.key).contains(text)
-                    || fold(&role.name).contains(text)
-                    || role
-                        .description
-                        .as_deref()
-                        .is_some_and(|d| fold(d).contains(text))
-            });
-            text && (filter.levels.is_empty() || filter.levels.contains(&role.level))
-        });
-        let members = if filter.sort == RoleSort::UserTenants {
-            let ids: Vec<String> = listed.iter().map(|r| r.id.clone()).collect();
-            roles::member_counts(db, &ids).await?
-        } else {
-            HashMap::new()
-        };
-        listed.sort_by(|a, b| {
-            let by = compare(filter.sort, a, b, &members).then_with(|| a.id.cmp(&b.id));
-            match filter.order {
-                Order::Asc => by,
-                Order::Desc => by.reverse(),
-            }
-        });
-        let total = listed.len() as u64;
-        let items = listed
-            .into_iter()
-            .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
-            .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
-            .collect();
+        let items = roles::complete(db, rows).await?;
         Ok(Page::new(items, total, page))
     }
 
@@ -579,25 +546,6 @@ async fn member_roles(
         tenant_id: tenant.tenant_id.clone(),
         roles: roles::complete(db, rows).await?,
     })
-}
-
-/// The order of two roles by `sort`, ascending.
-fn compare(sort: RoleSort, a: &Role, b: &Role, members: &HashMap<String, i64>) -> Ordering {
-    let folded = |text: &Option<String>| text.as_deref().map(fold).unwrap_or_default();
-    match sort {
-        RoleSort::CreatedAt => a.created_at.cmp(&b.created_at),
-        RoleSort::UpdatedAt => a.updated_at.cmp(&b.updated_at),
-        RoleSort::Key => a.key.cmp(&b.key),
-        RoleSort::Name => fold(&a.name).cmp(&fold(&b.name)),
-        RoleSort::Description => folded(&a.description).cmp(&folded(&b.description)),
-        RoleSort::IsDefault => a.is_default.cmp(&b.is_default),
-        RoleSort::FirstUserRole => a.first_user_role.cmp(&b.first_user_role),
-        RoleSort::Level => a.level.cmp(&b.level),
-        RoleSort::Permissions => a.permission_ids.len().cmp(&b.permission_ids.len()),
-        RoleSort::UserTenants => members.get(&a.id).cmp(&members.get(&b.id)),
-        // No role is in a group yet: all tie, and the id decides.
-        RoleSort::Groups => Ordering::Equal,
-    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use super::{
 use crate::domain::{
     Error, Resource,
     error::Result,
+    field::fold,
     permission::{AssignmentType, NewCategory, NewPermission, Permission, PermissionCategory, builtin},
     scope::Scope,
 };
@@ -412,6 +413,9 @@ pub async fn seed(db: &impl ConnectionTrait, environment_id: &str, now: DateTime
         tenant_ref: None,
         created_at: now,
         updated_at: now,
+        key_folded: fold(key),
+        name_folded: fold(name),
+        description_folded: String::new(),
     };
     let admin = role(builtin::ADMIN_ROLE, "Admin", 0, false, true);
     let read_only = role(builtin::READ_ONLY_ROLE, "Read only", 1, true, false);

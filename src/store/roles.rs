@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QueryResult, QuerySelect, Set, Statement,
+    PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, Set, Statement,
     sea_query::{Expr, ExprTrait, Query},
 };
 
@@ -13,11 +13,14 @@ use super::{
     First,
     entity::{membership_role, role, role_permission, tenant, user, user_tenant},
     permissions::{one, possible},
+    tenants::contains_pattern,
 };
 use crate::domain::{
     Error, Resource,
     error::Result,
-    role::{Access, NewRole, Role},
+    field::fold,
+    page::PageRequest,
+    role::{Access, NewRole, Role, RoleFilter, RoleSort},
     scope::Scope,
     tenant::Tenant,
 };
@@ -261,6 +264,80 @@ pub async fn visible(
         .await?)
 }
 
+/// Which roles a listing is over.
+#[derive(Debug, Clone, Copy)]
+pub enum Among<'a> {
+    /// Those visible in tenant `tenant_ref` (a row id), as [`visible`] lists them.
+    Visible(Option<&'a str>),
+    /// The own roles of the tenants `tenant_refs` (row ids).
+    OfTenants(&'a [String]),
+}
+
+/// How many permissions a role holds, for an ORDER BY over `roles`.
+const PERMISSION_COUNT: &str = "(SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = roles.id)";
+/// How many memberships hold a role, for an ORDER BY over `roles`.
+const MEMBER_COUNT: &str = "(SELECT COUNT(*) FROM membership_roles mr WHERE mr.role_id = roles.id)";
+/// How many groups hold a role, for an ORDER BY over `roles` (seeks `ix_group_roles_role`).
+const GROUP_COUNT: &str = "(SELECT COUNT(*) FROM group_roles gr WHERE gr.role_id = roles.id)";
+
+/// One page of the roles `among` that match `filter` (its text in the folded key, name or
+/// description; its levels), in its order with ties broken by id, and how many match in all:
+/// filtered, sorted and paged by the database, so a page costs the same among ten roles or ten
+/// thousand.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    among: Among<'_>,
+    filter: &RoleFilter,
+    page: PageRequest,
+) -> Result<(Vec<RoleRow>, u64)> {
+    let mut query = role::Entity::find().filter(role::Column::EnvironmentId.eq(scope.environment_id()));
+    query = match among {
+        Among::Visible(tenant_ref) => {
+            let mut of = Condition::any().add(role::Column::TenantRef.is_null());
+            if let Some(tenant_ref) = tenant_ref {
+                of = of.add(role::Column::TenantRef.eq(tenant_ref));
+            }
+            query.filter(of)
+        }
+        Among::OfTenants(tenant_refs) => query.filter(role::Column::TenantRef.is_in(possible(tenant_refs))),
+    };
+    if let Some(text) = &filter.text {
+        let pattern = contains_pattern(text);
+        query = query.filter(
+            Condition::any()
+                .add(Expr::col(role::Column::KeyFolded).like(pattern.clone()))
+                .add(Expr::col(role::Column::NameFolded).like(pattern.clone()))
+                .add(Expr::col(role::Column::DescriptionFolded).like(pattern)),
+        );
+    }
+    if !filter.levels.is_empty() {
+        query = query.filter(role::Column::Level.is_in(filter.levels.iter().copied()));
+    }
+    let total = query.clone().count(db).await?;
+    let order = super::sort_order(filter.order);
+    let query = match filter.sort {
+        RoleSort::CreatedAt => query.order_by(role::Column::CreatedAt, order.clone()),
+        RoleSort::UpdatedAt => query.order_by(role::Column::UpdatedAt, order.clone()),
+        RoleSort::Key => query.order_by(role::Column::Key, order.clone()),
+        RoleSort::Name => query.order_by(role::Column::NameFolded, order.clone()),
+        RoleSort::Description => query.order_by(role::Column::DescriptionFolded, order.clone()),
+        RoleSort::IsDefault => query.order_by(role::Column::IsDefault, order.clone()),
+        RoleSort::FirstUserRole => query.order_by(role::Column::FirstUserRole, order.clone()),
+        RoleSort::Level => query.order_by(role::Column::Level, order.clone()),
+        RoleSort::Permissions => query.order_by(Expr::cust(PERMISSION_COUNT), order.clone()),
+        RoleSort::UserTenants => query.order_by(Expr::cust(MEMBER_COUNT), order.clone()),
+        RoleSort::Groups => query.order_by(Expr::cust(GROUP_COUNT), order.clone()),
+    };
+    let rows = query
+        .order_by(role::Column::Id, order)
+        .offset(page.offset)
+        .limit(page.limit)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
 /// The roles of the environment that belong to one of the tenants `tenant_refs` (row ids).
 pub async fn of_tenants(
     db: &impl ConnectionTrait,
@@ -274,20 +351,6 @@ pub async fn of_tenants(
         .order_by_asc(role::Column::Key)
         .all(db)
         .await?)
-}
-
-/// How many memberships hold each of `role_ids`.
-pub async fn member_counts(db: &impl ConnectionTrait, role_ids: &[String]) -> Result<HashMap<String, i64>> {
-    let counts: Vec<(String, i64)> = membership_role::Entity::find()
-        .select_only()
-        .column(membership_role::Column::RoleId)
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .filter(membership_role::Column::RoleId.is_in(role_ids.iter().cloned()))
-        .group_by(membership_role::Column::RoleId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(counts.into_iter().collect())
 }
 
 /// The caller-facing ids of the tenants that have roles of their own, sorted.
@@ -353,6 +416,9 @@ pub async fn insert(
     let row = RoleRow {
         id: uuid::Uuid::new_v4().to_string(),
         environment_id: scope.environment_id().to_owned(),
+        key_folded: fold(&new.key),
+        name_folded: fold(&new.name),
+        description_folded: fold(new.description.as_deref().unwrap_or_default()),
         key: new.key,
         name: new.name,
         description: new.description,
@@ -373,6 +439,12 @@ pub async fn save(db: &impl ConnectionTrait, scope: &Scope, row: &RoleRow) -> Re
         .col_expr(role::Column::Key, Expr::value(row.key.clone()))
         .col_expr(role::Column::Name, Expr::value(row.name.clone()))
         .col_expr(role::Column::Description, Expr::value(row.description.clone()))
+        .col_expr(role::Column::KeyFolded, Expr::value(fold(&row.key)))
+        .col_expr(role::Column::NameFolded, Expr::value(fold(&row.name)))
+        .col_expr(
+            role::Column::DescriptionFolded,
+            Expr::value(fold(row.description.as_deref().unwrap_or_default())),
+        )
         .col_expr(role::Column::Level, Expr::value(row.level))
         .col_expr(role::Column::IsDefault, Expr::value(row.is_default))
         .col_expr(role::Column::FirstUserRole, Expr::value(row.first_user_role))

@@ -388,6 +388,29 @@ async fn members_and_roles_are_added_and_removed_and_bad_ids_change_nothing() {
     assert_eq!(emails, ["ann@example.com", "bob@example.com"]);
     let keys: Vec<&str> = full.roles.iter().map(|r| r.key.as_str()).collect();
     assert_eq!(keys, ["acme-editor", "auditor"]);
+    // The roles listing sorts by how many groups hold each role.
+    let by_groups = ok(
+        Api::environment(&app)
+            .await
+            .request(
+                Method::GET,
+                "/identity/resources/roles/v2?_sortBy=groups&_order=DESC&_limit=2",
+            )
+            .header("frontegg-tenant-id", "acme")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let mut first_two: Vec<&str> = by_groups["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    first_two.sort_unstable();
+    assert_eq!(first_two, ["acme-editor", "auditor"], "{by_groups}");
     let roles_only = client
         .get_group(read(pb::GroupRelations::Roles))
         .await

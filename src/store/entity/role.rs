@@ -17,6 +17,11 @@ pub struct Model {
     pub tenant_ref: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Lower-case copies that listings match and sort by (`domain::field::fold`); empty for no
+    /// description.
+    pub key_folded: String,
+    pub name_folded: String,
+    pub description_folded: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
