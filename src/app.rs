@@ -28,7 +28,7 @@ use crate::{
     store,
     telemetry::metrics::{Metrics, PoolUsage},
     transport::grpc::{
-        ActivationApi, AuthApi, ConfigurationApi, EnvironmentAdminApi, EnvironmentAuthApi, MeApi,
+        ActivationApi, AuthApi, ConfigurationApi, EnvironmentAdminApi, EnvironmentAuthApi, GroupApi, MeApi,
         PermissionApi, RoleApi, TeamApi, TenantApi, TokenApi, UserApi,
         auth::Authorize,
         observe::{KnownMethods, Observe},
@@ -37,10 +37,10 @@ use crate::{
             configuration_service_server::ConfigurationServiceServer,
             environment_admin_service_server::EnvironmentAdminServiceServer,
             environment_auth_service_server::EnvironmentAuthServiceServer,
-            me_service_server::MeServiceServer, permission_service_server::PermissionServiceServer,
-            role_service_server::RoleServiceServer, team_service_server::TeamServiceServer,
-            tenant_service_server::TenantServiceServer, token_service_server::TokenServiceServer,
-            user_service_server::UserServiceServer,
+            group_service_server::GroupServiceServer, me_service_server::MeServiceServer,
+            permission_service_server::PermissionServiceServer, role_service_server::RoleServiceServer,
+            team_service_server::TeamServiceServer, tenant_service_server::TenantServiceServer,
+            token_service_server::TokenServiceServer, user_service_server::UserServiceServer,
         },
     },
     transport::policy::Authorizer,
@@ -330,6 +330,9 @@ impl Application {
             )))
             .add_service(RoleServiceServer::new(RoleApi::new(self.services.roles.clone())))
             .add_service(TeamServiceServer::new(TeamApi::new(self.services.team.clone())))
+            .add_service(GroupServiceServer::new(GroupApi::new(
+                self.services.groups.clone(),
+            )))
             .add_service(PermissionServiceServer::new(PermissionApi::new(
                 self.services.permissions.clone(),
             )))

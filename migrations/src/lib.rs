@@ -23,6 +23,7 @@ mod m20261210_000001_write_checks;
 mod m20261211_000001_authorization;
 mod m20261211_100001_policies;
 mod m20261211_200001_role_listing;
+mod m20261212_000001_groups;
 mod m20261212_100001_user_flags;
 
 /// Every migration, oldest first.
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000001_authorization::Migration),
             Box::new(m20261211_100001_policies::Migration),
             Box::new(m20261211_200001_role_listing::Migration),
+            Box::new(m20261212_000001_groups::Migration),
             Box::new(m20261212_100001_user_flags::Migration),
         ]
     }

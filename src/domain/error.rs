@@ -120,6 +120,8 @@ pub enum Resource {
     Permission,
     /// A category of permissions.
     PermissionCategory,
+    /// A group of users in a tenant.
+    Group,
 }
 
 impl Resource {
@@ -132,6 +134,7 @@ impl Resource {
             Resource::Role => "ROLE",
             Resource::Permission => "PERMISSION",
             Resource::PermissionCategory => "PERMISSION_CATEGORY",
+            Resource::Group => "GROUP",
         }
     }
 }
@@ -146,6 +149,7 @@ impl fmt::Display for Resource {
             Resource::Role => "role",
             Resource::Permission => "permission",
             Resource::PermissionCategory => "permission category",
+            Resource::Group => "group",
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod email;
 pub mod environment;
 pub mod error;
 pub mod field;
+pub mod group;
 pub mod metadata;
 pub mod page;
 pub mod password;

@@ -219,7 +219,7 @@ pub enum RoleSort {
     Permissions,
     /// How many memberships hold the role.
     UserTenants,
-    /// How many groups hold the role: sigil has no groups yet, so none does.
+    /// How many groups hold the role.
     Groups,
 }
 

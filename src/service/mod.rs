@@ -5,6 +5,7 @@ pub mod activation;
 pub mod cleanup;
 pub mod configurations;
 pub mod environments;
+pub mod groups;
 pub mod hasher;
 pub mod keys;
 pub mod limits;
@@ -35,6 +36,7 @@ use crate::{
 pub use activation::Activation;
 pub use configurations::Configurations;
 pub use environments::Environments;
+pub use groups::Groups;
 pub use hasher::PasswordHasher;
 pub use keys::KeyRing;
 pub use mailer::Mailer;
@@ -151,6 +153,8 @@ pub struct Services {
     pub policies: Policies,
     /// A tenant's team, as its own members manage it.
     pub team: Team,
+    /// User groups.
+    pub groups: Groups,
 }
 
 impl Services {
@@ -168,6 +172,7 @@ impl Services {
             roles: Roles::new(deps.clone()),
             permissions: Permissions::new(deps.clone()),
             policies: Policies::new(deps.clone()),
+            groups: Groups::new(deps.clone(), Policies::new(deps.clone())),
             activation: Activation::new(deps, sign_in.clone()),
             sign_in,
             tokens,

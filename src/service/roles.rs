@@ -12,7 +12,7 @@ use crate::{
         scope::Scope,
         tenant::Tenant,
     },
-    store::{self, permissions, roles, roles::RoleRow, tenants, users},
+    store::{self, groups, permissions, roles, roles::RoleRow, tenants, users},
 };
 
 /// Role use cases.
@@ -244,6 +244,7 @@ impl Roles {
         roles::save(&txn, scope, &row).await?;
         if let Some(tenant) = &tenant {
             roles::unassign_outside(&txn, id, &tenant.id).await?;
+            groups::unlink_role_outside(&txn, id, &tenant.id).await?;
         }
         let role = complete_one(&txn, row).await?;
         txn.commit().await?;
@@ -355,7 +356,9 @@ impl Roles {
 
     /// The roles of user `user_id` in tenant `tenant_id` and the permissions they grant (with
     /// every `ALWAYS` one, without any `NEVER` one), in full, as they are now (the contract's
-    /// `GET users/v1/me/authorization`). NOT_FOUND when it is not a member.
+    /// `GET users/v1/me/authorization`): its own roles, then those it holds through its groups
+    /// only (when the groups configuration lets groups' roles be inherited), by key. NOT_FOUND
+    /// when it is not a member.
     pub async fn authorization(
         &self,
         scope: &Scope,
@@ -364,13 +367,25 @@ impl Roles {
     ) -> Result<(Vec<Role>, Vec<crate::domain::permission::Permission>)> {
         let held = self.of_member(scope, user_id, tenant_id).await?;
         let db = &self.deps.db;
-        let access = roles::access(db, scope, user_id, tenant_id).await?;
+        let group_roles = groups::roles_inherited(db, scope).await?;
+        let access = roles::access(db, scope, user_id, tenant_id, group_roles).await?;
         let granted = permissions::list(db, scope)
             .await?
             .into_iter()
             .filter(|p| access.permissions.binary_search(&p.key).is_ok())
             .collect();
-        Ok((held.roles, granted))
+        let mut roles = held.roles;
+        if access.roles.len() > roles.len() {
+            let tenant = tenants::get(db, scope, tenant_id).await?;
+            let mut inherited: Vec<RoleRow> = roles::visible(db, scope, Some(&tenant.id))
+                .await?
+                .into_iter()
+                .filter(|r| access.roles.binary_search(&r.key).is_ok() && !roles.iter().any(|h| h.id == r.id))
+                .collect();
+            inherited.sort_by(|a, b| a.key.cmp(&b.key));
+            roles.extend(roles::complete(db, inherited).await?);
+        }
+        Ok((roles, granted))
     }
 
     /// What user `user_id` may do in tenant `tenant_id`: its role keys, and the keys of the
@@ -383,7 +398,8 @@ impl Roles {
         if !roles::is_member(db, user_id, &tenant.id).await? {
             return Err(Error::NotFound(Resource::Membership));
         }
-        roles::access(db, scope, user_id, tenant_id).await
+        let group_roles = groups::roles_inherited(db, scope).await?;
+        roles::access(db, scope, user_id, tenant_id, group_roles).await
     }
 
     /// The live tenant `tenant_id`, when one is given; NOT_FOUND when there is no such tenant.
@@ -1362,6 +1378,7 @@ mod cost {
                     now: chrono::Utc::now(),
                     expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
                     refresh_token_hash: secret::digest(&session_id),
+                    group_roles: true,
                 };
                 sessions::open_alone(db, opening).await.unwrap().unwrap();
             }
@@ -1399,14 +1416,19 @@ mod cost {
         if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
             let sql = concat!(
                 "SELECT ",
-                crate::store::roles::sqlite_access_columns!("$1", "$2", "$3")
+                crate::store::roles::sqlite_access_columns!("$1", "$2", "$3", "$4")
             );
             let plan = crate::store::plan::plan_of(
                 db,
                 sea_orm::Statement::from_sql_and_values(
                     sea_orm::DbBackend::Sqlite,
                     sql,
-                    [many.clone().into(), scope.environment_id().into(), "acme".into()],
+                    [
+                        many.clone().into(),
+                        scope.environment_id().into(),
+                        "acme".into(),
+                        true.into(),
+                    ],
                 ),
             )
             .await;
@@ -1414,7 +1436,7 @@ mod cost {
         }
         let started = Instant::now();
         for _ in 0..rounds {
-            roles::access(db, scope, &many, "acme").await.unwrap();
+            roles::access(db, scope, &many, "acme", true).await.unwrap();
         }
         println!(
             "access query alone, 50 roles: {:.0} µs",

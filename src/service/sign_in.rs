@@ -24,7 +24,7 @@ use crate::{
         session::{Authentication, ClientInfo},
     },
     store::{
-        self, roles,
+        self, groups, roles,
         sessions::{self, NextToken, Opening, Rotated, Sessions},
         users::{self, UserRow},
     },
@@ -133,6 +133,10 @@ impl SignIn {
         let client = client.behind(&self.deps.settings.trusted_proxies);
         let session_id = uuid::Uuid::new_v4().to_string();
         let refresh_token = secret::random_token();
+        let group_roles = match txn {
+            Some(txn) => groups::roles_inherited(txn, scope).await?,
+            None => groups::roles_inherited(&self.deps.db, scope).await?,
+        };
         let opening = Opening {
             scope,
             user_id,
@@ -142,6 +146,7 @@ impl SignIn {
             now,
             expires_at: now + Duration::seconds(scope.environment().settings.refresh_token_ttl_secs),
             refresh_token_hash: secret::digest(&refresh_token),
+            group_roles,
         };
         let opened = match txn {
             Some(txn) => sessions::open(txn, opening).await?,
@@ -189,7 +194,8 @@ impl SignIn {
             opened_after: self.opened_after(now),
         };
         let rotated = if self.deps.db.get_database_backend() == DbBackend::Postgres {
-            sessions::rotate_on_postgres(&self.deps.db, scope, &token_hash, &next, now).await?
+            let group_roles = groups::roles_inherited(&self.deps.db, scope).await?;
+            sessions::rotate_on_postgres(&self.deps.db, scope, &token_hash, &next, now, group_roles).await?
         } else {
             self.rotate(scope, &token_hash, &next, now).await?
         };
@@ -270,7 +276,10 @@ impl SignIn {
         let user = users::complete(&txn, user).await?;
         // Read afresh at each refresh, so a change of roles reaches the next access token.
         let access = match &session.tenant_id {
-            Some(tenant_id) => roles::access(&txn, scope, &user.id, tenant_id).await?,
+            Some(tenant_id) => {
+                let group_roles = groups::roles_inherited(&txn, scope).await?;
+                roles::access(&txn, scope, &user.id, tenant_id, group_roles).await?
+            }
             None => Access::default(),
         };
         let ends_at = session
@@ -340,7 +349,10 @@ impl SignIn {
                     Some((session, user)) => {
                         let user = users::complete(db, user).await?;
                         let access = match &session.tenant_id {
-                            Some(tenant_id) => roles::access(db, scope, &user.id, tenant_id).await?,
+                            Some(tenant_id) => {
+                                let group_roles = groups::roles_inherited(db, scope).await?;
+                                roles::access(db, scope, &user.id, tenant_id, group_roles).await?
+                            }
                             None => Access::default(),
                         };
                         let rotated = Rotated {

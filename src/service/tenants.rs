@@ -11,7 +11,7 @@ use crate::{
         tenant::{CreateTenant, Tenant, TenantFilter, UpdateTenant},
         user::User,
     },
-    store::{self, policies, roles, sessions::Sessions, tenants, users},
+    store::{self, groups, policies, roles, sessions::Sessions, tenants, users},
 };
 
 /// Tenant use cases.
@@ -114,6 +114,7 @@ impl Tenants {
             .await?;
         // Its own roles go; its memberships' roles go with the memberships.
         roles::delete_of_tenant(&txn, scope, &tenant.id).await?;
+        groups::delete_of_tenant(&txn, scope, &tenant.id).await?;
         policies::delete_of_tenant(&txn, scope, &tenant.id).await?;
         users::delete_sole_members(&txn, scope, &tenant).await?;
         users::remove_all_memberships(&txn, scope, &tenant).await?;

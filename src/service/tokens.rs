@@ -230,7 +230,9 @@ impl Tokens {
         let stored = if claims.tenant_id.is_empty() {
             Access::default()
         } else {
-            crate::store::roles::access(&self.deps.db, scope, &claims.sub, &claims.tenant_id).await?
+            let db = &self.deps.db;
+            let group_roles = crate::store::groups::roles_inherited(db, scope).await?;
+            crate::store::roles::access(db, scope, &claims.sub, &claims.tenant_id, group_roles).await?
         };
         Ok(Access {
             roles: claims.roles.clone().unwrap_or(stored.roles),

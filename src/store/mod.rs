@@ -4,6 +4,7 @@
 pub mod cleanup;
 pub mod entity;
 pub mod environments;
+pub mod groups;
 pub mod keys;
 pub mod permissions;
 #[cfg(test)]
@@ -277,6 +278,12 @@ const UNIQUE_INDEXES: &[(&str, &str, Resource, &str)] = &[
         "permission_categories.environment_id, permission_categories.id",
         Resource::PermissionCategory,
         "id",
+    ),
+    (
+        "ux_groups_tenant_name",
+        "groups.tenant_ref, groups.name",
+        Resource::Group,
+        "name",
     ),
     (
         "ux_environments_client_id",

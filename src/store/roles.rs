@@ -28,15 +28,18 @@ use crate::domain::{
 /// The stored form of a role.
 pub type RoleRow = role::Model;
 
-/// The three columns of a user's access in a tenant, as SQL for a select list: `access_roles`
+/// The columns of a user's access in a tenant, as SQL for a select list: `access_roles`
 /// (role keys), `access_permissions` (keys of the permissions its roles grant, less the `NEVER`
 /// ones; repeated when two roles grant one, as [`access_in`] makes them distinct cheaper than SQL), `always_permissions` (the environment's `ALWAYS` keys, when it is a member) and
-/// `super_user_permissions` (every key but the `NEVER` ones, when it is a super-user and a member).
+/// `super_user_permissions` (every key but the `NEVER` ones, when it is a super-user and a member);
+/// then `group_roles` and `group_permissions`, the same two of the roles of its groups in the
+/// tenant, empty unless `$groups` (a bound boolean: the environment's groups configuration lets
+/// groups' roles be inherited) is true.
 /// `$user`, `$env` and `$tenant` are SQL expressions for the user's id, the environment's id and
 /// the tenant's caller-facing id; `$open`, `$mid` and `$close` wrap each list as an aggregate of
 /// the backend. Each list is a few index seeks from the membership, whatever the number of roles.
 macro_rules! access_columns {
-    ($open:literal, $mid:literal, $close:literal, $user:literal, $env:literal, $tenant:literal) => {
+    ($open:literal, $mid:literal, $close:literal, $user:literal, $env:literal, $tenant:literal, $groups:literal) => {
         concat!(
             $open,
             "r.key",
@@ -96,29 +99,62 @@ macro_rules! access_columns {
             $env,
             " AND p.assignment_type <> 'NEVER'",
             $close,
-            " AS super_user_permissions"
+            " AS super_user_permissions, ",
+            // Groups: the roles of the membership's groups, when the configuration says so.
+            $open,
+            "r.key",
+            $mid,
+            "group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id \
+             JOIN roles r ON r.id = gr.role_id WHERE ",
+            $groups,
+            " AND gm.user_id = ",
+            $user,
+            " AND gm.tenant_ref = (SELECT t.id FROM tenants t WHERE t.environment_id = ",
+            $env,
+            " AND t.tenant_id = ",
+            $tenant,
+            ")",
+            $close,
+            " AS group_roles, ",
+            $open,
+            "p.key",
+            $mid,
+            "group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id \
+             JOIN role_permissions rp ON rp.role_id = gr.role_id \
+             JOIN permissions p ON p.id = rp.permission_id WHERE ",
+            $groups,
+            " AND gm.user_id = ",
+            $user,
+            " AND gm.tenant_ref = (SELECT t.id FROM tenants t WHERE t.environment_id = ",
+            $env,
+            " AND t.tenant_id = ",
+            $tenant,
+            ") AND p.assignment_type <> 'NEVER'",
+            $close,
+            " AS group_permissions"
         )
     };
 }
 
 /// [`access_columns!`] for SQLite: JSON arrays.
 macro_rules! sqlite_access_columns {
-    ($user:literal, $env:literal, $tenant:literal) => {
+    ($user:literal, $env:literal, $tenant:literal, $groups:literal) => {
         $crate::store::roles::access_columns!(
             "(SELECT json_group_array(",
             ") FROM ",
             ")",
             $user,
             $env,
-            $tenant
+            $tenant,
+            $groups
         )
     };
 }
 
 /// [`access_columns!`] for PostgreSQL: text arrays.
 macro_rules! postgres_access_columns {
-    ($user:literal, $env:literal, $tenant:literal) => {
-        $crate::store::roles::access_columns!("ARRAY(SELECT ", " FROM ", ")", $user, $env, $tenant)
+    ($user:literal, $env:literal, $tenant:literal, $groups:literal) => {
+        $crate::store::roles::access_columns!("ARRAY(SELECT ", " FROM ", ")", $user, $env, $tenant, $groups)
     };
 }
 
@@ -136,30 +172,40 @@ pub(crate) fn access_in(row: &QueryResult, backend: DbBackend) -> Result<Access>
             None => Ok(Vec::new()),
         }
     };
+    let mut roles = column("access_roles")?;
     let mut permissions = column("access_permissions")?;
     permissions.extend(column("always_permissions")?);
     permissions.extend(column("super_user_permissions")?);
-    Ok(Access::from_keys(column("access_roles")?, permissions))
+    roles.extend(column("group_roles")?);
+    permissions.extend(column("group_permissions")?);
+    Ok(Access::from_keys(roles, permissions))
 }
 
-/// What user `user_id` of the scope may do in tenant `tenant_id` (caller-facing id): one
-/// statement. Nothing for a user that is not a member there.
+/// What user `user_id` of the scope may do in tenant `tenant_id` (caller-facing id), with the
+/// roles of its groups there when `group_roles` (see [`access_columns!`]): one statement. Nothing
+/// for a user that is not a member there.
 pub async fn access(
     db: &impl ConnectionTrait,
     scope: &Scope,
     user_id: &str,
     tenant_id: &str,
+    group_roles: bool,
 ) -> Result<Access> {
     let backend = db.get_database_backend();
     let sql = if backend == DbBackend::Postgres {
-        concat!("SELECT ", postgres_access_columns!("$1", "$2", "$3"))
+        concat!("SELECT ", postgres_access_columns!("$1", "$2", "$3", "$4"))
     } else {
-        concat!("SELECT ", sqlite_access_columns!("$1", "$2", "$3"))
+        concat!("SELECT ", sqlite_access_columns!("$1", "$2", "$3", "$4"))
     };
     let statement = Statement::from_sql_and_values(
         backend,
         sql,
-        [user_id.into(), scope.environment_id().into(), tenant_id.into()],
+        [
+            user_id.into(),
+            scope.environment_id().into(),
+            tenant_id.into(),
+            group_roles.into(),
+        ],
     );
     match db.query_one_raw(statement).await? {
         Some(row) => access_in(&row, backend),
@@ -252,6 +298,8 @@ pub enum Among<'a> {
 const PERMISSION_COUNT: &str = "(SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = roles.id)";
 /// How many memberships hold a role, for an ORDER BY over `roles`.
 const MEMBER_COUNT: &str = "(SELECT COUNT(*) FROM membership_roles mr WHERE mr.role_id = roles.id)";
+/// How many groups hold a role, for an ORDER BY over `roles` (seeks `ix_group_roles_role`).
+const GROUP_COUNT: &str = "(SELECT COUNT(*) FROM group_roles gr WHERE gr.role_id = roles.id)";
 
 /// One page of the roles `among` that match `filter` (its text in the folded key, name or
 /// description; its levels), in its order with ties broken by id, and how many match in all:
@@ -300,8 +348,7 @@ pub async fn page(
         RoleSort::Level => query.order_by(role::Column::Level, order.clone()),
         RoleSort::Permissions => query.order_by(Expr::cust(PERMISSION_COUNT), order.clone()),
         RoleSort::UserTenants => query.order_by(Expr::cust(MEMBER_COUNT), order.clone()),
-        // No role is in a group yet: all tie, and the id decides.
-        RoleSort::Groups => query,
+        RoleSort::Groups => query.order_by(Expr::cust(GROUP_COUNT), order.clone()),
     };
     let rows = query
         .order_by(role::Column::Id, order)

@@ -49,6 +49,8 @@ pub struct Opening<'a> {
     pub expires_at: DateTime<Utc>,
     /// SHA-256 of the first refresh token.
     pub refresh_token_hash: String,
+    /// Whether the user holds the roles of its groups (the groups configuration).
+    pub group_roles: bool,
 }
 
 /// The writes of a sign-in on SQLite, which has no writes in WITH but takes several statements in
@@ -68,7 +70,12 @@ macro_rules! sqlite_sign_in {
             (SELECT json_group_array(ut.created_at ORDER BY ut.created_at, t.tenant_id)
              FROM user_tenants ut JOIN tenants t ON t.id = ut.tenant_ref
              WHERE ut.user_id = users.id) AS member_since, "#,
-            sqlite_access_columns!("users.id", "users.environment_id", "users.active_tenant_id"),
+            sqlite_access_columns!(
+                "users.id",
+                "users.environment_id",
+                "users.active_tenant_id",
+                "$10"
+            ),
             r#";
         INSERT INTO sessions (id, environment_id, user_id, tenant_id, user_agent, ip,
                               created_at, last_used_at, expires_at)
@@ -103,7 +110,7 @@ const POSTGRES_SIGN_IN: &str = concat!(
               WHERE ut.user_id = u.id ORDER BY ut.created_at, t.tenant_id) AS member_tenant_ids,
         ARRAY(SELECT ut.created_at FROM user_tenants ut JOIN tenants t ON t.id = ut.tenant_ref
               WHERE ut.user_id = u.id ORDER BY ut.created_at, t.tenant_id) AS member_since, "#,
-    postgres_access_columns!("u.id", "u.environment_id", "u.active_tenant_id"),
+    postgres_access_columns!("u.id", "u.environment_id", "u.active_tenant_id", "$10"),
     " FROM u"
 );
 
@@ -137,6 +144,7 @@ pub async fn open(db: &impl ConnectionTrait, opening: Opening<'_>) -> Result<Opt
             refresh_token_id.into(),
             opening.refresh_token_hash.into(),
             opening.scope.environment_id().into(),
+            opening.group_roles.into(),
         ],
     );
     let row = db.query_all_raw(statement).await?.into_iter().next();
@@ -169,6 +177,7 @@ struct OwnedOpening {
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
     refresh_token_hash: String,
+    group_roles: bool,
 }
 
 impl From<Opening<'_>> for OwnedOpening {
@@ -182,6 +191,7 @@ impl From<Opening<'_>> for OwnedOpening {
             now: opening.now,
             expires_at: opening.expires_at,
             refresh_token_hash: opening.refresh_token_hash,
+            group_roles: opening.group_roles,
         }
     }
 }
@@ -197,6 +207,7 @@ impl OwnedOpening {
             now: self.now,
             expires_at: self.expires_at,
             refresh_token_hash: self.refresh_token_hash.clone(),
+            group_roles: self.group_roles,
         }
     }
 
@@ -223,6 +234,7 @@ impl OwnedOpening {
             .bind(uuid::Uuid::new_v4().to_string())
             .bind(self.refresh_token_hash)
             .bind(self.scope.environment_id())
+            .bind(self.group_roles)
             .fetch_all(&mut *connection)
             .await;
         match outcome {
@@ -406,14 +418,16 @@ pub struct NextToken {
 /// Exchanges a refresh token on PostgreSQL in one statement, so one round trip: uses the token
 /// (only if it is unused and unexpired, its session live, within its absolute lifetime and in the
 /// environment, and its user not locked), pushes the session's end forward (never past its
-/// absolute lifetime), stores the next token, and returns the session and user. `None` when
-/// anything was wrong, and then nothing was written.
+/// absolute lifetime), stores the next token, and returns the session and user, with the roles
+/// of the user's groups when `group_roles`. `None` when anything was wrong, and then nothing was
+/// written.
 pub async fn rotate_on_postgres(
     db: &impl ConnectionTrait,
     scope: &Scope,
     token_hash: &str,
     next: &NextToken,
     now: DateTime<Utc>,
+    group_roles: bool,
 ) -> Result<Option<Rotated>> {
     const SQL: &str = concat!(
         r#"
@@ -441,7 +455,7 @@ pub async fn rotate_on_postgres(
                   WHERE ut.user_id = u.id ORDER BY ut.created_at, t.tenant_id) AS member_tenant_ids,
             ARRAY(SELECT ut.created_at FROM user_tenants ut JOIN tenants t ON t.id = ut.tenant_ref
                   WHERE ut.user_id = u.id ORDER BY ut.created_at, t.tenant_id) AS member_since, "#,
-        postgres_access_columns!("u.id", "u.environment_id", "touched.session_tenant_id"),
+        postgres_access_columns!("u.id", "u.environment_id", "touched.session_tenant_id", "$9"),
         " FROM touched JOIN users AS u ON u.id = touched.user_id"
     );
     let statement = Statement::from_sql_and_values(
@@ -456,6 +470,7 @@ pub async fn rotate_on_postgres(
             next.token_hash.clone().into(),
             next.sealed.clone().into(),
             next.opened_after.into(),
+            group_roles.into(),
         ],
     );
     let Some(row) = db.query_one_raw(statement).await? else {

@@ -145,6 +145,65 @@ async fn a_authorization(app: &TestApp, a_token: &str) -> (String, String, Strin
     (role.id, permission.id, category.id)
 }
 
+/// A's group in its tenant, holding `member` and `role`: its id.
+async fn a_group(app: &TestApp, a_token: &str, member: &str, role: &str) -> String {
+    let mut groups = pb::group_service_client::GroupServiceClient::with_interceptor(
+        app.channel.clone(),
+        Bearer::token(a_token),
+    );
+    let group = groups
+        .create_group(pb::CreateGroupRequest {
+            tenant_id: A_TENANT.into(),
+            name: format!("{A_MARK} group"),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .group
+        .unwrap()
+        .id;
+    groups
+        .add_group_users(pb::AddGroupUsersRequest {
+            tenant_id: A_TENANT.into(),
+            group_id: group.clone(),
+            user_ids: vec![member.into()],
+        })
+        .await
+        .unwrap();
+    groups
+        .add_group_roles(pb::AddGroupRolesRequest {
+            tenant_id: A_TENANT.into(),
+            group_id: group.clone(),
+            role_ids: vec![role.into()],
+        })
+        .await
+        .unwrap();
+    group
+}
+
+/// A's groups and groups configuration, as A sees them.
+async fn a_groups_state(app: &TestApp, a_token: &str) -> String {
+    let mut groups = pb::group_service_client::GroupServiceClient::with_interceptor(
+        app.channel.clone(),
+        Bearer::token(a_token),
+    );
+    let listed = groups
+        .list_groups(pb::ListGroupsRequest {
+            tenant_id: A_TENANT.into(),
+            relations: pb::GroupRelations::RolesAndUsers.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let configuration = groups
+        .get_groups_configuration(pb::GetGroupsConfigurationRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    format!("{listed:?} {configuration:?}")
+}
+
 /// Whether `text` shows anything of A's.
 fn leaks(text: &str, a_ids: &[&str]) -> bool {
     [A_TENANT, A_USER, A_INVITEE, A_MARK]
@@ -288,7 +347,9 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
         .unwrap();
 
     let (a_role, a_permission, a_category) = a_authorization(&app, &a_token).await;
+    let a_group = a_group(&app, &a_token, &ann.id, &a_role).await;
     let before = a_state(&app, &a_token).await;
+    let groups_before = a_groups_state(&app, &a_token).await;
     let mut covered = BTreeSet::new();
     let mut rpc = |name: &str| {
         covered.insert(name.to_owned());
@@ -839,6 +900,187 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
             .await,
         Code::NotFound,
     );
+    // Groups: B neither sees nor changes A's, naming A's tenant or its own.
+    let mut b_groups = pb::group_service_client::GroupServiceClient::with_interceptor(
+        app.channel.clone(),
+        Bearer::token(&b_token),
+    );
+    rpc("GroupService/CreateGroup");
+    refused(
+        b_groups
+            .create_group(pb::CreateGroupRequest {
+                tenant_id: A_TENANT.into(),
+                name: "in alpha".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::NotFound,
+    );
+    b_groups
+        .create_group(pb::CreateGroupRequest {
+            tenant_id: "beta".into(),
+            name: "beta group".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("B's own group");
+    for tenant in [A_TENANT, "beta"] {
+        rpc("GroupService/GetGroup");
+        refused(
+            b_groups
+                .get_group(pb::GetGroupRequest {
+                    tenant_id: tenant.into(),
+                    group_id: a_group.clone(),
+                    ..Default::default()
+                })
+                .await,
+            Code::NotFound,
+        );
+        rpc("GroupService/UpdateGroup");
+        refused(
+            b_groups
+                .update_group(pb::UpdateGroupRequest {
+                    tenant_id: tenant.into(),
+                    group_id: a_group.clone(),
+                    name: Some("taken".into()),
+                    ..Default::default()
+                })
+                .await,
+            Code::NotFound,
+        );
+        rpc("GroupService/DeleteGroup");
+        refused(
+            b_groups
+                .delete_group(pb::DeleteGroupRequest {
+                    tenant_id: tenant.into(),
+                    group_id: a_group.clone(),
+                })
+                .await,
+            Code::NotFound,
+        );
+        rpc("GroupService/AddGroupRoles");
+        refused(
+            b_groups
+                .add_group_roles(pb::AddGroupRolesRequest {
+                    tenant_id: tenant.into(),
+                    group_id: a_group.clone(),
+                    role_ids: vec![a_role.clone()],
+                })
+                .await,
+            Code::NotFound,
+        );
+        rpc("GroupService/RemoveGroupRoles");
+        refused(
+            b_groups
+                .remove_group_roles(pb::RemoveGroupRolesRequest {
+                    tenant_id: tenant.into(),
+                    group_id: a_group.clone(),
+                    role_ids: vec![a_role.clone()],
+                })
+                .await,
+            Code::NotFound,
+        );
+        rpc("GroupService/AddGroupUsers");
+        refused(
+            b_groups
+                .add_group_users(pb::AddGroupUsersRequest {
+                    tenant_id: tenant.into(),
+                    group_id: a_group.clone(),
+                    user_ids: vec![ann.id.clone()],
+                })
+                .await,
+            Code::NotFound,
+        );
+        rpc("GroupService/RemoveGroupUsers");
+        refused(
+            b_groups
+                .remove_group_users(pb::RemoveGroupUsersRequest {
+                    tenant_id: tenant.into(),
+                    group_id: a_group.clone(),
+                    user_ids: vec![ann.id.clone()],
+                })
+                .await,
+            Code::NotFound,
+        );
+    }
+    rpc("GroupService/ListGroups");
+    refused(
+        b_groups
+            .list_groups(pb::ListGroupsRequest {
+                tenant_id: A_TENANT.into(),
+                ..Default::default()
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("GroupService/ListGroupsPaged");
+    refused(
+        b_groups
+            .list_groups_paged(pb::ListGroupsPagedRequest {
+                tenant_id: A_TENANT.into(),
+                ..Default::default()
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("GroupService/BatchGetGroups");
+    refused(
+        b_groups
+            .batch_get_groups(pb::BatchGetGroupsRequest {
+                tenant_id: A_TENANT.into(),
+                group_ids: vec![a_group.clone()],
+                ..Default::default()
+            })
+            .await,
+        Code::NotFound,
+    );
+    let found = b_groups
+        .batch_get_groups(pb::BatchGetGroupsRequest {
+            tenant_id: "beta".into(),
+            group_ids: vec![a_group.clone()],
+            relations: pb::GroupRelations::RolesAndUsers.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(found.groups.is_empty(), "{found:?}");
+    rpc("GroupService/ListUsersGroups");
+    refused(
+        b_groups
+            .list_users_groups(pb::ListUsersGroupsRequest {
+                tenant_id: A_TENANT.into(),
+                user_ids: vec![ann.id.clone()],
+            })
+            .await,
+        Code::NotFound,
+    );
+    let beta = b_groups
+        .list_users_groups(pb::ListUsersGroupsRequest {
+            tenant_id: "beta".into(),
+            user_ids: vec![ann.id.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(beta.users.is_empty(), "{beta:?}");
+    // B's configuration is its own: turning its groups off leaves A's on.
+    rpc("GroupService/UpdateGroupsConfiguration");
+    b_groups
+        .update_groups_configuration(pb::UpdateGroupsConfigurationRequest {
+            enabled: Some(false),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    rpc("GroupService/GetGroupsConfiguration");
+    let b_configuration = b_groups
+        .get_groups_configuration(pb::GetGroupsConfigurationRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .configuration
+        .unwrap();
+    assert!(!b_configuration.enabled);
     rpc("PermissionService/ListPermissions");
     let listed = b_permissions
         .list_permissions(pb::ListPermissionsRequest {})
@@ -1387,6 +1629,128 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
             None,
         ),
     ];
+    // Groups over REST, as B.
+    let groups_path = "/identity/resources/groups/v1";
+    let group_template = "/identity/resources/groups/v1/{id}";
+    let group_path = format!("{groups_path}/{a_group}");
+    let config_path = "/identity/resources/groups/v1/config";
+    for (method, status) in [(Method::GET, StatusCode::OK), (Method::POST, StatusCode::CREATED)] {
+        let body = answered(
+            rest.call(method, config_path, config_path)
+                .header("authorization", &b_auth)
+                .json(&json!({"enabled": false}))
+                .send()
+                .await
+                .unwrap(),
+            &[status],
+        )
+        .await;
+        assert!(body.contains("\"enabled\":false"), "{body}");
+    }
+    for tenant in ["beta", A_TENANT] {
+        let listing = answered(
+            rest.call(
+                Method::GET,
+                "/identity/resources/groups/v2",
+                "/identity/resources/groups/v2",
+            )
+            .header("authorization", &b_auth)
+            .header("frontegg-tenant-id", tenant)
+            .send()
+            .await
+            .unwrap(),
+            &[StatusCode::OK, StatusCode::NOT_FOUND],
+        )
+        .await;
+        assert!(!listing.contains(&a_group), "{listing}");
+    }
+    let group_attempts = [
+        (Method::GET, groups_path, groups_path.to_owned(), json!({})),
+        (
+            Method::POST,
+            groups_path,
+            groups_path.to_owned(),
+            json!({"name": "in alpha"}),
+        ),
+        (
+            Method::POST,
+            "/identity/resources/groups/v1/bulkGet",
+            "/identity/resources/groups/v1/bulkGet".to_owned(),
+            json!({"groupsIds": [a_group]}),
+        ),
+        (Method::GET, group_template, group_path.clone(), json!({})),
+        (
+            Method::PATCH,
+            group_template,
+            group_path.clone(),
+            json!({"name": "taken"}),
+        ),
+        (Method::DELETE, group_template, group_path.clone(), json!({})),
+        (
+            Method::POST,
+            "/identity/resources/groups/v1/{groupId}/roles",
+            format!("{group_path}/roles"),
+            json!({"roleIds": [a_role]}),
+        ),
+        (
+            Method::DELETE,
+            "/identity/resources/groups/v1/{groupId}/roles",
+            format!("{group_path}/roles"),
+            json!({"roleIds": [a_role]}),
+        ),
+        (
+            Method::POST,
+            "/identity/resources/groups/v1/{groupId}/users",
+            format!("{group_path}/users"),
+            json!({"userIds": [ann.id]}),
+        ),
+        (
+            Method::DELETE,
+            "/identity/resources/groups/v1/{groupId}/users",
+            format!("{group_path}/users"),
+            json!({"userIds": [ann.id]}),
+        ),
+        (
+            Method::GET,
+            "/identity/resources/users/v3/groups",
+            format!("/identity/resources/users/v3/groups?ids={}", ann.id),
+            json!({}),
+        ),
+    ];
+    for (method, template, path, body) in group_attempts {
+        // By A's tenant, B finds no tenant; by its own, no group of A's (nor A's user in it).
+        let mut statuses = Vec::new();
+        for tenant in [A_TENANT, "beta"] {
+            let response = rest
+                .call(method.clone(), template, &path)
+                .header("authorization", &b_auth)
+                .header("frontegg-tenant-id", tenant)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            statuses.push(response.status());
+            let text = answered(
+                response,
+                &[
+                    StatusCode::NOT_FOUND,
+                    StatusCode::OK,
+                    StatusCode::CREATED,
+                    StatusCode::BAD_REQUEST,
+                ],
+            )
+            .await;
+            assert!(
+                !text.contains(&a_group) && !text.contains(A_MARK),
+                "{path}: {text}"
+            );
+        }
+        assert_eq!(
+            statuses[0],
+            StatusCode::NOT_FOUND,
+            "{method} {path} by A's tenant"
+        );
+    }
     for (method, template, path, body, tenant) in attempts {
         let mut request = rest
             .call(method, template, &path)
@@ -1843,6 +2207,11 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
 
     // --- A is as it was, and its sessions and tokens still work ---
     assert_eq!(a_state(&app, &a_token).await, before, "A changed");
+    assert_eq!(
+        a_groups_state(&app, &a_token).await,
+        groups_before,
+        "A's groups changed"
+    );
     app.validate(&ann_session.access_token)
         .await
         .expect("A's session survived");

@@ -14,6 +14,7 @@ mod creation_roles;
 mod environment;
 mod environment_admin;
 mod faults;
+mod groups;
 mod health;
 mod helpers;
 mod http;

@@ -1,6 +1,9 @@
 //! sea-orm entities, one per table; the tables themselves are defined by the migrations crate.
 
 pub mod environment;
+pub mod group;
+pub mod group_member;
+pub mod group_role;
 pub mod membership_role;
 pub mod permission;
 pub mod permission_category;

@@ -3,6 +3,7 @@
 
 mod configurations;
 mod error;
+mod groups;
 mod me;
 mod openapi;
 mod params;
@@ -424,6 +425,25 @@ fn frontegg_api<A: Declare>(api: A) -> A {
         .declare(declare!(roles::assign_user_roles, roles::unassign_user_roles))
         .declare(declare!(roles::users_roles))
         .declare(declare!(me::my_authorization))
+        // User groups.
+        .declare(declare!(groups::list_groups, groups::create_group))
+        .declare(declare!(groups::get_groups_by_ids))
+        .declare(declare!(groups::groups_configuration, groups::configure_groups))
+        .declare(declare!(
+            groups::get_group,
+            groups::update_group,
+            groups::delete_group
+        ))
+        .declare(declare!(
+            groups::add_roles_to_group,
+            groups::remove_roles_from_group
+        ))
+        .declare(declare!(
+            groups::add_users_to_group,
+            groups::remove_users_from_group
+        ))
+        .declare(declare!(groups::list_groups_paged))
+        .declare(declare!(groups::users_groups))
         .declare(declare!(
             permissions::list_permissions,
             permissions::create_permissions
