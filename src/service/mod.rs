@@ -163,6 +163,7 @@ impl Services {
         let tokens = Tokens::new(deps.clone());
         let sign_in = SignIn::new(deps.clone(), tokens.clone());
         let environments = Environments::new(deps.clone());
+        let policies = Policies::new(deps.clone(), environments.clone());
         Self {
             configurations: Configurations::new(deps.clone(), environments.clone()),
             environments,
@@ -171,8 +172,8 @@ impl Services {
             team: Team::new(deps.clone(), Roles::new(deps.clone())),
             roles: Roles::new(deps.clone()),
             permissions: Permissions::new(deps.clone()),
-            policies: Policies::new(deps.clone()),
-            groups: Groups::new(deps.clone(), Policies::new(deps.clone())),
+            groups: Groups::new(deps.clone(), policies.clone()),
+            policies,
             activation: Activation::new(deps, sign_in.clone()),
             sign_in,
             tokens,
