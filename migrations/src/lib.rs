@@ -26,6 +26,7 @@ mod m20261211_200001_role_listing;
 mod m20261212_000001_groups;
 mod m20261212_100001_user_flags;
 mod m20261213_000001_builtin_release;
+mod m20261213_000002_role_orders;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000001_groups::Migration),
             Box::new(m20261212_100001_user_flags::Migration),
             Box::new(m20261213_000001_builtin_release::Migration),
+            Box::new(m20261213_000002_role_orders::Migration),
         ]
     }
 }

@@ -30,7 +30,7 @@ impl Roles {
     /// contract's v1 listing); oldest first. NOT_FOUND for an unknown tenant.
     pub async fn list(&self, scope: &Scope, tenant_id: Option<&str>) -> Result<Vec<Role>> {
         let db = &self.deps.db;
-        let tenant = self.tenant(db, scope, tenant_id).await?;
+        let tenant = self.tenant(db, scope, tenant_id, false).await?;
         let rows = roles::visible(db, scope, tenant.as_ref().map(|t| t.id.as_str())).await?;
         roles::complete(db, rows).await
     }
@@ -52,7 +52,7 @@ impl Roles {
             filter.tenant_ids.clear();
         }
         let (rows, total) = if filter.tenant_ids.is_empty() {
-            let tenant = self.tenant(db, scope, tenant_id).await?;
+            let tenant = self.tenant(db, scope, tenant_id, false).await?;
             let among = roles::Among::Visible(tenant.as_ref().map(|t| t.id.as_str()));
             roles::page(db, scope, among, &filter, page).await?
         } else {
@@ -71,7 +71,7 @@ impl Roles {
     /// The distinct levels of the roles visible in `tenant_id` (as in [`Roles::list`]), ascending.
     pub async fn distinct_levels(&self, scope: &Scope, tenant_id: Option<&str>) -> Result<Vec<i32>> {
         let db = &self.deps.db;
-        let tenant = self.tenant(db, scope, tenant_id).await?;
+        let tenant = self.tenant(db, scope, tenant_id, false).await?;
         let mut levels: Vec<i32> = roles::visible(db, scope, tenant.as_ref().map(|t| t.id.as_str()))
             .await?
             .into_iter()
@@ -119,7 +119,7 @@ impl Roles {
         }
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
-        let tenant = self.tenant_shared(&txn, scope, tenant_id).await?;
+        let tenant = self.tenant(&txn, scope, tenant_id, true).await?;
         let mut rows = Vec::with_capacity(new.len());
         for role in new {
             let row = roles::insert(&txn, scope, role, tenant.as_ref().map(|t| t.id.clone()), now).await?;
@@ -168,7 +168,7 @@ impl Roles {
         }
         .parse("")
         .map_err(Error::InvalidArgument)?;
-        let tenant = self.tenant_shared(&txn, scope, tenant_id).await?;
+        let tenant = self.tenant(&txn, scope, tenant_id, true).await?;
         check_permissions(&txn, scope, &permission_ids).await?;
         let row = roles::insert(&txn, scope, new, tenant.map(|t| t.id), now).await?;
         roles::set_permissions(&txn, &row.id, &permission_ids).await?;
@@ -238,7 +238,7 @@ impl Roles {
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
         let mut row = self.changeable(&txn, scope, id).await?;
-        let tenant = self.tenant_shared(&txn, scope, tenant_id).await?;
+        let tenant = self.tenant(&txn, scope, tenant_id, true).await?;
         row.tenant_ref = tenant.as_ref().map(|t| t.id.clone());
         row.updated_at = now;
         roles::save(&txn, scope, &row).await?;
@@ -429,16 +429,23 @@ impl Roles {
     }
 
     /// The live tenant `tenant_id`, when one is given; NOT_FOUND when there is no such tenant.
+    /// Share-locked against the tenant's deletion until the transaction ends when `locked`, for
+    /// a write that refers to it.
     async fn tenant(
         &self,
         db: &impl sea_orm::ConnectionTrait,
         scope: &Scope,
         tenant_id: Option<&str>,
+        locked: bool,
     ) -> Result<Option<Tenant>> {
-        match tenant_id {
-            Some(tenant_id) => Ok(Some(tenants::get(db, scope, tenant_id).await?)),
-            None => Ok(None),
-        }
+        let Some(tenant_id) = tenant_id else {
+            return Ok(None);
+        };
+        Ok(Some(if locked {
+            tenants::lock_shared(db, scope, tenant_id).await?
+        } else {
+            tenants::get(db, scope, tenant_id).await?
+        }))
     }
 
     /// Refuses to give or take `roles` for a signed-in user whose own roles in `tenant` are all
@@ -483,19 +490,6 @@ impl Roles {
             }
         }
         Ok(row)
-    }
-
-    /// [`Roles::tenant`], share-locked against the tenant's deletion until the transaction ends.
-    async fn tenant_shared(
-        &self,
-        db: &impl sea_orm::ConnectionTrait,
-        scope: &Scope,
-        tenant_id: Option<&str>,
-    ) -> Result<Option<Tenant>> {
-        match tenant_id {
-            Some(tenant_id) => Ok(Some(tenants::lock_shared(db, scope, tenant_id).await?)),
-            None => Ok(None),
-        }
     }
 
     /// The tenant of a membership about to change: the user's row is locked as a removal from
