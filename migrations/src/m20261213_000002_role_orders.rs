@@ -1,19 +1,26 @@
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
 /// Lets the paginated role listing read its pages in the orders callers use most from an index
-/// instead of sorting every role of the environment for each page: by name, by level, and by
-/// number of permissions. The number of a role's permissions is kept in `roles.permission_count`
-/// by triggers on `role_permissions`, so every write (and the cascade of a deleted permission or
-/// role) keeps it exact, whatever code path makes it.
+/// instead of sorting every role of the environment for each page: by creation, key, name, level
+/// and number of permissions. Each index ends with `tenant_ref`, so the listing's filter on it
+/// and its count are answered from the index alone, and only a page's own rows are read. The
+/// number of a role's permissions is kept in `roles.permission_count` by triggers on
+/// `role_permissions`, so every write (and the cascade of a deleted permission or role) keeps it
+/// exact, whatever code path makes it.
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 /// The listing's indexed orders: (index, sort column); ties are broken by id.
-const ORDERS: [(&str, &str); 3] = [
+const ORDERS: [(&str, &str); 5] = [
+    ("ix_roles_environment_created", "created_at"),
+    ("ix_roles_environment_key", "key"),
     ("ix_roles_environment_name", "name_folded"),
     ("ix_roles_environment_level", "level"),
     ("ix_roles_environment_permission_count", "permission_count"),
 ];
+
+/// The index of the listing's default order, made by an earlier migration without `tenant_ref`.
+const CREATED: &str = "ix_roles_environment_created";
 
 const POSTGRES_UP: &str = r#"
 CREATE FUNCTION roles_count_permissions() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -77,6 +84,10 @@ impl MigrationTrait for Migration {
                 db.execute_unprepared(statement).await?;
             }
         }
+        // Replaced by the one of the same name below, which adds `tenant_ref`.
+        manager
+            .drop_index(Index::drop().name(CREATED).table("roles").to_owned())
+            .await?;
         for (name, column) in ORDERS {
             manager
                 .create_index(
@@ -86,6 +97,7 @@ impl MigrationTrait for Migration {
                         .col("environment_id")
                         .col(column)
                         .col("id")
+                        .col("tenant_ref")
                         .to_owned(),
                 )
                 .await?;
@@ -99,6 +111,17 @@ impl MigrationTrait for Migration {
                 .drop_index(Index::drop().name(name).table("roles").to_owned())
                 .await?;
         }
+        manager
+            .create_index(
+                Index::create()
+                    .name(CREATED)
+                    .table("roles")
+                    .col("environment_id")
+                    .col("created_at")
+                    .col("id")
+                    .to_owned(),
+            )
+            .await?;
         let db = manager.get_connection();
         if db.get_database_backend() == DbBackend::Postgres {
             db.execute_unprepared(POSTGRES_DOWN).await?;
