@@ -360,6 +360,12 @@ impl Worker {
         errors: &mut Vec<BulkRolesError>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<()> {
+        // The user's row first, then the tenants', in the order a request's update locks them.
+        let exists = match users::lock_row(txn, scope, user_id).await {
+            Ok(_) => true,
+            Err(Error::NotFound(_)) => false,
+            Err(error) => return Err(error),
+        };
         let names = tasks::tenant_ids(txn, scope, batch).await?;
         let fail = |errors: &mut Vec<BulkRolesError>, tenant_ref: &String, message: String| {
             errors.push(BulkRolesError {
@@ -372,15 +378,11 @@ impl Worker {
                 ),
             });
         };
-        match users::lock_row(txn, scope, user_id).await {
-            Ok(_) => {}
-            Err(Error::NotFound(_)) => {
-                for tenant_ref in batch {
-                    fail(errors, tenant_ref, "the user no longer exists".into());
-                }
-                return Ok(());
+        if !exists {
+            for tenant_ref in batch {
+                fail(errors, tenant_ref, "the user no longer exists".into());
             }
-            Err(error) => return Err(error),
+            return Ok(());
         }
         let members = tasks::members_among(txn, user_id, batch).await?;
         let roles: HashMap<String, RoleRow> = roles::rows_by_ids(txn, scope, &work.add, true)

@@ -25,7 +25,8 @@ use crate::domain::{
 pub type TaskRow = bulk_role_task::Model;
 
 /// The live tenants user `user_id` is a member of, as `(row id, tenant id)`, in the order it
-/// joined them.
+/// joined them; share-locked with the memberships until the transaction ends (PostgreSQL), so
+/// that neither the tenants' deletion nor the user's removal from them commits under an update.
 pub async fn memberships(
     db: &impl ConnectionTrait,
     scope: &Scope,
@@ -41,12 +42,14 @@ pub async fn memberships(
         .filter(tenant::Column::DeletedAt.is_null())
         .order_by_asc(user_tenant::Column::CreatedAt)
         .order_by_asc(user_tenant::Column::TenantRef)
+        .lock_shared()
         .into_tuple()
         .all(db)
         .await?)
 }
 
-/// Of the tenants `tenant_refs` (row ids), those user `user_id` is a member of.
+/// Of the tenants `tenant_refs` (row ids), those user `user_id` is a member of; those
+/// memberships share-locked as by [`memberships`].
 pub async fn members_among(
     db: &impl ConnectionTrait,
     user_id: &str,
@@ -57,6 +60,7 @@ pub async fn members_among(
         .column(user_tenant::Column::TenantRef)
         .filter(user_tenant::Column::UserId.eq(user_id))
         .filter(user_tenant::Column::TenantRef.is_in(possible(tenant_refs)))
+        .lock_shared()
         .into_tuple::<String>()
         .all(db)
         .await?
@@ -64,7 +68,9 @@ pub async fn members_among(
         .collect())
 }
 
-/// The tenant ids of the tenants `tenant_refs` (row ids) of the scope's environment.
+/// The tenant ids of the tenants `tenant_refs` (row ids) of the scope's environment,
+/// share-locked until the transaction ends (PostgreSQL), so that none is deleted under the
+/// update of its memberships.
 pub async fn tenant_ids(
     db: &impl ConnectionTrait,
     scope: &Scope,
@@ -76,6 +82,7 @@ pub async fn tenant_ids(
         .column(tenant::Column::TenantId)
         .filter(tenant::Column::EnvironmentId.eq(scope.environment_id()))
         .filter(tenant::Column::Id.is_in(possible(tenant_refs)))
+        .lock_shared()
         .into_tuple::<(String, String)>()
         .all(db)
         .await?
