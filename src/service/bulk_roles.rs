@@ -37,6 +37,9 @@ pub const LEASE: Duration = Duration::from_secs(60);
 /// left there, or held by a worker that died.
 pub const POLL: Duration = Duration::from_secs(30);
 
+/// How long a finished task is kept, for its status to be read, before a worker deletes it.
+pub const KEEP_FINISHED: chrono::Duration = chrono::Duration::days(7);
+
 /// Bulk role use cases.
 #[derive(Clone)]
 pub struct BulkRoles {
@@ -245,6 +248,10 @@ impl Worker {
             }
             if let Err(error) = self.run_pending(&stop).await {
                 tracing::warn!(error = %error, "carrying out bulk role tasks failed; trying again later");
+            }
+            let before = self.deps.now() - KEEP_FINISHED;
+            if let Err(error) = tasks::delete_finished(&self.deps.db, before).await {
+                tracing::warn!(error = %error, "deleting finished bulk role tasks failed");
             }
             tokio::select! {
                 changed = stop.changed() => {
@@ -544,6 +551,12 @@ mod tests {
         assert_eq!(task.processed_tenants as usize, tenants);
         assert!(task.errors.is_empty());
         assert_eq!(worker.run_pending(&running).await.unwrap(), 0, "nothing left");
+        // Kept for a while after it finished, for its status to be read; then deleted.
+        let sweep_at = |when: chrono::DateTime<chrono::Utc>| tasks::delete_finished(db, when - KEEP_FINISHED);
+        let now = chrono::Utc::now();
+        assert_eq!(sweep_at(now).await.unwrap(), 0);
+        let week_later = now + KEEP_FINISHED + chrono::Duration::seconds(1);
+        assert_eq!(sweep_at(week_later).await.unwrap(), 1);
         for i in [0, tenants - 1] {
             let held = h
                 .services

@@ -310,3 +310,16 @@ pub async fn release(db: &impl ConnectionTrait, id: &str, owner: &str) -> Result
         .await?;
     Ok(())
 }
+
+/// Deletes the finished tasks, of every environment, last changed before `before`; how many.
+pub async fn delete_finished(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64> {
+    let deleted = bulk_role_task::Entity::delete_many()
+        .filter(bulk_role_task::Column::Status.is_in([
+            BulkRolesStatus::Completed.as_str(),
+            BulkRolesStatus::CompletedWithErrors.as_str(),
+        ]))
+        .filter(bulk_role_task::Column::UpdatedAt.lt(before))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected)
+}
