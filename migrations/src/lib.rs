@@ -25,7 +25,7 @@ mod m20261211_100001_policies;
 mod m20261211_200001_role_listing;
 mod m20261212_000001_groups;
 mod m20261212_100001_user_flags;
-mod m20261213_000001_bulk_role_tasks;
+mod m20261213_100001_bulk_role_tasks;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -56,7 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_200001_role_listing::Migration),
             Box::new(m20261212_000001_groups::Migration),
             Box::new(m20261212_100001_user_flags::Migration),
-            Box::new(m20261213_000001_bulk_role_tasks::Migration),
+            Box::new(m20261213_100001_bulk_role_tasks::Migration),
         ]
     }
 }
