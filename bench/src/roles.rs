@@ -234,13 +234,18 @@ pub(super) async fn listing(args: &Args) -> anyhow::Result<()> {
         }
         let mut latency = Histogram::<u64>::new(3)?;
         let mut pages = 0;
+        let orders = [
+            pb::RoleSortBy::CreatedAt,
+            pb::RoleSortBy::Name,
+            pb::RoleSortBy::Level,
+            pb::RoleSortBy::Permissions,
+        ];
+        let mut by_order: Vec<Histogram<u64>> = orders
+            .iter()
+            .map(|_| Histogram::new(3))
+            .collect::<Result<_, _>>()?;
         for _ in 0..args.repeat {
-            for sort_by in [
-                pb::RoleSortBy::CreatedAt,
-                pb::RoleSortBy::Name,
-                pb::RoleSortBy::Level,
-                pb::RoleSortBy::Permissions,
-            ] {
+            for (sort_by, of_order) in orders.iter().copied().zip(by_order.iter_mut()) {
                 let mut offset = 0;
                 loop {
                     let started = Instant::now();
@@ -256,7 +261,9 @@ pub(super) async fn listing(args: &Args) -> anyhow::Result<()> {
                         ))
                         .await?
                         .into_inner();
-                    latency.record(started.elapsed().as_micros() as u64)?;
+                    let took = started.elapsed().as_micros() as u64;
+                    latency.record(took)?;
+                    of_order.record(took)?;
                     pages += 1;
                     anyhow::ensure!(
                         page.total_items as usize >= LISTED_ROLES,
@@ -277,6 +284,13 @@ pub(super) async fn listing(args: &Args) -> anyhow::Result<()> {
             ms(0.99),
             latency.max() as f64 / 1000.0
         );
+        for (sort_by, of_order) in orders.iter().zip(&by_order) {
+            println!(
+                "  by {sort_by:?}: p50 {:.2} ms, p99 {:.2} ms",
+                of_order.value_at_quantile(0.5) as f64 / 1000.0,
+                of_order.value_at_quantile(0.99) as f64 / 1000.0
+            );
+        }
         server.stop().await;
     }
     Ok(())

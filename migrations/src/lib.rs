@@ -25,6 +25,8 @@ mod m20261211_100001_policies;
 mod m20261211_200001_role_listing;
 mod m20261212_000001_groups;
 mod m20261212_100001_user_flags;
+mod m20261213_000001_builtin_release;
+mod m20261213_000002_role_orders;
 mod m20261213_100001_bulk_role_tasks;
 
 /// Every migration, oldest first.
@@ -56,6 +58,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_200001_role_listing::Migration),
             Box::new(m20261212_000001_groups::Migration),
             Box::new(m20261212_100001_user_flags::Migration),
+            Box::new(m20261213_000001_builtin_release::Migration),
+            Box::new(m20261213_000002_role_orders::Migration),
             Box::new(m20261213_100001_bulk_role_tasks::Migration),
         ]
     }

@@ -26,6 +26,9 @@ pub struct Environment {
     pub settings: EnvironmentSettings,
     /// Its identity settings (a policy document, read with it).
     pub identity: super::configuration::IdentitySettings,
+    /// Its groups configuration (a policy document, read with it), which sign-in and token
+    /// refresh consult for every member.
+    pub groups: super::group::GroupsConfiguration,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.

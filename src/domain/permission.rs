@@ -441,6 +441,23 @@ pub mod builtin {
         "fe.subscriptions.write.*",
     ];
 
+    /// Keys of [`PERMISSION_KEYS`] that a later release of the catalog added, with that release
+    /// (2 and up; the others are release 1). An environment made before a key's release is
+    /// given it once, at the next start, however it changed its built-in permissions since.
+    pub const ADDED: &[(i32, &str)] = &[];
+
+    /// The catalog's release: the highest in [`ADDED`], else 1.
+    pub const RELEASE: i32 = 1;
+
+    /// The keys a release after `release` added.
+    pub fn added_after(release: i32) -> Vec<&'static str> {
+        ADDED
+            .iter()
+            .filter(|(added_in, _)| *added_in > release)
+            .map(|(_, key)| *key)
+            .collect()
+    }
+
     /// The key of the built-in role holding every built-in permission, given to a tenant's first
     /// member.
     pub const ADMIN_ROLE: &str = "Admin";
@@ -504,6 +521,21 @@ pub mod builtin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_added_key_is_in_the_catalog_at_a_release_it_counts() {
+        let mut highest = 1;
+        for (added_in, key) in builtin::ADDED {
+            assert!(
+                builtin::PERMISSION_KEYS.contains(key),
+                "{key} is not in the catalog"
+            );
+            assert!(*added_in >= 2, "{key}: release 1 is the first catalog");
+            highest = highest.max(*added_in);
+        }
+        assert_eq!(builtin::RELEASE, highest);
+        assert!(builtin::added_after(builtin::RELEASE).is_empty());
+    }
 
     #[test]
     fn every_built_in_key_is_unique_valid_and_in_a_category() {

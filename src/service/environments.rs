@@ -259,6 +259,7 @@ impl Environments {
                     updated_at: now,
                     secret_changed_at: None,
                     identity: Default::default(),
+                    groups: Default::default(),
                 };
                 store::environments::insert(&txn, &env).await?;
                 tracing::info!(environment_id = %env.id, "created the environment");
@@ -422,6 +423,7 @@ impl Environments {
             updated_at: now,
             secret_changed_at: None,
             identity: Default::default(),
+            groups: Default::default(),
         };
         let txn = store::begin(&self.deps.db).await?;
         store::environments::insert(&txn, &environment).await?;

@@ -170,6 +170,7 @@ impl Services {
         let tokens = Tokens::new(deps.clone());
         let sign_in = SignIn::new(deps.clone(), tokens.clone());
         let environments = Environments::new(deps.clone());
+        let policies = Policies::new(deps.clone(), environments.clone());
         let bulk_roles = BulkRoles::new(deps.clone(), environments.clone());
         Self {
             configurations: Configurations::new(deps.clone(), environments.clone()),
@@ -179,8 +180,8 @@ impl Services {
             team: Team::new(deps.clone(), Roles::new(deps.clone())),
             roles: Roles::new(deps.clone()),
             permissions: Permissions::new(deps.clone()),
-            policies: Policies::new(deps.clone()),
-            groups: Groups::new(deps.clone(), Policies::new(deps.clone())),
+            groups: Groups::new(deps.clone(), policies.clone()),
+            policies,
             bulk_roles,
             activation: Activation::new(deps, sign_in.clone()),
             sign_in,

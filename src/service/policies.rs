@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::Deps;
+use super::{Deps, Environments};
 use crate::{
     domain::{
         Error,
@@ -17,11 +17,12 @@ use crate::{
 #[derive(Clone)]
 pub struct Policies {
     deps: Deps,
+    environments: Environments,
 }
 
 impl Policies {
-    pub(super) fn new(deps: Deps) -> Self {
-        Self { deps }
+    pub(super) fn new(deps: Deps, environments: Environments) -> Self {
+        Self { deps, environments }
     }
 
     /// The value of `T` in force in the scope's environment, or in tenant `tenant_id` (its
@@ -67,6 +68,10 @@ impl Policies {
         let (fields, value) = patched::<T>(&below, &stored, &patch)?;
         policies::put::<T>(&txn, scope, tenant_ref.as_deref(), &fields, now).await?;
         txn.commit().await?;
+        if tenant_ref.is_none() {
+            // Environments carry some of their documents (read with them, cached).
+            self.environments.forget_cached();
+        }
         Ok(value)
     }
 

@@ -30,7 +30,7 @@ impl Roles {
     /// contract's v1 listing); oldest first. NOT_FOUND for an unknown tenant.
     pub async fn list(&self, scope: &Scope, tenant_id: Option<&str>) -> Result<Vec<Role>> {
         let db = &self.deps.db;
-        let tenant = self.tenant(db, scope, tenant_id).await?;
+        let tenant = self.tenant(db, scope, tenant_id, false).await?;
         let rows = roles::visible(db, scope, tenant.as_ref().map(|t| t.id.as_str())).await?;
         roles::complete(db, rows).await
     }
@@ -52,7 +52,7 @@ impl Roles {
             filter.tenant_ids.clear();
         }
         let (rows, total) = if filter.tenant_ids.is_empty() {
-            let tenant = self.tenant(db, scope, tenant_id).await?;
+            let tenant = self.tenant(db, scope, tenant_id, false).await?;
             let among = roles::Among::Visible(tenant.as_ref().map(|t| t.id.as_str()));
             roles::page(db, scope, among, &filter, page).await?
         } else {
@@ -71,7 +71,7 @@ impl Roles {
     /// The distinct levels of the roles visible in `tenant_id` (as in [`Roles::list`]), ascending.
     pub async fn distinct_levels(&self, scope: &Scope, tenant_id: Option<&str>) -> Result<Vec<i32>> {
         let db = &self.deps.db;
-        let tenant = self.tenant(db, scope, tenant_id).await?;
+        let tenant = self.tenant(db, scope, tenant_id, false).await?;
         let mut levels: Vec<i32> = roles::visible(db, scope, tenant.as_ref().map(|t| t.id.as_str()))
             .await?
             .into_iter()
@@ -119,7 +119,7 @@ impl Roles {
         }
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
-        let tenant = self.tenant_shared(&txn, scope, tenant_id).await?;
+        let tenant = self.tenant(&txn, scope, tenant_id, true).await?;
         let mut rows = Vec::with_capacity(new.len());
         for role in new {
             let row = roles::insert(&txn, scope, role, tenant.as_ref().map(|t| t.id.clone()), now).await?;
@@ -168,7 +168,7 @@ impl Roles {
         }
         .parse("")
         .map_err(Error::InvalidArgument)?;
-        let tenant = self.tenant_shared(&txn, scope, tenant_id).await?;
+        let tenant = self.tenant(&txn, scope, tenant_id, true).await?;
         check_permissions(&txn, scope, &permission_ids).await?;
         let row = roles::insert(&txn, scope, new, tenant.map(|t| t.id), now).await?;
         roles::set_permissions(&txn, &row.id, &permission_ids).await?;
@@ -238,7 +238,7 @@ impl Roles {
         let now = self.deps.now();
         let txn = store::begin(&self.deps.db).await?;
         let mut row = self.changeable(&txn, scope, id).await?;
-        let tenant = self.tenant_shared(&txn, scope, tenant_id).await?;
+        let tenant = self.tenant(&txn, scope, tenant_id, true).await?;
         row.tenant_ref = tenant.as_ref().map(|t| t.id.clone());
         row.updated_at = now;
         roles::save(&txn, scope, &row).await?;
@@ -305,6 +305,32 @@ impl Roles {
         member_roles(db, user_id, &tenant).await
     }
 
+    /// The roles each of `user_ids` holds itself in each of its tenants, by user and then by
+    /// tenant id (users and memberships without roles are left out).
+    pub async fn of_users_everywhere(
+        &self,
+        scope: &Scope,
+        user_ids: &[String],
+    ) -> Result<HashMap<String, HashMap<String, Vec<Role>>>> {
+        let db = &self.deps.db;
+        let held = roles::of_users_everywhere(db, scope, user_ids).await?;
+        let mut places = Vec::new();
+        let mut rows = Vec::new();
+        for (user_id, tenants) in held {
+            for (tenant_id, roles) in tenants {
+                places.push((user_id.clone(), tenant_id, roles.len()));
+                rows.extend(roles);
+            }
+        }
+        let mut completed = roles::complete(db, rows).await?.into_iter();
+        let mut by_user: HashMap<String, HashMap<String, Vec<Role>>> = HashMap::new();
+        for (user_id, tenant_id, count) in places {
+            let roles = completed.by_ref().take(count).collect();
+            by_user.entry(user_id).or_default().insert(tenant_id, roles);
+        }
+        Ok(by_user)
+    }
+
     /// The roles in tenant `tenant_id` of each of `user_ids` that is a member of it (the
     /// contract's `GET users/v3/roles`), in the order asked; others are left out.
     pub async fn of_members(
@@ -367,7 +393,7 @@ impl Roles {
     ) -> Result<(Vec<Role>, Vec<crate::domain::permission::Permission>)> {
         let held = self.of_member(scope, user_id, tenant_id).await?;
         let db = &self.deps.db;
-        let group_roles = groups::roles_inherited(db, scope).await?;
+        let group_roles = scope.environment().groups.roles_inherited();
         let access = roles::access(db, scope, user_id, tenant_id, group_roles).await?;
         let granted = permissions::list(db, scope)
             .await?
@@ -398,21 +424,28 @@ impl Roles {
         if !roles::is_member(db, user_id, &tenant.id).await? {
             return Err(Error::NotFound(Resource::Membership));
         }
-        let group_roles = groups::roles_inherited(db, scope).await?;
+        let group_roles = scope.environment().groups.roles_inherited();
         roles::access(db, scope, user_id, tenant_id, group_roles).await
     }
 
     /// The live tenant `tenant_id`, when one is given; NOT_FOUND when there is no such tenant.
+    /// Share-locked against the tenant's deletion until the transaction ends when `locked`, for
+    /// a write that refers to it.
     async fn tenant(
         &self,
         db: &impl sea_orm::ConnectionTrait,
         scope: &Scope,
         tenant_id: Option<&str>,
+        locked: bool,
     ) -> Result<Option<Tenant>> {
-        match tenant_id {
-            Some(tenant_id) => Ok(Some(tenants::get(db, scope, tenant_id).await?)),
-            None => Ok(None),
-        }
+        let Some(tenant_id) = tenant_id else {
+            return Ok(None);
+        };
+        Ok(Some(if locked {
+            tenants::lock_shared(db, scope, tenant_id).await?
+        } else {
+            tenants::get(db, scope, tenant_id).await?
+        }))
     }
 
     /// Refuses to give or take `roles` for a signed-in user whose own roles in `tenant` are all
@@ -457,19 +490,6 @@ impl Roles {
             }
         }
         Ok(row)
-    }
-
-    /// [`Roles::tenant`], share-locked against the tenant's deletion until the transaction ends.
-    async fn tenant_shared(
-        &self,
-        db: &impl sea_orm::ConnectionTrait,
-        scope: &Scope,
-        tenant_id: Option<&str>,
-    ) -> Result<Option<Tenant>> {
-        match tenant_id {
-            Some(tenant_id) => Ok(Some(tenants::lock_shared(db, scope, tenant_id).await?)),
-            None => Ok(None),
-        }
     }
 
     /// The tenant of a membership about to change: the user's row is locked as a removal from
@@ -734,6 +754,11 @@ mod tests {
         db.execute_unprepared(&format!("DELETE FROM roles WHERE environment_id = '{id}'"))
             .await
             .unwrap();
+        db.execute_unprepared(&format!(
+            "UPDATE environments SET builtin_release = 0 WHERE id = '{id}'"
+        ))
+        .await
+        .unwrap();
         store::migrate(db).await.unwrap();
         let count = permission::Entity::find()
             .filter(permission::Column::EnvironmentId.eq(id))
@@ -753,6 +778,72 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(count as usize, builtin::PERMISSION_KEYS.len());
+    }
+
+    #[tokio::test]
+    async fn built_in_keys_of_a_later_release_reach_an_environment_with_its_roles() {
+        let h = harness().await;
+        let db = &h.test_db.db;
+        let id = h.scope.environment_id();
+        // As if `fe.secure.read.users` and the subscription keys (and their category) came
+        // with a later release than the environment's.
+        db.execute_unprepared(&format!(
+            "DELETE FROM permissions WHERE environment_id = '{id}' \
+             AND (key = 'fe.secure.read.users' OR key LIKE 'fe.subscriptions.%')"
+        ))
+        .await
+        .unwrap();
+        db.execute_unprepared(&format!(
+            "DELETE FROM permission_categories WHERE environment_id = '{id}' AND name = 'Subscriptions'"
+        ))
+        .await
+        .unwrap();
+        let now = chrono::Utc::now();
+        let released = [
+            "fe.secure.read.users",
+            "fe.secure.write.users",
+            "fe.subscriptions.read.*",
+        ];
+        store::permissions::add_builtin(db, id, &released, now)
+            .await
+            .unwrap();
+        // Twice is once.
+        store::permissions::add_builtin(db, id, &released, now)
+            .await
+            .unwrap();
+        let permissions = h.services.permissions.list(&h.scope).await.unwrap();
+        let count = |key: &str| permissions.iter().filter(|p| p.key == key).count();
+        assert_eq!(count("fe.secure.read.users"), 1);
+        assert_eq!(count("fe.secure.write.users"), 1);
+        assert_eq!(count("fe.subscriptions.read.*"), 1);
+        assert_eq!(count("fe.subscriptions.write.*"), 0, "not released again");
+        let categories = h.services.permissions.categories(&h.scope).await.unwrap();
+        let subscriptions = categories
+            .iter()
+            .find(|c| c.category.name == "Subscriptions")
+            .unwrap();
+        let added = permissions
+            .iter()
+            .find(|p| p.key == "fe.subscriptions.read.*")
+            .unwrap();
+        assert_eq!(
+            added.category_id.as_deref(),
+            Some(subscriptions.category.id.as_str())
+        );
+        let roles = h.services.roles.list(&h.scope, None).await.unwrap();
+        let holds = |role: &str, key: &str| {
+            let permission = permissions.iter().find(|p| p.key == key).unwrap();
+            roles
+                .iter()
+                .find(|r| r.key == role)
+                .unwrap()
+                .permission_ids
+                .contains(&permission.id)
+        };
+        assert!(holds("Admin", "fe.secure.read.users"));
+        assert!(holds("ReadOnly", "fe.secure.read.users"));
+        assert!(holds("Admin", "fe.subscriptions.read.*"));
+        assert!(holds("ReadOnly", "fe.subscriptions.read.*"));
     }
 
     #[tokio::test]

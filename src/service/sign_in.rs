@@ -24,7 +24,7 @@ use crate::{
         session::{Authentication, ClientInfo},
     },
     store::{
-        self, groups, roles,
+        self, roles,
         sessions::{self, NextToken, Opening, Rotated, Sessions},
         users::{self, UserRow},
     },
@@ -133,10 +133,7 @@ impl SignIn {
         let client = client.behind(&self.deps.settings.trusted_proxies);
         let session_id = uuid::Uuid::new_v4().to_string();
         let refresh_token = secret::random_token();
-        let group_roles = match txn {
-            Some(txn) => groups::roles_inherited(txn, scope).await?,
-            None => groups::roles_inherited(&self.deps.db, scope).await?,
-        };
+        let group_roles = scope.environment().groups.roles_inherited();
         let opening = Opening {
             scope,
             user_id,
@@ -194,7 +191,7 @@ impl SignIn {
             opened_after: self.opened_after(now),
         };
         let rotated = if self.deps.db.get_database_backend() == DbBackend::Postgres {
-            let group_roles = groups::roles_inherited(&self.deps.db, scope).await?;
+            let group_roles = scope.environment().groups.roles_inherited();
             sessions::rotate_on_postgres(&self.deps.db, scope, &token_hash, &next, now, group_roles).await?
         } else {
             self.rotate(scope, &token_hash, &next, now).await?
@@ -277,7 +274,7 @@ impl SignIn {
         // Read afresh at each refresh, so a change of roles reaches the next access token.
         let access = match &session.tenant_id {
             Some(tenant_id) => {
-                let group_roles = groups::roles_inherited(&txn, scope).await?;
+                let group_roles = scope.environment().groups.roles_inherited();
                 roles::access(&txn, scope, &user.id, tenant_id, group_roles).await?
             }
             None => Access::default(),
@@ -350,7 +347,7 @@ impl SignIn {
                         let user = users::complete(db, user).await?;
                         let access = match &session.tenant_id {
                             Some(tenant_id) => {
-                                let group_roles = groups::roles_inherited(db, scope).await?;
+                                let group_roles = scope.environment().groups.roles_inherited();
                                 roles::access(db, scope, &user.id, tenant_id, group_roles).await?
                             }
                             None => Access::default(),

@@ -231,7 +231,7 @@ impl Tokens {
             Access::default()
         } else {
             let db = &self.deps.db;
-            let group_roles = crate::store::groups::roles_inherited(db, scope).await?;
+            let group_roles = scope.environment().groups.roles_inherited();
             crate::store::roles::access(db, scope, &claims.sub, &claims.tenant_id, group_roles).await?
         };
         Ok(Access {

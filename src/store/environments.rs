@@ -13,6 +13,7 @@ use crate::domain::{
     configuration::IdentitySettings,
     environment::{Environment, EnvironmentChanges, EnvironmentSettings},
     error::Result,
+    group::GroupsConfiguration,
 };
 
 fn to_domain(model: environment::Model) -> Result<Environment> {
@@ -26,6 +27,7 @@ fn to_domain(model: environment::Model) -> Result<Environment> {
         host: model.host,
         settings,
         identity: IdentitySettings::default(),
+        groups: GroupsConfiguration::default(),
         created_at: model.created_at,
         updated_at: model.updated_at,
         secret_changed_at: model.secret_changed_at,
@@ -43,7 +45,7 @@ pub async fn find_by_client_id(db: &impl ConnectionTrait, client_id: &str) -> Re
         .await?
         .map(to_domain)
         .transpose()?;
-    one_with_identity(db, found).await
+    one_with_policies(db, found).await
 }
 
 /// The environment with this id.
@@ -56,7 +58,7 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<Environm
         .await?
         .map(to_domain)
         .transpose()?;
-    one_with_identity(db, found).await
+    one_with_policies(db, found).await
 }
 
 /// The environment that serves requests naming no vendor host: the oldest one without a host.
@@ -68,7 +70,7 @@ pub async fn find_default(db: &impl ConnectionTrait) -> Result<Option<Environmen
         .await?
         .map(to_domain)
         .transpose()?;
-    one_with_identity(db, found).await
+    one_with_policies(db, found).await
 }
 
 /// Every environment.
@@ -80,11 +82,12 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<Environment>> {
         .into_iter()
         .map(to_domain)
         .collect::<Result<Vec<_>>>()?;
-    with_identity(db, all).await
+    with_policies(db, all).await
 }
 
-/// `environments` with their identity settings read in (one statement for them all).
-async fn with_identity(
+/// `environments` with the policy documents they carry (identity settings, groups
+/// configuration) read in: one statement per kind for them all.
+async fn with_policies(
     db: &impl ConnectionTrait,
     mut environments: Vec<Environment>,
 ) -> Result<Vec<Environment>> {
@@ -92,22 +95,26 @@ async fn with_identity(
         return Ok(environments);
     }
     let ids: Vec<&str> = environments.iter().map(|e| e.id.as_str()).collect();
-    let mut found = super::policies::of_environments::<IdentitySettings>(db, &ids).await?;
+    let mut identities = super::policies::of_environments::<IdentitySettings>(db, &ids).await?;
+    let mut groups = super::policies::of_environments::<GroupsConfiguration>(db, &ids).await?;
     for environment in &mut environments {
-        if let Some(identity) = found.remove(&environment.id) {
+        if let Some(identity) = identities.remove(&environment.id) {
             environment.identity = identity;
+        }
+        if let Some(groups) = groups.remove(&environment.id) {
+            environment.groups = groups;
         }
     }
     Ok(environments)
 }
 
-/// [`with_identity`] for at most one environment.
-async fn one_with_identity(
+/// [`with_policies`] for at most one environment.
+async fn one_with_policies(
     db: &impl ConnectionTrait,
     found: Option<Environment>,
 ) -> Result<Option<Environment>> {
     match found {
-        Some(environment) => Ok(with_identity(db, vec![environment]).await?.pop()),
+        Some(environment) => Ok(with_policies(db, vec![environment]).await?.pop()),
         None => Ok(None),
     }
 }
@@ -125,6 +132,7 @@ pub async fn insert(db: &impl ConnectionTrait, env: &Environment) -> Result<()> 
         created_at: Set(env.created_at),
         updated_at: Set(env.updated_at),
         secret_changed_at: Set(env.secret_changed_at),
+        builtin_release: Set(crate::domain::permission::builtin::RELEASE),
     }
     .insert(db)
     .await?;

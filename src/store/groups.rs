@@ -19,7 +19,7 @@ use super::{
 use crate::domain::{
     Error, Resource,
     error::Result,
-    group::{Group, GroupsConfiguration, MANAGED_BY_FRONTEGG, NewGroup},
+    group::{Group, MANAGED_BY_FRONTEGG, NewGroup},
     scope::Scope,
 };
 
@@ -343,14 +343,6 @@ pub async fn unlink_role_outside(db: &impl ConnectionTrait, role_id: &str, tenan
         .exec(db)
         .await?;
     Ok(())
-}
-
-/// Whether the environment's members hold the roles of their groups, as its groups
-/// configuration says.
-pub async fn roles_inherited(db: &impl ConnectionTrait, scope: &Scope) -> Result<bool> {
-    Ok(super::policies::effective::<GroupsConfiguration>(db, scope, None)
-        .await?
-        .roles_inherited())
 }
 
 #[cfg(test)]

@@ -160,13 +160,15 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
             .await?;
     }
     Migrator::up(&txn, None).await?;
-    // Environments that existed before roles and permissions did get the built-in ones here, once
-    // (new environments get them as they are created): in the migrations' transaction, under
-    // their lock, so replicas starting together seed each environment once.
-    let seeded = permissions::seed_unseeded(&txn, chrono::Utc::now()).await?;
-    if seeded > 0 {
+    // Environments that existed before roles and permissions did get the built-in ones here, once,
+    // and those made before a release of the built-in catalog get what it added (new environments
+    // get the whole catalog as they are created): in the migrations' transaction, under their
+    // lock, so replicas starting together seed each environment once.
+    let (seeded, updated) = permissions::seed_environments(&txn, chrono::Utc::now()).await?;
+    if seeded + updated > 0 {
         tracing::info!(
-            environments = seeded,
+            seeded,
+            updated,
             "gave environments the built-in roles and permissions"
         );
     }

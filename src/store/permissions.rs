@@ -360,7 +360,7 @@ pub async fn delete_category(db: &impl ConnectionTrait, scope: &Scope, id: &str)
 /// Gives environment `environment_id` the built-in categories, permissions and roles (Admin with
 /// every built-in permission, the first member's role; ReadOnly with the read ones, the default
 /// role), in the caller's transaction. Called where an environment is created, and, once, for
-/// each environment that existed before roles did (see [`seed_unseeded`]).
+/// each environment that existed before roles did (see [`seed_environments`]).
 pub async fn seed(db: &impl ConnectionTrait, environment_id: &str, now: DateTime<Utc>) -> Result<()> {
     let categories: Vec<(&builtin::Category, CategoryRow)> = builtin::CATEGORIES
         .iter()
@@ -448,27 +448,140 @@ fn link(role_id: &str, permission_id: &str) -> role_permission::ActiveModel {
     }
 }
 
-/// Seeds every environment that has no built-in category yet: those created before roles and
-/// permissions existed. Built-in categories cannot be deleted, so an environment seeded once is
-/// never seeded again, and built-in roles or permissions a vendor deleted stay deleted. Runs in
-/// the transaction that applies the migrations (`store::migrate`), under its lock.
-pub async fn seed_unseeded(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<usize> {
+/// Brings every environment's built-in permissions up to the catalog's release
+/// ([`builtin::RELEASE`]): one that has no built-in category yet (made before roles and
+/// permissions existed) is seeded in full; one seeded at an earlier release is given the keys
+/// released since (see [`add_builtin`]). Built-in categories cannot be deleted, so an environment
+/// seeded once is never seeded again, and built-in roles or permissions a vendor deleted stay
+/// deleted. Runs in the transaction that applies the migrations (`store::migrate`), under its
+/// lock. Answers how many environments were seeded, and how many were brought up to date.
+pub async fn seed_environments(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(usize, usize)> {
+    use super::entity::environment;
     let seeded = Query::select()
         .column(permission_category::Column::EnvironmentId)
         .from(permission_category::Entity)
         .and_where(Expr::col(permission_category::Column::FeCategory).eq(true))
         .to_owned();
-    let unseeded: Vec<String> = super::entity::environment::Entity::find()
+    let behind: Vec<(String, i32, bool)> = environment::Entity::find()
         .select_only()
-        .column(super::entity::environment::Column::Id)
-        .filter(super::entity::environment::Column::Id.not_in_subquery(seeded))
+        .column(environment::Column::Id)
+        .column(environment::Column::BuiltinRelease)
+        .column_as(environment::Column::Id.in_subquery(seeded), "seeded")
+        .filter(environment::Column::BuiltinRelease.lt(builtin::RELEASE))
         .into_tuple()
         .all(db)
         .await?;
-    for environment_id in &unseeded {
-        seed(db, environment_id, now).await?;
+    let (mut fresh, mut updated) = (0, 0);
+    for (environment_id, release, seeded) in behind {
+        if seeded {
+            add_builtin(db, &environment_id, &builtin::added_after(release), now).await?;
+            updated += 1;
+        } else {
+            seed(db, &environment_id, now).await?;
+            fresh += 1;
+        }
+        environment::Entity::update_many()
+            .col_expr(environment::Column::BuiltinRelease, Expr::value(builtin::RELEASE))
+            .filter(environment::Column::Id.eq(environment_id.as_str()))
+            .exec(db)
+            .await?;
     }
-    Ok(unseeded.len())
+    Ok((fresh, updated))
+}
+
+/// Gives environment `environment_id` the built-in permissions `keys` it does not have, in their
+/// built-in categories (made when missing), and gives them to its built-in roles as [`seed`]
+/// does: every one to Admin, the read ones to ReadOnly, where those roles still exist.
+pub async fn add_builtin(
+    db: &impl ConnectionTrait,
+    environment_id: &str,
+    keys: &[&str],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let present: Vec<String> = permission::Entity::find()
+        .select_only()
+        .column(permission::Column::Key)
+        .filter(permission::Column::EnvironmentId.eq(environment_id))
+        .filter(permission::Column::Key.is_in(keys.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let missing: Vec<&str> = keys
+        .iter()
+        .copied()
+        .filter(|k| !present.iter().any(|p| p == k))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut categories: HashMap<&str, String> = permission_category::Entity::find()
+        .filter(permission_category::Column::EnvironmentId.eq(environment_id))
+        .filter(permission_category::Column::FeCategory.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|row| {
+            let built_in = builtin::CATEGORIES.iter().find(|c| c.name == row.name)?;
+            Some((built_in.prefix, row.id))
+        })
+        .collect();
+    let roles: Vec<role::Model> = role::Entity::find()
+        .filter(role::Column::EnvironmentId.eq(environment_id))
+        .filter(role::Column::TenantRef.is_null())
+        .filter(role::Column::Key.is_in([builtin::ADMIN_ROLE, builtin::READ_ONLY_ROLE]))
+        .all(db)
+        .await?;
+    let mut links = Vec::new();
+    for key in missing {
+        let category_id = match builtin::category_of(key) {
+            Some(category) => Some(match categories.get(category.prefix) {
+                Some(id) => id.clone(),
+                None => {
+                    let row = CategoryRow {
+                        id: uuid::Uuid::new_v4().to_string(),
+                        environment_id: environment_id.to_owned(),
+                        name: category.name.to_owned(),
+                        description: Some(category.description.to_owned()),
+                        fe_category: true,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    let id = row.id.clone();
+                    row.into_active_model().insert(db).await?;
+                    categories.insert(category.prefix, id.clone());
+                    id
+                }
+            }),
+            None => None,
+        };
+        let row = PermissionRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            environment_id: environment_id.to_owned(),
+            key: key.to_owned(),
+            name: builtin::name_of(key),
+            description: None,
+            category_id,
+            fe_permission: true,
+            assignment_type: AssignmentType::Assignable.as_str().to_owned(),
+            created_at: now,
+            updated_at: now,
+        };
+        for role in &roles {
+            if role.key == builtin::ADMIN_ROLE || builtin::is_read(key) {
+                links.push(link(&role.id, &row.id));
+            }
+        }
+        row.into_active_model().insert(db).await?;
+    }
+    if !links.is_empty() {
+        role_permission::Entity::insert_many(links)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The ids among `ids` that could name a row: a lookup by any other finds nothing.

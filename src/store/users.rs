@@ -734,6 +734,7 @@ mod tests {
             updated_at: chrono::Utc::now(),
             secret_changed_at: None,
             identity: Default::default(),
+            groups: Default::default(),
         });
         for order in [crate::domain::page::Order::Asc, crate::domain::page::Order::Desc] {
             let filter = UserFilter {

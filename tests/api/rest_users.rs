@@ -754,3 +754,56 @@ async fn user_routes_need_a_valid_environment_token() {
     assert_eq!(ann["isLocked"], false);
     assert_eq!(ann["verified"], false);
 }
+
+#[tokio::test]
+async fn a_users_answer_names_its_roles_in_every_one_of_its_tenants() {
+    let app = spawn_app().await;
+    let api = Api::environment(&app).await;
+    api.create_tenant("acme", "Acme").await;
+    api.create_tenant("globex", "Globex").await;
+    api.create_user("acme", "ann@example.com", None).await;
+    let bob = api.create_user("acme", "bob@example.com", None).await;
+    let id = bob["id"].as_str().unwrap();
+    // Ann was first in acme; Bob is first in globex.
+    ok(
+        api.post(
+            &format!("{USERS_V1}/{id}/tenant"),
+            json!({"tenantId": "globex", "skipInviteEmail": true}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let roles_in = |user: &Value, tenant: &str| -> Vec<String> {
+        let membership = user["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["tenantId"] == tenant)
+            .unwrap_or_else(|| panic!("no membership in {tenant}: {user}"));
+        membership["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["key"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let fetched = ok(
+        get_in(&api, &format!("{USERS_V1}/{id}"), "acme").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(roles_in(&fetched, "acme"), ["ReadOnly"]);
+    assert_eq!(roles_in(&fetched, "globex"), ["Admin"]);
+    assert_eq!(fetched["roles"][0]["key"], "ReadOnly");
+
+    let listed = ok(get_in(&api, USERS_V1, "acme").await, StatusCode::OK).await;
+    let items = listed["items"].as_array().unwrap();
+    let listed_bob = items.iter().find(|u| u["id"] == id).unwrap();
+    assert_eq!(roles_in(listed_bob, "acme"), ["ReadOnly"]);
+    assert_eq!(roles_in(listed_bob, "globex"), ["Admin"]);
+    assert_eq!(listed_bob["roles"][0]["key"], "ReadOnly");
+    let listed_ann = items.iter().find(|u| u["email"] == "ann@example.com").unwrap();
+    assert_eq!(roles_in(listed_ann, "acme"), ["Admin"]);
+}

@@ -1376,6 +1376,58 @@ async fn every_sort_of_the_paged_listing_orders_in_sql_as_documented() {
             "{sort_by:?} descending"
         );
     }
+    // The permission counts follow every write, the cascade of a deleted permission too:
+    // sort-B gets two permissions of its own and two shared, sort-a three, then both of
+    // sort-B's own permissions are deleted (sort-B 2, sort-a 3, sort-c 1).
+    let mut catalog = permissions(&app).await;
+    let own = catalog
+        .create_permissions(pb::CreatePermissionsRequest {
+            permissions: ["sort.own.one", "sort.own.two"]
+                .into_iter()
+                .map(|key| pb::NewPermission {
+                    key: key.into(),
+                    name: key.into(),
+                    ..Default::default()
+                })
+                .collect(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .permissions;
+    let holding = |extra: &[pb::Permission], shared: usize| {
+        extra
+            .iter()
+            .chain(all.iter().take(shared))
+            .map(|p| p.id.clone())
+            .collect::<Vec<_>>()
+    };
+    for (key, permission_ids) in [("sort-B", holding(&own, 2)), ("sort-a", holding(&[], 3))] {
+        client
+            .clone()
+            .set_role_permissions(pb::SetRolePermissionsRequest {
+                role_id: id(key),
+                permission_ids,
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        listed(By::Permissions, Asc, "sort-").await,
+        ["sort-c", "sort-a", "sort-B"]
+    );
+    for permission in &own {
+        catalog
+            .delete_permission(pb::DeletePermissionRequest {
+                permission_id: permission.id.clone(),
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        listed(By::Permissions, Asc, "sort-").await,
+        ["sort-c", "sort-B", "sort-a"]
+    );
     // The text is matched in the folded key, name and description; `%` and `_` are plain.
     assert_eq!(listed(By::Key, Asc, "ÉMILE").await, ["sort-c"]);
     assert_eq!(listed(By::Key, Asc, "100%").await, ["sort-B"]);

@@ -13,6 +13,8 @@ pub struct Model {
     pub secret_changed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The release of the built-in permission catalog the environment was given.
+    pub builtin_release: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

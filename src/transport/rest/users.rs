@@ -1,6 +1,8 @@
 //! User management at the contract's paths (identity.yml, "Users" and "User Management"), for
 //! callers holding an environment token.
 
+use std::collections::HashMap;
+
 use axum::{
     Json,
     extract::State,
@@ -23,6 +25,7 @@ use super::{
 };
 use crate::domain::{
     Error, Resource, metadata,
+    role::Role,
     scope::Scope,
     secret::Secret,
     user::{CreateUser, Phrases, UpdateUser, User, UserCursor, UserFilter, UserSort},
@@ -37,7 +40,7 @@ const NO_METADATA: &str = "{}";
 pub struct UserTenantJson {
     /// The tenant's id.
     tenant_id: String,
-    /// The user's roles in the tenant, in answers about that tenant (empty for its others).
+    /// The roles the user holds itself in the tenant (not those of its groups).
     roles: Vec<RoleJson>,
 }
 
@@ -149,11 +152,19 @@ impl UserJson {
     /// The same answer with the user's roles and the permissions they grant, in the tenant the
     /// answer is about.
     fn with_access(mut self, roles: Vec<RoleJson>, permissions: Vec<PermissionJson>) -> Self {
-        if let Some(membership) = self.tenants.iter_mut().find(|m| m.tenant_id == self.tenant_id) {
-            membership.roles = roles.clone();
-        }
         self.roles = roles;
         self.permissions = permissions;
+        self
+    }
+
+    /// The same answer with the roles the user holds itself in each of its tenants (`held`, by
+    /// tenant id).
+    fn with_tenant_roles(mut self, mut held: HashMap<String, Vec<Role>>, vendor: &str) -> Self {
+        for membership in &mut self.tenants {
+            if let Some(roles) = held.remove(&membership.tenant_id) {
+                membership.roles = roles.into_iter().map(|r| RoleJson::new(r, vendor)).collect();
+            }
+        }
         self
     }
 }
@@ -167,11 +178,18 @@ pub(super) async fn user_json(
     tenant_id: Option<&str>,
 ) -> Result<UserJson, Error> {
     let user_id = user.id.clone();
-    let json = UserJson::new(user, tenant_id);
+    let vendor = scope.environment_id();
+    let held = gateway
+        .services
+        .roles
+        .of_users_everywhere(scope, std::slice::from_ref(&user_id))
+        .await?
+        .remove(&user_id)
+        .unwrap_or_default();
+    let json = UserJson::new(user, tenant_id).with_tenant_roles(held, vendor);
     if json.tenant_id.is_empty() {
         return Ok(json);
     }
-    let vendor = scope.environment_id();
     match gateway
         .services
         .roles
@@ -714,31 +732,28 @@ async fn list(
     let listed = gateway.services.users.list(&environment, filter, page).await?;
     let (metadata, links) = page_parts(&listed, page);
     let next_cursor = listed.next_cursor.clone();
-    let mut held = match &tenant_id {
-        // The roles of the page's members in the listed tenant, in one read.
-        Some(tenant) => {
-            let ids = listed.items.iter().map(|u| u.id.clone()).collect();
-            match gateway.services.roles.of_members(&environment, tenant, ids).await {
-                Ok(held) => held,
-                Err(Error::NotFound(_)) => Vec::new(),
-                Err(error) => return Err(error.into()),
-            }
-        }
-        None => Vec::new(),
-    };
+    // The roles of the page's users in each of their tenants, in one read.
+    let ids: Vec<String> = listed.items.iter().map(|u| u.id.clone()).collect();
+    let mut held = gateway
+        .services
+        .roles
+        .of_users_everywhere(&environment, &ids)
+        .await?;
     let vendor = environment.environment_id();
     let items = listed
         .items
         .into_iter()
         .map(|u| {
-            let roles = held
-                .iter_mut()
-                .find(|m| m.user_id == u.id)
-                .map(|m| std::mem::take(&mut m.roles))
-                .unwrap_or_default();
+            let tenants = held.remove(&u.id).unwrap_or_default();
             let json = UserJson::new(u, tenant_id.as_deref());
-            let roles = roles.into_iter().map(|r| RoleJson::new(r, vendor)).collect();
+            let roles = tenants
+                .get(&json.tenant_id)
+                .into_iter()
+                .flatten()
+                .map(|r| RoleJson::new(r.clone(), vendor))
+                .collect();
             json.with_access(roles, Vec::new())
+                .with_tenant_roles(tenants, vendor)
         })
         .collect();
     Ok(Json(UserPage {
