@@ -61,6 +61,9 @@ const DB_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 /// rotation, checked for rotation.
 pub const KEY_CHECK_INTERVAL: Duration = Duration::from_secs(15 * 60);
 
+/// How long a stopping process waits for its bulk role worker to finish its batch in flight.
+const BULK_ROLES_STOP: Duration = Duration::from_secs(5);
+
 /// The gRPC services whose health is reported, besides the server as a whole ("").
 const SERVICES: &[&str] = &[
     "identity.v1.ActivationService",
@@ -82,6 +85,10 @@ pub struct Overrides {
     pub clock: Arc<dyn Clock>,
     /// Where messages to users go.
     pub mailer: Arc<dyn Mailer>,
+    /// Whether this process carries out queued bulk role tasks. Tests hold it off to look at
+    /// a task before any worker has touched it; another process (or this one restarted) on the
+    /// same database carries it out then.
+    pub bulk_roles_worker: bool,
 }
 
 impl Default for Overrides {
@@ -89,6 +96,7 @@ impl Default for Overrides {
         Self {
             clock: Arc::new(SystemClock),
             mailer: Arc::new(NoMailer),
+            bulk_roles_worker: true,
         }
     }
 }
@@ -137,6 +145,7 @@ pub struct Application {
     generated: Option<GeneratedCredentials>,
     metrics: Arc<Metrics>,
     limits: Limits,
+    bulk_roles_worker: bool,
 }
 
 impl Application {
@@ -148,7 +157,11 @@ impl Application {
     /// Builds sigil with replaced dependencies.
     pub async fn build_with(config: Config, overrides: Overrides) -> anyhow::Result<Self> {
         config.validate()?;
-        let Overrides { clock, mailer } = overrides;
+        let Overrides {
+            clock,
+            mailer,
+            bulk_roles_worker,
+        } = overrides;
         let limits = connection_limits(&config);
         let masters = MasterKeys::parse(config.master_key.as_ref(), config.master_key_previous.as_ref())?;
         let grpc_listener = TcpListener::bind(config.grpc_addr)
@@ -226,6 +239,7 @@ impl Application {
             generated,
             metrics,
             limits,
+            bulk_roles_worker,
         })
     }
 
@@ -322,7 +336,10 @@ impl Application {
             .add_service(TenantServiceServer::new(TenantApi::new(
                 self.services.tenants.clone(),
             )))
-            .add_service(UserServiceServer::new(UserApi::new(self.services.users.clone())))
+            .add_service(UserServiceServer::new(UserApi::new(
+                self.services.users.clone(),
+                self.services.bulk_roles.clone(),
+            )))
             .add_service(MeServiceServer::new(MeApi::new(
                 self.services.users.clone(),
                 self.services.tenants.clone(),
@@ -410,6 +427,9 @@ impl Application {
             Cleanup::new(self.db.clone(), self.clock.clone())
                 .follow(self.config.cleanup_interval, stop_rx.clone()),
         );
+        let bulk_roles = self
+            .bulk_roles_worker
+            .then(|| tokio::spawn(self.services.bulk_roles.worker().follow(stop_rx.clone())));
         let delay = self.config.shutdown_delay;
         let grace = self.config.shutdown_grace;
         let stopper = tokio::spawn(async move {
@@ -452,6 +472,14 @@ impl Application {
         rotation.abort();
         revocations.abort();
         cleanup.abort();
+        if let Some(worker) = bulk_roles {
+            // It ends after its batch in flight, letting go of its task for the next start or
+            // another replica; one stuck on the database is cut short, and its lease runs out.
+            let abort = worker.abort_handle();
+            if tokio::time::timeout(BULK_ROLES_STOP, worker).await.is_err() {
+                abort.abort();
+            }
+        }
         self.db.close_by_ref().await.ok();
         Ok(())
     }

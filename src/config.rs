@@ -295,6 +295,16 @@ pub struct Config {
     /// user must sign in again.
     #[arg(long, env = "SIGIL_SESSION_MAX_LIFETIME", default_value = "90d", value_parser = duration, global = true)]
     pub session_max_lifetime: Duration,
+    /// Most tenants a bulk update of a user's roles (`PATCH vendor-only/users/v1/{userId}/roles/bulk`)
+    /// updates within the request, in one transaction; with more, it is queued as a task that
+    /// a background worker carries out in batches, and whose status is polled. `0` queues every one.
+    #[arg(
+        long,
+        env = "SIGIL_BULK_ROLES_SYNC_LIMIT",
+        default_value_t = 10,
+        global = true
+    )]
+    pub bulk_roles_sync_limit: usize,
     /// Largest request body the REST gateway reads, in bytes; larger ones get 413.
     #[arg(long, env = "SIGIL_HTTP_BODY_LIMIT", default_value_t = 64 * 1024, global = true)]
     pub http_body_limit: usize,
@@ -434,6 +444,7 @@ impl Config {
             refresh_grace: self.refresh_grace,
             session_max_lifetime: self.session_max_lifetime,
             cookie_secure: self.cookie_secure,
+            bulk_roles_sync_limit: self.bulk_roles_sync_limit,
         }
     }
 
@@ -550,6 +561,7 @@ mod tests {
         assert_eq!(config.http2_keepalive_timeout, Duration::from_secs(10));
         assert_eq!(config.max_concurrent_streams, 200);
         assert_eq!(config.max_connections, None);
+        assert_eq!(config.bulk_roles_sync_limit, 10);
     }
 
     #[test]

@@ -27,6 +27,7 @@ mod m20261212_000001_groups;
 mod m20261212_100001_user_flags;
 mod m20261213_000001_builtin_release;
 mod m20261213_000002_role_orders;
+mod m20261213_100001_bulk_role_tasks;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_100001_user_flags::Migration),
             Box::new(m20261213_000001_builtin_release::Migration),
             Box::new(m20261213_000002_role_orders::Migration),
+            Box::new(m20261213_100001_bulk_role_tasks::Migration),
         ]
     }
 }

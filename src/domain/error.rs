@@ -122,6 +122,8 @@ pub enum Resource {
     PermissionCategory,
     /// A group of users in a tenant.
     Group,
+    /// A task updating a user's roles across its tenants.
+    BulkRolesTask,
 }
 
 impl Resource {
@@ -135,6 +137,7 @@ impl Resource {
             Resource::Permission => "PERMISSION",
             Resource::PermissionCategory => "PERMISSION_CATEGORY",
             Resource::Group => "GROUP",
+            Resource::BulkRolesTask => "BULK_ROLES_TASK",
         }
     }
 }
@@ -150,6 +153,7 @@ impl fmt::Display for Resource {
             Resource::Permission => "permission",
             Resource::PermissionCategory => "permission category",
             Resource::Group => "group",
+            Resource::BulkRolesTask => "bulk roles task",
         })
     }
 }

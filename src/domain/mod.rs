@@ -1,6 +1,7 @@
 //! Types and rules of the identity domain. Nothing here knows about gRPC, HTTP or the database.
 
 pub mod admin;
+pub mod bulk_roles;
 pub mod clock;
 pub mod configuration;
 pub mod email;

@@ -364,6 +364,13 @@ impl Environments {
 }
 
 impl Environments {
+    /// The scope of work the environment asked for earlier and that runs later without a
+    /// request (a queued task): the environment, as its token would give it; NOT_FOUND once it
+    /// is deleted.
+    pub async fn background(&self, id: &str) -> Result<Scope> {
+        Ok(Scope::authenticated(self.get(id).await?))
+    }
+
     /// The scope of a user's access token: the environment whose key signed it, narrowed to the
     /// tenant of its session, with the token's claims; UNAUTHENTICATED for a token
     /// [`Tokens::validate_signed`] refuses or whose environment is gone.

@@ -2,6 +2,7 @@
 //! transaction, and returns domain types or a domain error.
 
 pub mod activation;
+pub mod bulk_roles;
 pub mod cleanup;
 pub mod configurations;
 pub mod environments;
@@ -34,6 +35,7 @@ use crate::{
     telemetry::metrics::Metrics,
 };
 pub use activation::Activation;
+pub use bulk_roles::BulkRoles;
 pub use configurations::Configurations;
 pub use environments::Environments;
 pub use groups::Groups;
@@ -74,6 +76,9 @@ pub struct ServiceSettings {
     pub session_max_lifetime: Duration,
     /// Whether the refresh cookie is marked `Secure` (and so `SameSite=None`).
     pub cookie_secure: bool,
+    /// Most tenants a bulk update of a user's roles updates within the request; more are queued
+    /// as a task.
+    pub bulk_roles_sync_limit: usize,
 }
 
 /// What every service needs. Cheap to clone.
@@ -155,6 +160,8 @@ pub struct Services {
     pub team: Team,
     /// User groups.
     pub groups: Groups,
+    /// Bulk updates of a user's roles across its tenants.
+    pub bulk_roles: BulkRoles,
 }
 
 impl Services {
@@ -164,6 +171,7 @@ impl Services {
         let sign_in = SignIn::new(deps.clone(), tokens.clone());
         let environments = Environments::new(deps.clone());
         let policies = Policies::new(deps.clone(), environments.clone());
+        let bulk_roles = BulkRoles::new(deps.clone(), environments.clone());
         Self {
             configurations: Configurations::new(deps.clone(), environments.clone()),
             environments,
@@ -174,6 +182,7 @@ impl Services {
             permissions: Permissions::new(deps.clone()),
             groups: Groups::new(deps.clone(), policies.clone()),
             policies,
+            bulk_roles,
             activation: Activation::new(deps, sign_in.clone()),
             sign_in,
             tokens,

@@ -1,6 +1,7 @@
 //! Persistence: sea-orm entities and the queries over them. Database errors become domain errors
 //! here, and nowhere else.
 
+pub mod bulk_roles;
 pub mod cleanup;
 pub mod entity;
 pub mod environments;

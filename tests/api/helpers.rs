@@ -160,6 +160,7 @@ pub async fn build(
     let overrides = Overrides {
         clock,
         mailer: mailer.clone(),
+        ..Overrides::default()
     };
     Ok((Application::build_with(config, overrides).await?, mailer))
 }

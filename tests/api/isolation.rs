@@ -565,6 +565,26 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
             .await,
         Code::NotFound,
     );
+    rpc("UserService/BulkUpdateUserRoles");
+    refused(
+        b_users
+            .bulk_update_user_roles(pb::BulkUpdateUserRolesRequest {
+                user_id: ann.id.clone(),
+                add_role_ids: vec![a_role.clone()],
+                ..Default::default()
+            })
+            .await,
+        Code::NotFound,
+    );
+    rpc("UserService/GetBulkRolesTask");
+    refused(
+        b_users
+            .get_bulk_roles_task(pb::GetBulkRolesTaskRequest {
+                task_id: uuid::Uuid::new_v4().to_string(),
+            })
+            .await,
+        Code::NotFound,
+    );
     rpc("UserService/SetUserInvisible");
     refused(
         b_users
@@ -2062,6 +2082,21 @@ async fn nothing_of_one_environment_is_visible_or_changeable_from_another() {
             "/identity/resources/vendor-only/users/v1",
             "/identity/resources/vendor-only/users/v1".to_owned(),
             Some(json!({"tenantId": A_TENANT, "email": "new@beta.test"})),
+        ),
+        (
+            Method::PATCH,
+            "/identity/resources/vendor-only/users/v1/{userId}/roles/bulk",
+            format!("/identity/resources/vendor-only/users/v1/{}/roles/bulk", ann.id),
+            Some(json!({"addRoleIds": [a_role]})),
+        ),
+        (
+            Method::GET,
+            "/identity/resources/vendor-only/users/v1/bulk-roles/status/{taskId}",
+            format!(
+                "/identity/resources/vendor-only/users/v1/bulk-roles/status/{}",
+                uuid::Uuid::new_v4()
+            ),
+            None,
         ),
     ] {
         let mut request = rest

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod activation;
+mod bulk_roles;
 mod cleanup;
 mod clients;
 mod configurations;

@@ -1,5 +1,6 @@
 //! sea-orm entities, one per table; the tables themselves are defined by the migrations crate.
 
+pub mod bulk_role_task;
 pub mod environment;
 pub mod group;
 pub mod group_member;

@@ -2,6 +2,7 @@
 
 mod activation;
 pub mod auth;
+mod bulk_roles;
 pub mod codec;
 mod configurations;
 pub mod context;

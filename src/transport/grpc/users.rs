@@ -14,7 +14,7 @@ use crate::{
         secret::Secret,
         user::{CreateUser, Phrases, UpdateUser, User, UserCursor, UserFilter, UserSort},
     },
-    service::Users,
+    service::{BulkRoles, Users},
 };
 
 /// The filter and page of a user listing, checked.
@@ -44,12 +44,13 @@ fn listing(r: pb::ListUsersRequest, phrases: Phrases) -> Result<(UserFilter, Pag
 /// gRPC face of user management.
 pub struct UserApi {
     users: Users,
+    bulk_roles: BulkRoles,
 }
 
 impl UserApi {
-    /// Serves `users`.
-    pub fn new(users: Users) -> Self {
-        Self { users }
+    /// Serves `users`, and the bulk updates of their roles by `bulk_roles`.
+    pub fn new(users: Users, bulk_roles: BulkRoles) -> Self {
+        Self { users, bulk_roles }
     }
 }
 
@@ -289,6 +290,27 @@ impl UserService for UserApi {
         let env = environment(&request)?;
         self.users.verify(&env, &request.into_inner().user_id).await?;
         Ok(Response::new(pb::VerifyUserResponse {}))
+    }
+
+    async fn bulk_update_user_roles(
+        &self,
+        request: Request<pb::BulkUpdateUserRolesRequest>,
+    ) -> Result<Response<pb::BulkUpdateUserRolesResponse>, Status> {
+        let env = environment(&request)?;
+        let (user_id, update) = super::bulk_roles::request(request.into_inner());
+        let outcome = self.bulk_roles.update(&env, &user_id, update).await?;
+        Ok(Response::new(outcome.into()))
+    }
+
+    async fn get_bulk_roles_task(
+        &self,
+        request: Request<pb::GetBulkRolesTaskRequest>,
+    ) -> Result<Response<pb::GetBulkRolesTaskResponse>, Status> {
+        let env = environment(&request)?;
+        let task = self.bulk_roles.task(&env, &request.into_inner().task_id).await?;
+        Ok(Response::new(pb::GetBulkRolesTaskResponse {
+            task: Some(task.into()),
+        }))
     }
 
     async fn generate_activation_token(

@@ -1,6 +1,7 @@
 //! The REST gateway: Frontegg's paths and JSON over the same services as the gRPC API, so
 //! callers and SDKs written for Frontegg work by changing only their base URL.
 
+mod bulk_roles;
 mod configurations;
 mod error;
 mod groups;
@@ -414,6 +415,8 @@ fn frontegg_api<A: Declare>(api: A) -> A {
         .declare(declare!(users::generate_activation_token))
         .declare(declare!(users::create_vendor_user))
         .declare(declare!(users::get_vendor_user))
+        .declare(declare!(bulk_roles::bulk_update_user_roles))
+        .declare(declare!(bulk_roles::bulk_roles_task_status))
         // Roles, permissions and their categories.
         .declare(declare!(roles::list_roles, roles::create_roles))
         .declare(declare!(roles::update_role, roles::delete_role))
