@@ -212,7 +212,7 @@ impl Groups {
                 format!("names roles of another tenant: {}", foreign.join(", ")),
             ));
         }
-        within_reach(&txn, scope, &tenant, &found).await?;
+        super::roles::within_reach(&txn, scope, &tenant, &found).await?;
         groups::add_roles(&txn, &row.id, &role_ids, now).await?;
         txn.commit().await?;
         Ok(())
@@ -232,7 +232,7 @@ impl Groups {
         let tenant = tenants::lock_shared(&txn, scope, tenant_id).await?;
         let row = groups::get_row(&txn, scope, &tenant.id, id, true).await?;
         let found = roles::rows_by_ids(&txn, scope, &role_ids, false).await?;
-        within_reach(&txn, scope, &tenant, &found).await?;
+        super::roles::within_reach(&txn, scope, &tenant, &found).await?;
         groups::remove_roles(&txn, &row.id, &role_ids).await?;
         txn.commit().await?;
         Ok(())
@@ -286,7 +286,7 @@ impl Groups {
             .await?
             .remove(&row.id)
             .unwrap_or_default();
-        within_reach(&txn, scope, &tenant, &held).await?;
+        super::roles::within_reach(&txn, scope, &tenant, &held).await?;
         groups::add_members(&txn, &row.id, &tenant.id, &user_ids, now).await?;
         txn.commit().await?;
         Ok(())
@@ -308,7 +308,7 @@ impl Groups {
             .await?
             .remove(&row.id)
             .unwrap_or_default();
-        within_reach(&txn, scope, &tenant, &held).await?;
+        super::roles::within_reach(&txn, scope, &tenant, &held).await?;
         groups::remove_members(&txn, &row.id, &user_ids).await?;
         txn.commit().await?;
         Ok(())
@@ -341,30 +341,6 @@ impl Groups {
             })
             .collect())
     }
-}
-
-/// Refuses a signed-in user's change that involves `roles` when its own roles in `tenant` are
-/// all weaker (a higher level) than one of them: a tenant admin hands out, through groups as
-/// directly, only what it holds at its own level or below. The environment's scope is not
-/// bounded.
-async fn within_reach(
-    db: &impl sea_orm::ConnectionTrait,
-    scope: &Scope,
-    tenant: &Tenant,
-    roles: &[RoleRow],
-) -> Result<()> {
-    let Some(actor) = scope.user_id() else {
-        return Ok(());
-    };
-    let own = roles::of_members(db, &[actor.to_owned()], &tenant.id).await?;
-    let strongest = own.values().flatten().map(|r| r.level).min().unwrap_or(i32::MAX);
-    if roles.iter().any(|role| role.level < strongest) {
-        return Err(Error::PermissionDenied {
-            reason: "ROLE_LEVEL_TOO_HIGH",
-            message: "a role stronger than the caller's own cannot be given or taken",
-        });
-    }
-    Ok(())
 }
 
 /// One group with the relations asked for.

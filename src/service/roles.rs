@@ -267,7 +267,7 @@ impl Roles {
         let txn = store::begin(&self.deps.db).await?;
         let tenant = self.membership(&txn, scope, user_id, tenant_id).await?;
         let found = holdable(&txn, scope, &tenant, &role_ids).await?;
-        self.within_reach(&txn, scope, &tenant, &found).await?;
+        within_reach(&txn, scope, &tenant, &found).await?;
         roles::assign(&txn, user_id, &tenant.id, &role_ids, now).await?;
         let held = member_roles(&txn, user_id, &tenant).await?;
         txn.commit().await?;
@@ -287,7 +287,7 @@ impl Roles {
         let txn = store::begin(&self.deps.db).await?;
         let tenant = self.membership(&txn, scope, user_id, tenant_id).await?;
         let found = roles::rows_by_ids(&txn, scope, &role_ids, false).await?;
-        self.within_reach(&txn, scope, &tenant, &found).await?;
+        within_reach(&txn, scope, &tenant, &found).await?;
         roles::unassign(&txn, user_id, &tenant.id, &role_ids).await?;
         let held = member_roles(&txn, user_id, &tenant).await?;
         txn.commit().await?;
@@ -448,31 +448,6 @@ impl Roles {
         }))
     }
 
-    /// Refuses to give or take `roles` for a signed-in user whose own roles in `tenant` are all
-    /// weaker (a higher level) than one of them: a tenant admin hands out only what it holds at
-    /// its own level or below, so no member raises itself or another above it. The
-    /// environment's scope is not bounded.
-    pub(crate) async fn within_reach(
-        &self,
-        db: &impl sea_orm::ConnectionTrait,
-        scope: &Scope,
-        tenant: &Tenant,
-        roles: &[RoleRow],
-    ) -> Result<()> {
-        let Some(actor) = scope.user_id() else {
-            return Ok(());
-        };
-        let own = roles::of_members(db, &[actor.to_owned()], &tenant.id).await?;
-        let strongest = own.values().flatten().map(|r| r.level).min().unwrap_or(i32::MAX);
-        if roles.iter().any(|role| role.level < strongest) {
-            return Err(Error::PermissionDenied {
-                reason: "ROLE_LEVEL_TOO_HIGH",
-                message: "a role stronger than the caller's own cannot be given or taken",
-            });
-        }
-        Ok(())
-    }
-
     /// Role `id`, locked for a change, if the scope may change it: a scope narrowed to a tenant
     /// (a tenant admin's) changes only that tenant's own roles, and any other role is NOT_FOUND
     /// to it, as if it did not exist; the environment's scope changes every role.
@@ -568,6 +543,30 @@ async fn complete_one(db: &impl sea_orm::ConnectionTrait, row: RoleRow) -> Resul
         .await?
         .pop()
         .ok_or(Error::NotFound(Resource::Role))
+}
+
+/// Refuses to give or take `roles` (directly, or through a group) for a signed-in user whose
+/// own roles in `tenant` are all weaker (a higher level) than one of them: a tenant admin hands
+/// out only what it holds at its own level or below, so no member raises itself or another above
+/// it. The environment's scope is not bounded.
+pub(crate) async fn within_reach(
+    db: &impl sea_orm::ConnectionTrait,
+    scope: &Scope,
+    tenant: &Tenant,
+    roles: &[RoleRow],
+) -> Result<()> {
+    let Some(actor) = scope.user_id() else {
+        return Ok(());
+    };
+    let own = roles::of_members(db, &[actor.to_owned()], &tenant.id).await?;
+    let strongest = own.values().flatten().map(|r| r.level).min().unwrap_or(i32::MAX);
+    if roles.iter().any(|role| role.level < strongest) {
+        return Err(Error::PermissionDenied {
+            reason: "ROLE_LEVEL_TOO_HIGH",
+            message: "a role stronger than the caller's own cannot be given or taken",
+        });
+    }
+    Ok(())
 }
 
 async fn member_roles(

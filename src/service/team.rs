@@ -135,7 +135,7 @@ impl Team {
             .cloned()
             .collect();
         let changed: Vec<_> = given.iter().chain(&taken).cloned().collect();
-        self.roles.within_reach(&txn, scope, &tenant, &changed).await?;
+        super::roles::within_reach(&txn, scope, &tenant, &changed).await?;
         let ids = |rows: &[roles::RoleRow]| rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
         roles::unassign(&txn, user_id, &tenant.id, &ids(&taken)).await?;
         roles::assign(&txn, user_id, &tenant.id, &ids(&given), now).await?;
@@ -174,7 +174,7 @@ impl Team {
             .await?
             .remove(user_id)
             .unwrap_or_default();
-        self.roles.within_reach(&txn, scope, &tenant, &held).await?;
+        super::roles::within_reach(&txn, scope, &tenant, &held).await?;
         if !users::remove_membership(&txn, scope, user_id, &tenant).await? {
             return Err(Error::NotFound(Resource::User));
         }
